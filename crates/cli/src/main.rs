@@ -1,0 +1,203 @@
+//! The trailguard binary: argument parsing and human-facing output only.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use trailguard_model::{RandomIds, SystemClock};
+use trailguard_server::Server;
+use trailguard_services::Services;
+use trailguard_store::{Durability, SqliteStore};
+
+#[derive(Parser)]
+#[command(
+    name = "trailguard",
+    version,
+    about = "A self-hosted, AWS-compatible identity, audit and threat-detection service."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DurabilityArg {
+    /// Commits survive a crash of the process.
+    Normal,
+    /// Commits are also fsynced, surviving power loss.
+    Full,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service on the embedded store.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:4747", env = "TRAILGUARD_LISTEN")]
+        listen: String,
+        /// Where state and the audit trail are kept.
+        #[arg(long, default_value = "./trailguard-data", env = "TRAILGUARD_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The default account id (12 digits); generated on first start if unset.
+        #[arg(long, env = "TRAILGUARD_ACCOUNT_ID")]
+        account_id: Option<String>,
+        /// The root user's access key id; generated on first start if unset.
+        #[arg(long, env = "TRAILGUARD_ROOT_ACCESS_KEY_ID", hide_env_values = true)]
+        root_access_key_id: Option<String>,
+        /// The root user's secret access key; generated on first start if unset.
+        #[arg(
+            long,
+            env = "TRAILGUARD_ROOT_SECRET_ACCESS_KEY",
+            hide_env_values = true
+        )]
+        root_secret_access_key: Option<String>,
+        /// Region reported when a request names none.
+        #[arg(long, default_value = "us-east-1", env = "TRAILGUARD_REGION")]
+        region: String,
+        /// How hard each commit works to be durable.
+        #[arg(
+            long,
+            value_enum,
+            default_value = "normal",
+            env = "TRAILGUARD_DURABILITY"
+        )]
+        durability: DurabilityArg,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TRAILGUARD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve {
+            listen,
+            data_dir,
+            account_id,
+            root_access_key_id,
+            root_secret_access_key,
+            region,
+            durability,
+        } => match serve(ServeArgs {
+            listen,
+            data_dir,
+            account_id,
+            root_access_key_id,
+            root_secret_access_key,
+            region,
+            durability,
+        }) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("trailguard: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+struct ServeArgs {
+    listen: String,
+    data_dir: PathBuf,
+    account_id: Option<String>,
+    root_access_key_id: Option<String>,
+    root_secret_access_key: Option<String>,
+    region: String,
+    durability: DurabilityArg,
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    if let Some(acct) = &args.account_id
+        && (acct.len() != 12 || !acct.bytes().all(|b| b.is_ascii_digit())) {
+            return Err(format!(
+                "TRAILGUARD_ACCOUNT_ID must be 12 digits, not '{acct}'"
+            ));
+        }
+    let root_key = match (&args.root_access_key_id, &args.root_secret_access_key) {
+        (Some(k), Some(s)) => Some((k.as_str(), s.as_str())),
+        (None, None) => None,
+        _ => {
+            return Err(
+                "set both TRAILGUARD_ROOT_ACCESS_KEY_ID and TRAILGUARD_ROOT_SECRET_ACCESS_KEY, or neither".into(),
+            );
+        }
+    };
+    std::fs::create_dir_all(&args.data_dir).map_err(|e| {
+        format!(
+            "cannot create data directory {}: {e}",
+            args.data_dir.display()
+        )
+    })?;
+    let db = args.data_dir.join("trailguard.db");
+    let durability = match args.durability {
+        DurabilityArg::Normal => Durability::Normal,
+        DurabilityArg::Full => Durability::Full,
+    };
+    let store = SqliteStore::open(&db, durability)
+        .map_err(|e| format!("cannot open {}: {e}", db.display()))?;
+    let clock = Arc::new(SystemClock);
+    let ids = Arc::new(RandomIds);
+    let services = Arc::new(Services::new(Arc::new(store), clock.clone(), ids.clone()));
+    let (identity, generated) = services
+        .bootstrap(args.account_id.as_deref(), root_key)
+        .map_err(|e| format!("cannot set up the default account: {e}"))?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let addr = trailguard_server::local_addr(&listener).map_or(args.listen.clone(), |a| a.to_string());
+        println!("trailguard listening on http://{addr} (account {}, data in {})", identity.account_id, args.data_dir.display());
+        if generated {
+            println!("Generated root credentials for account {}; they are stored in the data directory and reused on the next start.", identity.account_id);
+            println!("Add this profile to ~/.aws/credentials, then use --profile trailguard --endpoint-url http://{addr}:\n");
+            println!("[trailguard]");
+            println!("aws_access_key_id = {}", identity.access_key_id);
+            println!("aws_secret_access_key = {}", identity.secret_access_key);
+            println!("region = {}\n", args.region);
+        }
+        let server = Server {
+            services,
+            clock,
+            ids,
+            default_region: args.region,
+        };
+        trailguard_server::run(server, listener, shutdown_signal())
+            .await
+            .map_err(|e| format!("server failed: {e}"))?;
+        println!("trailguard stopped");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

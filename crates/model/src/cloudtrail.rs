@@ -1,0 +1,218 @@
+//! The CloudTrail record, in AWS's JSON format (event version 1.08).
+//!
+//! This is part of the product's contract: trails, `LookupEvents` and offline
+//! scans all read exactly this shape, so field names and order follow AWS's logs.
+
+use crate::clock::{cloudtrail_java_date, iso8601};
+use crate::principal::{Caller, Principal};
+use crate::value::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json};
+
+/// The event version trailguard writes.
+pub const EVENT_VERSION: &str = "1.08";
+
+/// One CloudTrail event record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    pub event_version: String,
+    pub user_identity: Json,
+    pub event_time: String,
+    pub event_source: String,
+    pub event_name: String,
+    pub aws_region: String,
+    #[serde(rename = "sourceIPAddress")]
+    pub source_ip_address: String,
+    pub user_agent: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error_message: Option<String>,
+    pub request_parameters: Json,
+    pub response_elements: Json,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub additional_event_data: Option<Json>,
+    #[serde(rename = "requestID")]
+    pub request_id: String,
+    #[serde(rename = "eventID")]
+    pub event_id: String,
+    pub read_only: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub resources: Vec<Resource>,
+    pub event_type: String,
+    pub management_event: bool,
+    pub recipient_account_id: String,
+    #[serde(
+        rename = "sharedEventID",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
+    pub shared_event_id: Option<String>,
+    pub event_category: String,
+}
+
+/// A resource named by an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resource {
+    #[serde(rename = "accountId")]
+    pub account_id: String,
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    #[serde(rename = "ARN")]
+    pub arn: String,
+}
+
+/// Renders CloudTrail's `userIdentity` for a caller.
+pub fn user_identity(caller: &Caller) -> Json {
+    let mut m = Map::new();
+    let p = &caller.principal;
+    let ty = match p {
+        Principal::Root { .. } => "Root",
+        Principal::User { .. } => "IAMUser",
+        Principal::AssumedRole { .. } => "AssumedRole",
+        Principal::Service { .. } => "AWSService",
+    };
+    m.insert("type".into(), ty.into());
+    if let Principal::Service { service } = p {
+        m.insert("invokedBy".into(), service.as_str().into());
+        return Json::Object(m);
+    }
+    m.insert("principalId".into(), p.principal_id().into());
+    m.insert("arn".into(), p.arn().into());
+    m.insert("accountId".into(), p.account_id().into());
+    m.insert("accessKeyId".into(), caller.access_key_id.as_str().into());
+    if let Principal::User { name, .. } = p {
+        m.insert("userName".into(), name.as_str().into());
+    }
+    let issuer = match p {
+        Principal::AssumedRole {
+            account_id,
+            role_name,
+            role_id,
+            role_arn,
+            ..
+        } => Some(serde_json::json!({
+            "type": "Role",
+            "principalId": role_id,
+            "arn": role_arn,
+            "accountId": account_id,
+            "userName": role_name,
+        })),
+        _ => None,
+    };
+    if let Some(session) = &caller.session {
+        let mut ctx = Map::new();
+        if let Some(issuer) = issuer {
+            ctx.insert("sessionIssuer".into(), issuer);
+            ctx.insert("webIdFederationData".into(), Json::Object(Map::new()));
+        }
+        ctx.insert(
+            "attributes".into(),
+            serde_json::json!({
+                "creationDate": iso8601(session.issued_at),
+                "mfaAuthenticated": if session.mfa_authenticated { "true" } else { "false" },
+            }),
+        );
+        m.insert("sessionContext".into(), Json::Object(ctx));
+    }
+    if let Some(by) = &caller.invoked_by {
+        m.insert("invokedBy".into(), by.as_str().into());
+    }
+    Json::Object(m)
+}
+
+/// Renders an operation's output as CloudTrail `responseElements`: members in
+/// lower camel case, lists as arrays, times in CloudTrail's Java style, and
+/// sensitive values left out.
+pub fn response_elements(v: &Value) -> Json {
+    match v {
+        Value::Null | Value::Sensitive(_) => Json::Null,
+        Value::Str(s) => Json::String(s.clone()),
+        Value::Int(n) => Json::from(*n),
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Time(t) => Json::String(cloudtrail_java_date(*t)),
+        Value::List(items) => Json::Array(items.iter().map(response_elements).collect()),
+        Value::Struct(members) => Json::Object(
+            members
+                .iter()
+                .filter(|(_, v)| !matches!(v, Value::Null | Value::Sensitive(_)))
+                .map(|(k, v)| (lower_camel(k), response_elements(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// `UserName` -> `userName`, `ARN` -> `aRN` is avoided: an all-caps name is lowered whole.
+pub fn lower_camel(name: &str) -> String {
+    if name.chars().all(|c| c.is_ascii_uppercase()) {
+        return name.to_ascii_lowercase();
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut chars = name.chars();
+    if let Some(first) = chars.next() {
+        out.push(first.to_ascii_lowercase());
+    }
+    out.extend(chars);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::principal::SessionInfo;
+    use time::macros::datetime;
+
+    #[test]
+    fn identities_render_as_cloudtrail_does() {
+        let root = Caller::long_term(
+            Principal::Root {
+                account_id: "123456789012".into(),
+            },
+            "AKIAROOT",
+        );
+        assert_eq!(
+            user_identity(&root).to_string(),
+            r#"{"type":"Root","principalId":"123456789012","arn":"arn:aws:iam::123456789012:root","accountId":"123456789012","accessKeyId":"AKIAROOT"}"#
+        );
+        let role = Caller {
+            principal: Principal::AssumedRole {
+                account_id: "123456789012".into(),
+                role_name: "Admin".into(),
+                role_id: "AROAEXAMPLE".into(),
+                role_arn: "arn:aws:iam::123456789012:role/Admin".into(),
+                session_name: "s1".into(),
+            },
+            access_key_id: "ASIAEXAMPLE".into(),
+            session: Some(SessionInfo {
+                issued_at: datetime!(2026-11-23 19:00:00 UTC),
+                expires_at: datetime!(2026-11-23 20:00:00 UTC),
+                mfa_authenticated: false,
+            }),
+            invoked_by: None,
+        };
+        assert_eq!(
+            user_identity(&role).to_string(),
+            r#"{"type":"AssumedRole","principalId":"AROAEXAMPLE:s1","arn":"arn:aws:sts::123456789012:assumed-role/Admin/s1","accountId":"123456789012","accessKeyId":"ASIAEXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::123456789012:role/Admin","accountId":"123456789012","userName":"Admin"},"webIdFederationData":{},"attributes":{"creationDate":"2026-11-23T19:00:00Z","mfaAuthenticated":"false"}}}"#
+        );
+    }
+
+    #[test]
+    fn response_elements_hide_secrets_and_use_java_dates() {
+        let out = Value::structure().with(
+            "AccessKey",
+            Value::structure()
+                .with("UserName", "bob")
+                .with("AccessKeyId", "AKIA1")
+                .with(
+                    "SecretAccessKey",
+                    Value::Sensitive(Box::new("s3cr3t".into())),
+                )
+                .with("CreateDate", datetime!(2026-11-23 19:03:04 UTC)),
+        );
+        assert_eq!(
+            response_elements(&out).to_string(),
+            r#"{"accessKey":{"userName":"bob","accessKeyId":"AKIA1","createDate":"Nov 23, 2026, 7:03:04 PM"}}"#
+        );
+    }
+}

@@ -1,0 +1,23 @@
+//! The vocabulary every trailguard crate speaks.
+//!
+//! Kept free of IO, async, HTTP and SQL so that every other crate can depend on it
+//! cheaply: principals and request context, injected time and ids, the
+//! protocol-neutral API value tree, the one AWS error type, and the CloudTrail
+//! record whose JSON form is part of the product's contract.
+
+pub mod clock;
+pub mod cloudtrail;
+pub mod context;
+pub mod error;
+pub mod ids;
+pub mod principal;
+pub mod service;
+pub mod value;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use context::RequestContext;
+pub use error::{ApiError, Fault};
+pub use ids::{IdGen, RandomIds, SeqIds};
+pub use principal::{Caller, Principal, SessionInfo};
+pub use service::ServiceId;
+pub use value::Value;

@@ -1,0 +1,35 @@
+//! The AWS services trailguard serves.
+
+/// A service, named as clients sign for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceId {
+    Iam,
+    Sts,
+}
+
+impl ServiceId {
+    /// Maps a SigV4 signing name to a service.
+    pub fn from_signing_name(name: &str) -> Option<Self> {
+        match name {
+            "iam" => Some(ServiceId::Iam),
+            "sts" => Some(ServiceId::Sts),
+            _ => None,
+        }
+    }
+
+    /// The SigV4 signing name, also the IAM action prefix.
+    pub fn signing_name(self) -> &'static str {
+        match self {
+            ServiceId::Iam => "iam",
+            ServiceId::Sts => "sts",
+        }
+    }
+
+    /// CloudTrail's `eventSource`.
+    pub fn event_source(self) -> &'static str {
+        match self {
+            ServiceId::Iam => "iam.amazonaws.com",
+            ServiceId::Sts => "sts.amazonaws.com",
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! Policy documents: the JSON grammar, parsed into typed statements.
+
+use crate::Request;
+use crate::matching::{action_matches, wildcard_match};
+use serde_json::Value as Json;
+
+/// Why a document is not a valid policy; the message is AWS's `MalformedPolicyDocument` text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError(pub String);
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+/// `Principal` / `NotPrincipal` contents: `"*"` or a map of kind to values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalSpec {
+    Any,
+    /// `(kind, value)` pairs, kind being `AWS`, `Service` or `Federated`.
+    Named(Vec<(String, String)>),
+}
+
+/// One statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub sid: Option<String>,
+    pub effect: Effect,
+    /// Action patterns, and whether they are `NotAction`.
+    pub actions: Vec<String>,
+    pub not_action: bool,
+    pub resources: Vec<String>,
+    pub not_resource: bool,
+    pub principal: Option<PrincipalSpec>,
+    pub not_principal: bool,
+    pub condition: Option<Json>,
+}
+
+impl Statement {
+    /// Whether the statement's action and resource cover the request (conditions aside).
+    pub fn applies_to(&self, req: &Request<'_>) -> bool {
+        let action_hit = self.actions.iter().any(|a| action_matches(a, req.action));
+        if action_hit == self.not_action {
+            return false;
+        }
+        if self.resources.is_empty() && !self.not_resource {
+            // Trust policies have no Resource; callers evaluate them with resource "*".
+            return true;
+        }
+        let resource_hit = self
+            .resources
+            .iter()
+            .any(|r| r == "*" || req.resource == "*" || wildcard_match(r, req.resource, false));
+        resource_hit != self.not_resource
+    }
+}
+
+/// A parsed policy document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyDocument {
+    pub version: Option<String>,
+    pub statements: Vec<Statement>,
+}
+
+fn syntax() -> ParseError {
+    ParseError("Syntax errors in policy.".into())
+}
+
+fn string_or_list(v: &Json) -> Result<Vec<String>, ParseError> {
+    match v {
+        Json::String(s) => Ok(vec![s.clone()]),
+        Json::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string).ok_or_else(syntax))
+            .collect(),
+        _ => Err(syntax()),
+    }
+}
+
+fn principal(v: &Json) -> Result<PrincipalSpec, ParseError> {
+    match v {
+        Json::String(s) if s == "*" => Ok(PrincipalSpec::Any),
+        Json::Object(m) => {
+            let mut out = Vec::new();
+            for (kind, values) in m {
+                if !matches!(
+                    kind.as_str(),
+                    "AWS" | "Service" | "Federated" | "CanonicalUser"
+                ) {
+                    return Err(syntax());
+                }
+                for value in string_or_list(values)? {
+                    out.push((kind.clone(), value));
+                }
+            }
+            Ok(PrincipalSpec::Named(out))
+        }
+        _ => Err(syntax()),
+    }
+}
+
+impl PolicyDocument {
+    /// Parses and checks the grammar.
+    pub fn parse(text: &str) -> Result<Self, ParseError> {
+        let json: Json = serde_json::from_str(text).map_err(|_| syntax())?;
+        let Json::Object(top) = json else {
+            return Err(syntax());
+        };
+        for key in top.keys() {
+            if !matches!(key.as_str(), "Version" | "Id" | "Statement") {
+                return Err(syntax());
+            }
+        }
+        let version = match top.get("Version") {
+            None => None,
+            Some(Json::String(v)) if v == "2012-10-17" || v == "2008-10-17" => Some(v.clone()),
+            Some(_) => return Err(syntax()),
+        };
+        let raw_statements = match top.get("Statement") {
+            Some(Json::Array(items)) if !items.is_empty() => items.clone(),
+            Some(obj @ Json::Object(_)) => vec![obj.clone()],
+            _ => return Err(syntax()),
+        };
+        let mut statements = Vec::with_capacity(raw_statements.len());
+        for raw in raw_statements {
+            let Json::Object(st) = raw else {
+                return Err(syntax());
+            };
+            for key in st.keys() {
+                if !matches!(
+                    key.as_str(),
+                    "Sid"
+                        | "Effect"
+                        | "Action"
+                        | "NotAction"
+                        | "Resource"
+                        | "NotResource"
+                        | "Principal"
+                        | "NotPrincipal"
+                        | "Condition"
+                ) {
+                    return Err(syntax());
+                }
+            }
+            let effect = match st.get("Effect").and_then(Json::as_str) {
+                Some("Allow") => Effect::Allow,
+                Some("Deny") => Effect::Deny,
+                _ => return Err(syntax()),
+            };
+            let (actions, not_action) = match (st.get("Action"), st.get("NotAction")) {
+                (Some(a), None) => (string_or_list(a)?, false),
+                (None, Some(a)) => (string_or_list(a)?, true),
+                (None, None) => {
+                    return Err(ParseError("Policy statement must contain actions.".into()));
+                }
+                _ => return Err(syntax()),
+            };
+            if actions.is_empty() {
+                return Err(ParseError("Policy statement must contain actions.".into()));
+            }
+            let (resources, not_resource) = match (st.get("Resource"), st.get("NotResource")) {
+                (Some(r), None) => (string_or_list(r)?, false),
+                (None, Some(r)) => (string_or_list(r)?, true),
+                (None, None) => (Vec::new(), false),
+                _ => return Err(syntax()),
+            };
+            let (principal, not_principal) = match (st.get("Principal"), st.get("NotPrincipal")) {
+                (Some(p), None) => (Some(principal(p)?), false),
+                (None, Some(p)) => (Some(principal(p)?), true),
+                (None, None) => (None, false),
+                _ => return Err(syntax()),
+            };
+            let condition = match st.get("Condition") {
+                None => None,
+                Some(c @ Json::Object(_)) => Some(c.clone()),
+                Some(_) => return Err(syntax()),
+            };
+            let sid = match st.get("Sid") {
+                None => None,
+                Some(Json::String(s)) => Some(s.clone()),
+                Some(_) => return Err(syntax()),
+            };
+            statements.push(Statement {
+                sid,
+                effect,
+                actions,
+                not_action,
+                resources,
+                not_resource,
+                principal,
+                not_principal,
+                condition,
+            });
+        }
+        let mut sids: Vec<&str> = statements.iter().filter_map(|s| s.sid.as_deref()).collect();
+        sids.sort_unstable();
+        if sids.windows(2).any(|w| w.first() == w.get(1)) {
+            return Err(ParseError(
+                "Statement IDs (SID) in a single policy must be unique.".into(),
+            ));
+        }
+        Ok(Self {
+            version,
+            statements,
+        })
+    }
+
+    /// Checks the rules for identity-based (permissions) policies.
+    pub fn validate_identity(&self) -> Result<(), ParseError> {
+        for st in &self.statements {
+            if st.principal.is_some() {
+                return Err(ParseError(
+                    "Policy document should not specify a principal.".into(),
+                ));
+            }
+            if st.resources.is_empty() {
+                return Err(ParseError(
+                    "Policy statement must contain resources.".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the rules for role trust policies.
+    pub fn validate_trust(&self) -> Result<(), ParseError> {
+        for st in &self.statements {
+            if st.principal.is_none() {
+                return Err(ParseError("Missing required field Principal".into()));
+            }
+            if st.not_principal {
+                return Err(ParseError(
+                    "AssumeRole policy must not contain NotPrincipal field.".into(),
+                ));
+            }
+            if !st.resources.is_empty() || st.not_resource {
+                return Err(ParseError("Has prohibited field Resource".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grammar() {
+        let p = PolicyDocument::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"A","Effect":"Allow","NotAction":["s3:*"],"Resource":"*"}]}"#,
+        )
+        .unwrap();
+        assert!(p.statements[0].not_action);
+        assert!(p.validate_identity().is_ok());
+        for bad in [
+            "not json",
+            "[]",
+            r#"{"Statement":[]}"#,
+            r#"{"Version":"2013-01-01","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#,
+            r#"{"Statement":{"Effect":"allow","Action":"*","Resource":"*"}}"#,
+            r#"{"Statement":{"Effect":"Allow","Action":"*","NotAction":"x","Resource":"*"}}"#,
+            r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Bogus":1}}"#,
+        ] {
+            assert!(PolicyDocument::parse(bad).is_err(), "{bad}");
+        }
+        let dup = PolicyDocument::parse(
+            r#"{"Statement":[{"Sid":"a","Effect":"Allow","Action":"*","Resource":"*"},{"Sid":"a","Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+        );
+        assert_eq!(
+            dup.unwrap_err().0,
+            "Statement IDs (SID) in a single policy must be unique."
+        );
+        let trust = PolicyDocument::parse(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":"lex.amazonaws.com"},"Action":"sts:AssumeRole"}}"#,
+        )
+        .unwrap();
+        assert!(trust.validate_trust().is_ok());
+        assert!(trust.validate_identity().is_err());
+    }
+}

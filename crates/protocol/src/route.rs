@@ -1,0 +1,29 @@
+//! Which service and protocol a request is for, on a single shared endpoint.
+//!
+//! Signed requests name their service in the SigV4 credential scope; that is the
+//! primary key, since every client signs with the service's signing name even when
+//! one endpoint URL serves them all.
+
+use trailguard_model::ServiceId;
+
+/// The wire protocols AWS services speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// Form-encoded requests, XML responses (IAM, STS).
+    AwsQuery,
+}
+
+/// The protocol a service speaks.
+pub fn protocol(service: ServiceId) -> Protocol {
+    match service {
+        ServiceId::Iam | ServiceId::Sts => Protocol::AwsQuery,
+    }
+}
+
+/// The XML namespace of a query-protocol service's responses.
+pub fn xml_namespace(service: ServiceId) -> &'static str {
+    match service {
+        ServiceId::Iam => "https://iam.amazonaws.com/doc/2010-05-08/",
+        ServiceId::Sts => "https://sts.amazonaws.com/doc/2011-06-15/",
+    }
+}

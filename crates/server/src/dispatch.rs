@@ -1,0 +1,240 @@
+//! One request, from bytes to response: route, authenticate, decode, execute, encode.
+
+use crate::Server;
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use std::net::SocketAddr;
+use std::time::Instant;
+use trailguard_model::{ApiError, Caller, RequestContext, ServiceId, Value};
+use trailguard_protocol::sigv4::{self, AuthError, PathMode, SignedRequest};
+use trailguard_protocol::{query, route, xml};
+
+/// The largest request body accepted.
+pub const MAX_BODY: usize = 8 * 1024 * 1024;
+const MAX_USER_AGENT: usize = 1024;
+
+type Body = Full<Bytes>;
+
+/// How a response is rendered when the service is known (or guessed).
+fn error_response(service: ServiceId, request_id: &str, err: &ApiError) -> Response<Body> {
+    let body = match route::protocol(service) {
+        route::Protocol::AwsQuery => xml::error(route::xml_namespace(service), request_id, err),
+    };
+    build(err.status, request_id, "text/xml", body)
+}
+
+fn build(
+    status: u16,
+    request_id: &str,
+    content_type: &'static str,
+    body: String,
+) -> Response<Body> {
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = resp.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+fn auth_error(e: &AuthError) -> ApiError {
+    match e {
+        AuthError::Missing => ApiError::sender("MissingAuthenticationToken", 403, e.message()),
+        AuthError::Incomplete(_) => ApiError::sender("IncompleteSignature", 400, e.message()),
+        AuthError::Skewed(_) | AuthError::Mismatch => {
+            ApiError::sender("SignatureDoesNotMatch", 403, e.message())
+        }
+        AuthError::Expired(_) => ApiError::sender("AccessDenied", 403, e.message()),
+    }
+}
+
+/// Handles one HTTP request; never fails (errors become AWS error responses).
+pub async fn handle(
+    server: &Server,
+    req: Request<hyper::body::Incoming>,
+    peer: SocketAddr,
+) -> Response<Body> {
+    let started = Instant::now();
+    let request_id = server.ids.uuid();
+    let (parts, body) = req.into_parts();
+    if parts.uri.path() == "/_trailguard/health" {
+        return build(200, &request_id, "text/plain", "ok\n".into());
+    }
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            let err = ApiError::sender(
+                "RequestEntityTooLarge",
+                413,
+                format!("Request body must be at most {MAX_BODY} bytes."),
+            );
+            return error_response(ServiceId::Iam, &request_id, &err);
+        }
+    };
+    let (response, service, action) = dispatch(server, &parts, &body, peer, &request_id).await;
+    tracing::info!(
+        request_id = %request_id,
+        service = service.map(ServiceId::signing_name).unwrap_or("-"),
+        action = action.as_deref().unwrap_or("-"),
+        status = response.status().as_u16(),
+        micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        "request"
+    );
+    response
+}
+
+async fn dispatch(
+    server: &Server,
+    parts: &http::request::Parts,
+    body: &Bytes,
+    peer: SocketAddr,
+    request_id: &str,
+) -> (Response<Body>, Option<ServiceId>, Option<String>) {
+    let query = parts.uri.query().unwrap_or("");
+    let signed = SignedRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query,
+        headers: &parts.headers,
+        body,
+    };
+    // Route: the signature's scope names the service; unsigned requests get the
+    // query protocol's error shape, as IAM and STS would answer them.
+    let service = match sigv4::scope_service(&signed) {
+        Some(name) => match ServiceId::from_signing_name(&name) {
+            Some(s) => s,
+            None => {
+                let err = ApiError::sender(
+                    "InvalidAction",
+                    400,
+                    format!("trailguard does not serve the service '{name}' (yet)."),
+                );
+                return (error_response(ServiceId::Iam, request_id, &err), None, None);
+            }
+        },
+        None => {
+            let err = auth_error(&AuthError::Missing);
+            return (error_response(ServiceId::Sts, request_id, &err), None, None);
+        }
+    };
+    let claim = match sigv4::parse(&signed, PathMode::NormalizeDoubleEncode) {
+        Ok(c) => c,
+        Err(e) => {
+            return (
+                error_response(service, request_id, &auth_error(&e)),
+                Some(service),
+                None,
+            );
+        }
+    };
+    let services = server.services.clone();
+    let key_id = claim.access_key_id.clone();
+    let token = claim.security_token.clone();
+    let credential =
+        match tokio::task::spawn_blocking(move || services.authenticate(&key_id, token.as_deref()))
+            .await
+        {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => return (error_response(service, request_id, &e), Some(service), None),
+            Err(_) => {
+                return (
+                    error_response(service, request_id, &ApiError::internal()),
+                    Some(service),
+                    None,
+                );
+            }
+        };
+    if let Err(e) = sigv4::verify(&claim, &credential.secret, server.clock.now()) {
+        return (
+            error_response(service, request_id, &auth_error(&e)),
+            Some(service),
+            None,
+        );
+    }
+    let decoded = match route::protocol(service) {
+        route::Protocol::AwsQuery => {
+            let form: &[u8] = if parts.method == http::Method::POST {
+                body
+            } else {
+                b""
+            };
+            query::decode(query, form)
+        }
+    };
+    let decoded = match decoded {
+        Ok(d) => d,
+        Err(query::QueryError::MissingAction) => {
+            let err = ApiError::sender("MissingAction", 400, "Missing Action");
+            return (
+                error_response(service, request_id, &err),
+                Some(service),
+                None,
+            );
+        }
+        Err(query::QueryError::Malformed(m)) => {
+            let err = ApiError::sender("MalformedQueryString", 400, m);
+            return (
+                error_response(service, request_id, &err),
+                Some(service),
+                None,
+            );
+        }
+    };
+    let ctx = RequestContext {
+        request_id: request_id.to_string(),
+        source_ip: peer.ip().to_string(),
+        user_agent: user_agent(&parts.headers),
+        region: if claim.region.is_empty() {
+            server.default_region.clone()
+        } else {
+            claim.region.clone()
+        },
+        received_at: server.clock.now(),
+        secure_transport: false,
+    };
+    let action = decoded.action.clone();
+    let services = server.services.clone();
+    let caller: Caller = credential.caller;
+    let result = tokio::task::spawn_blocking(move || {
+        services.execute(service, &decoded.action, &decoded.params, &caller, &ctx)
+    })
+    .await
+    .unwrap_or_else(|_| Err(ApiError::internal()));
+    let response = match result {
+        Ok(out) => success(service, &action, request_id, &out),
+        Err(e) => error_response(service, request_id, &e),
+    };
+    (response, Some(service), Some(action))
+}
+
+fn success(service: ServiceId, action: &str, request_id: &str, out: &Value) -> Response<Body> {
+    match route::protocol(service) {
+        route::Protocol::AwsQuery => build(
+            200,
+            request_id,
+            "text/xml",
+            xml::response(action, route::xml_namespace(service), request_id, out),
+        ),
+    }
+}
+
+fn user_agent(headers: &http::HeaderMap) -> String {
+    let ua = headers
+        .get(http::header::USER_AGENT)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    if ua.len() <= MAX_USER_AGENT {
+        return ua;
+    }
+    let mut cut = MAX_USER_AGENT;
+    while !ua.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    ua.get(..cut).unwrap_or_default().to_string()
+}

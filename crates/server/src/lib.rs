@@ -1,0 +1,77 @@
+//! The composition root: the only crate that knows sockets, the runtime and how
+//! `protocol` connects to `services`.
+//!
+//! One generic dispatch path serves every service: route by the SigV4 scope,
+//! verify the signature, decode, execute (authorize + run + audit in one store
+//! transaction), encode. Logging and request ids are written once, here.
+
+mod dispatch;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use trailguard_services::Services;
+
+pub use dispatch::MAX_BODY;
+
+/// What the server needs to run.
+pub struct Server {
+    pub services: Arc<Services>,
+    pub clock: Arc<dyn trailguard_model::Clock>,
+    pub ids: Arc<dyn trailguard_model::IdGen>,
+    /// The region reported when a request does not name one.
+    pub default_region: String,
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and waits for
+/// in-flight requests (each of which commits or rolls back as a whole).
+pub async fn run(
+    server: Server,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let server = Arc::new(server);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        continue;
+                    }
+                };
+                let server = server.clone();
+                let service = hyper::service::service_fn(move |req| {
+                    let server = server.clone();
+                    async move { Ok::<_, std::convert::Infallible>(dispatch::handle(&server, req, peer).await) }
+                });
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {
+            tracing::warn!("in-flight requests did not finish within 30 s");
+        }
+    }
+    Ok(())
+}
+
+/// The address a listener is bound to, for logs.
+pub fn local_addr(listener: &TcpListener) -> Option<SocketAddr> {
+    listener.local_addr().ok()
+}

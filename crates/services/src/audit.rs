@@ -1,0 +1,148 @@
+//! The audit recorder: one CloudTrail record per call, written through the same
+//! transaction as the change it describes.
+
+use crate::env::Env;
+use crate::error::Result;
+use serde_json::{Map, Value as Json};
+use trailguard_model::clock::iso8601;
+use trailguard_model::cloudtrail::{
+    EVENT_VERSION, Record, lower_camel, response_elements, user_identity,
+};
+use trailguard_model::{ApiError, Principal, ServiceId, Value};
+use trailguard_store::EventRow;
+
+/// Request members CloudTrail never shows.
+const HIDDEN: &[&str] = &["password", "newPassword", "oldPassword", "secretAccessKey"];
+/// Request members CloudTrail shows as numbers.
+const NUMERIC: &[&str] = &["durationSeconds", "maxItems", "maxSessionDuration"];
+
+/// Renders request parameters as CloudTrail `requestParameters`.
+pub fn request_parameters(params: &Json) -> Json {
+    fn convert(v: &Json, name: Option<&str>) -> Json {
+        match v {
+            Json::Object(m) => Json::Object(
+                m.iter()
+                    .map(|(k, v)| {
+                        let key = lower_camel(k);
+                        let value = if HIDDEN.contains(&key.as_str()) {
+                            Json::String("HIDDEN_DUE_TO_SECURITY_REASONS".into())
+                        } else {
+                            convert(v, Some(&key))
+                        };
+                        (key, value)
+                    })
+                    .collect::<Map<_, _>>(),
+            ),
+            Json::Array(items) => Json::Array(items.iter().map(|i| convert(i, None)).collect()),
+            Json::String(s) if name.is_some_and(|n| NUMERIC.contains(&n)) => s
+                .parse::<i64>()
+                .map(Json::from)
+                .unwrap_or_else(|_| Json::String(s.clone())),
+            other => other.clone(),
+        }
+    }
+    match params {
+        Json::Object(m) if m.is_empty() => Json::Null,
+        Json::Null => Json::Null,
+        other => convert(other, None),
+    }
+}
+
+/// What the call is, for the record.
+#[derive(Debug, Clone, Copy)]
+pub struct CallFacts<'a> {
+    pub service: ServiceId,
+    pub name: &'a str,
+    pub read_only: bool,
+    pub record_response: bool,
+    pub params: &'a Json,
+}
+
+/// Builds the record for a call and appends it in `env`'s transaction.
+pub fn record(
+    env: &mut Env<'_>,
+    call: CallFacts<'_>,
+    outcome: std::result::Result<&Value, &ApiError>,
+) -> Result<()> {
+    let region = match call.service {
+        // IAM is global and records in us-east-1.
+        ServiceId::Iam => "us-east-1".to_string(),
+        ServiceId::Sts => env.ctx.region.clone(),
+    };
+    let (error_code, error_message, response) = match outcome {
+        Ok(out) if call.record_response => (None, None, response_elements(out)),
+        Ok(_) => (None, None, Json::Null),
+        Err(e) => (
+            Some(e.code.to_string()),
+            Some(e.message.clone()),
+            Json::Null,
+        ),
+    };
+    let response = match response {
+        Json::Object(m) if m.is_empty() => Json::Null,
+        other => other,
+    };
+    let rec = Record {
+        event_version: EVENT_VERSION.into(),
+        user_identity: user_identity(env.caller),
+        event_time: iso8601(env.ctx.received_at),
+        event_source: call.service.event_source().into(),
+        event_name: call.name.into(),
+        aws_region: region,
+        source_ip_address: env.ctx.source_ip.clone(),
+        user_agent: env.ctx.user_agent.clone(),
+        error_code,
+        error_message,
+        request_parameters: request_parameters(call.params),
+        response_elements: response,
+        additional_event_data: None,
+        request_id: env.ctx.request_id.clone(),
+        event_id: env.ids.uuid(),
+        read_only: call.read_only,
+        resources: std::mem::take(&mut env.resources),
+        event_type: "AwsApiCall".into(),
+        management_event: true,
+        recipient_account_id: env.account.clone(),
+        shared_event_id: None,
+        event_category: "Management".into(),
+    };
+    let text =
+        serde_json::to_string(&rec).map_err(|e| crate::error::Error::Corrupt(e.to_string()))?;
+    let username = match &env.caller.principal {
+        Principal::Root { .. } => Some("root".to_string()),
+        Principal::User { name, .. } => Some(name.clone()),
+        Principal::AssumedRole { session_name, .. } => Some(session_name.clone()),
+        Principal::Service { service } => Some(service.clone()),
+    };
+    let millis =
+        i64::try_from(env.ctx.received_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+    env.tx.append_event(&EventRow {
+        event_id: &rec.event_id,
+        account_id: &rec.recipient_account_id,
+        event_time: &rec.event_time,
+        event_time_ms: millis,
+        event_source: &rec.event_source,
+        event_name: &rec.event_name,
+        read_only: rec.read_only,
+        username: username.as_deref(),
+        access_key_id: Some(env.caller.access_key_id.as_str()).filter(|k| !k.is_empty()),
+        record: &text,
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn request_parameters_are_camel_cased_typed_and_redacted() {
+        let p = json!({"RoleArn":"arn:x","RoleSessionName":"s","DurationSeconds":"900","Tags":[{"Key":"k","Value":"v"}],"Password":"p"});
+        assert_eq!(
+            request_parameters(&p),
+            json!({"roleArn":"arn:x","roleSessionName":"s","durationSeconds":900,"tags":[{"key":"k","value":"v"}],"password":"HIDDEN_DUE_TO_SECURITY_REASONS"})
+        );
+        assert_eq!(request_parameters(&json!({})), Json::Null);
+    }
+}

@@ -1,0 +1,78 @@
+//! The environment one operation runs in: its transaction, the caller and the
+//! injected clock and ids. Operations never reach storage or time any other way.
+
+use crate::catalogue::Catalogue;
+use crate::error::{Error, Result};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+use trailguard_model::cloudtrail::Resource;
+use trailguard_model::{Caller, IdGen, RequestContext};
+use trailguard_store::Tx;
+
+/// One operation's view of the world.
+pub struct Env<'a> {
+    pub tx: &'a mut dyn Tx,
+    pub now: OffsetDateTime,
+    pub ids: &'a dyn IdGen,
+    pub caller: &'a Caller,
+    pub ctx: &'a RequestContext,
+    /// The account the call acts in (the caller's).
+    pub account: String,
+    pub catalogue: &'a Catalogue,
+    /// Resources to name in the CloudTrail record.
+    pub resources: Vec<Resource>,
+}
+
+impl Env<'_> {
+    /// Reads and decodes a document.
+    pub fn get<T: DeserializeOwned>(&mut self, ns: &str, key: &str) -> Result<Option<T>> {
+        match self.tx.get(ns, key)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| Error::Corrupt(format!("{ns}/{key}: {e}"))),
+        }
+    }
+
+    /// Encodes and writes a document.
+    pub fn put<T: Serialize>(&mut self, ns: &str, key: &str, value: &T) -> Result<()> {
+        let bytes =
+            serde_json::to_vec(value).map_err(|e| Error::Corrupt(format!("{ns}/{key}: {e}")))?;
+        self.tx.put(ns, key, &bytes)?;
+        Ok(())
+    }
+
+    /// Deletes a document.
+    pub fn delete(&mut self, ns: &str, key: &str) -> Result<bool> {
+        Ok(self.tx.delete(ns, key)?)
+    }
+
+    /// Decodes documents under a prefix, in key order, after `after`, at most `limit`.
+    pub fn scan<T: DeserializeOwned>(
+        &mut self,
+        ns: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, T)>> {
+        self.tx
+            .scan(ns, prefix, after, limit)?
+            .into_iter()
+            .map(|(k, v)| {
+                serde_json::from_slice(&v)
+                    .map(|t| (k.clone(), t))
+                    .map_err(|e| Error::Corrupt(format!("{ns}/{k}: {e}")))
+            })
+            .collect()
+    }
+
+    /// Every document under a prefix.
+    pub fn scan_all<T: DeserializeOwned>(&mut self, ns: &str, prefix: &str) -> Result<Vec<T>> {
+        Ok(self
+            .scan(ns, prefix, None, usize::MAX)?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
+    }
+}

@@ -1,0 +1,80 @@
+//! The one place where trailguard's service errors become AWS error codes.
+
+use trailguard_model::ApiError;
+use trailguard_store::StoreError;
+
+/// Every error an IAM or STS operation can answer with, named after its AWS code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    NoSuchEntity(String),
+    #[error("{0}")]
+    EntityAlreadyExists(String),
+    #[error("{0}")]
+    DeleteConflict(String),
+    #[error("{0}")]
+    LimitExceeded(String),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("{0}")]
+    ValidationError(String),
+    #[error("{0}")]
+    MalformedPolicyDocument(String),
+    #[error("{0}")]
+    UnmodifiableEntity(String),
+    #[error("{0}")]
+    AccessDenied(String),
+    #[error("{0}")]
+    InvalidAction(String),
+    #[error("{0}")]
+    PackedPolicyTooLarge(String),
+    #[error("{0}")]
+    InvalidClientTokenId(String),
+    #[error("{0}")]
+    ExpiredToken(String),
+    /// A storage failure: logged, never shown to the client.
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    /// A stored document that no longer decodes: logged, never shown.
+    #[error("corrupt document: {0}")]
+    Corrupt(String),
+}
+
+impl Error {
+    /// The AWS error as the client sees it.
+    pub fn to_api(&self) -> ApiError {
+        let (code, status) = match self {
+            Error::NoSuchEntity(_) => ("NoSuchEntity", 404),
+            Error::EntityAlreadyExists(_) => ("EntityAlreadyExists", 409),
+            Error::DeleteConflict(_) => ("DeleteConflict", 409),
+            Error::LimitExceeded(_) => ("LimitExceeded", 409),
+            Error::InvalidInput(_) => ("InvalidInput", 400),
+            Error::ValidationError(_) => ("ValidationError", 400),
+            Error::MalformedPolicyDocument(_) => ("MalformedPolicyDocument", 400),
+            Error::UnmodifiableEntity(_) => ("UnmodifiableEntity", 400),
+            Error::AccessDenied(_) => ("AccessDenied", 403),
+            Error::InvalidAction(_) => ("InvalidAction", 400),
+            Error::PackedPolicyTooLarge(_) => ("PackedPolicyTooLarge", 400),
+            Error::InvalidClientTokenId(_) => ("InvalidClientTokenId", 403),
+            Error::ExpiredToken(_) => ("ExpiredToken", 403),
+            Error::Store(_) | Error::Corrupt(_) => return ApiError::internal(),
+        };
+        ApiError::sender(code, status, self.to_string())
+    }
+
+    /// AWS's wording for a value that breaks a constraint.
+    pub fn constraint(member: &str, value: &str, constraint: &str) -> Self {
+        Error::ValidationError(format!(
+            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
+        ))
+    }
+
+    /// AWS's wording for a missing required member.
+    pub fn missing(member: &str) -> Self {
+        Error::ValidationError(format!(
+            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+        ))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

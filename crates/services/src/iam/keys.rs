@@ -1,0 +1,151 @@
+//! Access keys: at most two per user, secrets shown once, last-used tracking.
+
+use super::entities::{AccessKey, Kind, NS_ACCESS_KEY};
+use super::principals::load;
+use super::{paginate, target_user};
+use crate::authz::Authorized;
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::params::Params;
+use trailguard_model::Value;
+
+const MAX_KEYS: usize = 2;
+
+/// Keys belonging to a user (`None`: the root user) of the current account.
+fn keys_of(env: &mut Env<'_>, user: Option<&str>) -> Result<Vec<AccessKey>> {
+    let account = env.account.clone();
+    let all: Vec<AccessKey> = env.scan_all(NS_ACCESS_KEY, "")?;
+    Ok(all
+        .into_iter()
+        .filter(|k| {
+            k.account == account
+                && match (&k.user, user) {
+                    (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+                    (None, None) => true,
+                    _ => false,
+                }
+        })
+        .collect())
+}
+
+fn status(active: bool) -> &'static str {
+    if active { "Active" } else { "Inactive" }
+}
+
+pub fn create_access_key(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
+    let user = target_user(env, p)?;
+    let user = match user {
+        Some(name) => Some(load(env, Kind::User, &name)?.name),
+        None => None,
+    };
+    if keys_of(env, user.as_deref())?.len() >= MAX_KEYS {
+        return Err(Error::LimitExceeded(format!(
+            "Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS}"
+        )));
+    }
+    let key = AccessKey {
+        id: env.ids.access_key_id("AKIA"),
+        account: env.account.clone(),
+        user: user.clone(),
+        secret: env.ids.secret_access_key(),
+        active: true,
+        create_date: env.now,
+        last_used: None,
+    };
+    env.put(NS_ACCESS_KEY, &key.id, &key)?;
+    Ok(Value::structure().with(
+        "AccessKey",
+        Value::structure()
+            .with("UserName", user)
+            .with("AccessKeyId", &key.id)
+            .with("Status", "Active")
+            .with(
+                "SecretAccessKey",
+                Value::Sensitive(Box::new(Value::Str(key.secret.clone()))),
+            )
+            .with("CreateDate", key.create_date),
+    ))
+}
+
+pub fn list_access_keys(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
+    let user = target_user(env, p)?;
+    let user = match user {
+        Some(name) => Some(load(env, Kind::User, &name)?.name),
+        None => None,
+    };
+    let keys: Vec<(String, AccessKey)> = keys_of(env, user.as_deref())?
+        .into_iter()
+        .map(|k| (k.id.clone(), k))
+        .collect();
+    Ok(paginate(keys, p, |k| {
+        Value::structure()
+            .with("UserName", k.user.clone())
+            .with("AccessKeyId", &k.id)
+            .with("Status", status(k.active))
+            .with("CreateDate", k.create_date)
+    })?
+    .into_value("AccessKeyMetadata"))
+}
+
+fn owned_key(env: &mut Env<'_>, p: Params<'_>) -> Result<AccessKey> {
+    let id = p.str_len("AccessKeyId", 16, 128)?;
+    let user = target_user(env, p)?;
+    let not_found = || Error::NoSuchEntity(format!("The Access Key with id {id} cannot be found"));
+    let key: AccessKey = env.get(NS_ACCESS_KEY, id)?.ok_or_else(not_found)?;
+    let same_owner = match (&key.user, &user) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        (None, None) => true,
+        _ => false,
+    };
+    if key.account != env.account || !same_owner {
+        return Err(not_found());
+    }
+    Ok(key)
+}
+
+pub fn update_access_key(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
+    let active = match p.str("Status")? {
+        "Active" => true,
+        "Inactive" => false,
+        other => {
+            return Err(Error::constraint(
+                "status",
+                other,
+                "Member must satisfy enum value set: [Active, Inactive]",
+            ));
+        }
+    };
+    let mut key = owned_key(env, p)?;
+    key.active = active;
+    env.put(NS_ACCESS_KEY, &key.id.clone(), &key)?;
+    Ok(Value::Null)
+}
+
+pub fn delete_access_key(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
+    let key = owned_key(env, p)?;
+    env.delete(NS_ACCESS_KEY, &key.id)?;
+    Ok(Value::Null)
+}
+
+pub fn get_access_key_last_used(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
+    let id = p.str_len("AccessKeyId", 16, 128)?;
+    let key: Option<AccessKey> = env.get(NS_ACCESS_KEY, id)?;
+    let key = key.filter(|k| k.account == env.account).ok_or_else(|| {
+        Error::AccessDenied(format!("The Access Key with id {id} cannot be found"))
+    })?;
+    let last = match &key.last_used {
+        Some(l) => Value::structure()
+            .with("LastUsedDate", l.date)
+            .with("ServiceName", &l.service)
+            .with("Region", &l.region),
+        None => Value::structure()
+            .with("ServiceName", "N/A")
+            .with("Region", "N/A"),
+    };
+    Ok(Value::structure()
+        .with(
+            "UserName",
+            key.user.clone().unwrap_or_else(|| "root".into()),
+        )
+        .with("AccessKeyLastUsed", last))
+}

@@ -1,0 +1,369 @@
+//! AWS semantics: IAM and STS operations, the authorization point and the audit
+//! recorder, over a transactional store.
+//!
+//! [`Services::execute`] is the one path every API call takes: find the operation,
+//! authorize it, run it and record it in CloudTrail, all in one store transaction.
+//! A failed or denied call rolls its changes back and is then recorded in a
+//! transaction of its own. Nothing here knows HTTP or wire formats.
+
+pub mod audit;
+pub mod authz;
+pub mod catalogue;
+pub mod env;
+pub mod error;
+pub mod iam;
+pub mod ops;
+pub mod params;
+pub mod sts;
+
+use catalogue::Catalogue;
+use env::Env;
+use error::Error;
+use iam::entities::{AccessKey, Entity, KeyLastUsed, Kind, NS_ACCESS_KEY, key};
+use ops::Operation;
+use params::Params;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use trailguard_model::{
+    ApiError, Caller, Clock, IdGen, Principal, RequestContext, ServiceId, SessionInfo, Value,
+};
+use trailguard_store::{Store, transact};
+
+const NS_ACCOUNT: &str = "account";
+const DEFAULT_ACCOUNT_KEY: &str = "default";
+
+/// The default account and its root credentials.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootIdentity {
+    pub account_id: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for RootIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RootIdentity")
+            .field("account_id", &self.account_id)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"[REDACTED]")
+            .finish()
+    }
+}
+
+/// What a signature's access key resolves to.
+pub struct Credential {
+    /// The secret to verify the signature with.
+    pub secret: String,
+    pub caller: Caller,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("secret", &"[REDACTED]")
+            .field("caller", &self.caller)
+            .finish()
+    }
+}
+
+/// Every service, sharing one store, clock and id source.
+pub struct Services {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGen>,
+    catalogue: Catalogue,
+}
+
+/// Looks an operation up.
+pub fn operation(service: ServiceId, name: &str) -> Option<&'static Operation> {
+    let table = match service {
+        ServiceId::Iam => iam::OPERATIONS,
+        ServiceId::Sts => sts::OPERATIONS,
+    };
+    table.iter().find(|op| op.name == name)
+}
+
+fn invalid_token() -> Error {
+    Error::InvalidClientTokenId("The security token included in the request is invalid.".into())
+}
+
+impl Services {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, ids: Arc<dyn IdGen>) -> Self {
+        Self {
+            store,
+            clock,
+            ids,
+            catalogue: Catalogue::builtin(),
+        }
+    }
+
+    /// Ensures the default account and its root key exist. Given values win (and
+    /// are stored); otherwise stored ones are reused; otherwise new ones are made.
+    /// Returns the identity and whether it was newly generated.
+    pub fn bootstrap(
+        &self,
+        account_id: Option<&str>,
+        root_key: Option<(&str, &str)>,
+    ) -> Result<(RootIdentity, bool), ApiError> {
+        let now = self.clock.now();
+        let ids = self.ids.clone();
+        transact(self.store.as_ref(), |tx| {
+            let stored: Option<RootIdentity> = match tx.get(NS_ACCOUNT, DEFAULT_ACCOUNT_KEY)? {
+                Some(b) => serde_json::from_slice(&b).ok(),
+                None => None,
+            };
+            let mut generated = false;
+            let identity = match (account_id, root_key, stored) {
+                (None, None, Some(s)) => s,
+                (acct, keys, stored) => {
+                    generated = stored.is_none() && (acct.is_none() || keys.is_none());
+                    let account_id = acct
+                        .map(str::to_string)
+                        .or_else(|| stored.as_ref().map(|s| s.account_id.clone()))
+                        .unwrap_or_else(|| ids.account_id());
+                    let (access_key_id, secret_access_key) = match keys {
+                        Some((k, s)) => (k.to_string(), s.to_string()),
+                        None => match stored.as_ref().filter(|s| s.account_id == account_id) {
+                            Some(s) => (s.access_key_id.clone(), s.secret_access_key.clone()),
+                            None => (ids.access_key_id("AKIA"), ids.secret_access_key()),
+                        },
+                    };
+                    RootIdentity {
+                        account_id,
+                        access_key_id,
+                        secret_access_key,
+                    }
+                }
+            };
+            let root_key = AccessKey {
+                id: identity.access_key_id.clone(),
+                account: identity.account_id.clone(),
+                user: None,
+                secret: identity.secret_access_key.clone(),
+                active: true,
+                create_date: now,
+                last_used: None,
+            };
+            let existing = tx.get(NS_ACCESS_KEY, &root_key.id)?;
+            let keep = existing
+                .and_then(|b| serde_json::from_slice::<AccessKey>(&b).ok())
+                .filter(|k| k.secret == root_key.secret && k.account == root_key.account);
+            if keep.is_none() {
+                let bytes =
+                    serde_json::to_vec(&root_key).map_err(|e| Error::Corrupt(e.to_string()))?;
+                tx.put(NS_ACCESS_KEY, &root_key.id, &bytes)?;
+            }
+            let bytes = serde_json::to_vec(&identity).map_err(|e| Error::Corrupt(e.to_string()))?;
+            tx.put(NS_ACCOUNT, DEFAULT_ACCOUNT_KEY, &bytes)?;
+            Ok::<_, Error>((identity, generated))
+        })
+        .map_err(|e| log_internal(&e))
+    }
+
+    /// Resolves the access key of a signature to its secret and caller.
+    pub fn authenticate(
+        &self,
+        access_key_id: &str,
+        token: Option<&str>,
+    ) -> Result<Credential, ApiError> {
+        let now = self.clock.now();
+        let result = transact(self.store.as_ref(), |tx| {
+            if let Some(bytes) = tx.get(sts::NS_SESSION, access_key_id)? {
+                let session: sts::Session =
+                    serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
+                if token != Some(session.token.as_str()) {
+                    return Err(invalid_token());
+                }
+                if now >= session.expires {
+                    return Err(Error::ExpiredToken(
+                        "The security token included in the request is expired".into(),
+                    ));
+                }
+                let caller = Caller {
+                    principal: session.to_principal(),
+                    access_key_id: session.access_key_id.clone(),
+                    session: Some(SessionInfo {
+                        issued_at: session.issued,
+                        expires_at: session.expires,
+                        mfa_authenticated: false,
+                    }),
+                    invoked_by: None,
+                };
+                return Ok(Credential {
+                    secret: session.secret,
+                    caller,
+                });
+            }
+            let bytes = tx
+                .get(NS_ACCESS_KEY, access_key_id)?
+                .ok_or_else(invalid_token)?;
+            let key: AccessKey =
+                serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
+            if !key.active {
+                return Err(invalid_token());
+            }
+            let principal = match &key.user {
+                None => Principal::Root {
+                    account_id: key.account.clone(),
+                },
+                Some(name) => {
+                    let bytes = tx
+                        .get(Kind::User.ns(), &self::key(&key.account, name))?
+                        .ok_or_else(invalid_token)?;
+                    let user: Entity = serde_json::from_slice(&bytes)
+                        .map_err(|e| Error::Corrupt(e.to_string()))?;
+                    Principal::User {
+                        account_id: key.account.clone(),
+                        name: user.name,
+                        id: user.id,
+                        arn: user.arn,
+                    }
+                }
+            };
+            Ok(Credential {
+                secret: key.secret,
+                caller: Caller::long_term(principal, key.id),
+            })
+        });
+        result.map_err(|e| match e {
+            Error::Store(_) | Error::Corrupt(_) => log_internal(&e),
+            other => other.to_api(),
+        })
+    }
+
+    /// Runs one API call for an authenticated caller and records it.
+    pub fn execute(
+        &self,
+        service: ServiceId,
+        action: &str,
+        params: &serde_json::Value,
+        caller: &Caller,
+        ctx: &RequestContext,
+    ) -> Result<Value, ApiError> {
+        let Some(op) = operation(service, action) else {
+            return Err(Error::InvalidAction(format!(
+                "The action {action} is not valid for this web service."
+            ))
+            .to_api());
+        };
+        let facts = audit::CallFacts {
+            service,
+            name: op.name,
+            read_only: op.read_only,
+            record_response: op.record_response,
+            params,
+        };
+        let account = caller.principal.account_id().to_string();
+        let now = self.clock.now();
+        let outcome = transact(self.store.as_ref(), |tx| {
+            let mut env = Env {
+                tx,
+                now,
+                ids: self.ids.as_ref(),
+                caller,
+                ctx,
+                account: account.clone(),
+                catalogue: &self.catalogue,
+                resources: Vec::new(),
+            };
+            let p = Params(params);
+            let action_name = format!("{}:{}", service.signing_name(), op.name);
+            let token = if service == ServiceId::Sts && sts::custom_authorization(op.name) {
+                // GetCallerIdentity is always allowed; AssumeRole checks the trust
+                // policy in its handler through `authz::authorize_assume_role`;
+                // GetSessionToken is refused to session credentials by its handler.
+                authz::always()
+            } else {
+                let resource = (op.resource)(&mut env, p)?;
+                authz::authorize(&mut env, &action_name, &resource)?
+            };
+            let out = (op.run)(&mut env, &token, p)?;
+            note_key_use(&mut env, service)?;
+            audit::record(&mut env, facts, Ok(&out))?;
+            Ok::<_, Error>(out)
+        });
+        match outcome {
+            Ok(out) => Ok(out),
+            Err(e) => {
+                let api = match &e {
+                    Error::Store(_) | Error::Corrupt(_) => log_internal(&e),
+                    other => other.to_api(),
+                };
+                let recorded = transact(self.store.as_ref(), |tx| {
+                    let mut env = Env {
+                        tx,
+                        now,
+                        ids: self.ids.as_ref(),
+                        caller,
+                        ctx,
+                        account: account.clone(),
+                        catalogue: &self.catalogue,
+                        resources: Vec::new(),
+                    };
+                    audit::record(&mut env, facts, Err(&api))
+                });
+                if let Err(e) = recorded {
+                    // The call failed anyway; the client still gets its error.
+                    tracing::error!(error = %e, "could not record a failed call");
+                }
+                Err(api)
+            }
+        }
+    }
+}
+
+/// Updates the calling long-term key's last-used facts.
+fn note_key_use(env: &mut Env<'_>, service: ServiceId) -> error::Result<()> {
+    if env.caller.session.is_some() || env.caller.access_key_id.is_empty() {
+        return Ok(());
+    }
+    let id = env.caller.access_key_id.clone();
+    if let Some(mut k) = env.get::<AccessKey>(NS_ACCESS_KEY, &id)? {
+        k.last_used = Some(KeyLastUsed {
+            date: env.now,
+            service: service.signing_name().to_string(),
+            region: env.ctx.region.clone(),
+        });
+        env.put(NS_ACCESS_KEY, &id, &k)?;
+    }
+    Ok(())
+}
+
+fn log_internal(e: &Error) -> ApiError {
+    tracing::error!(error = %e, "internal failure");
+    ApiError::internal()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_is_unique_and_named_like_aws() {
+        for (service, table) in [
+            (ServiceId::Iam, iam::OPERATIONS),
+            (ServiceId::Sts, sts::OPERATIONS),
+        ] {
+            let mut names: Vec<&str> = table.iter().map(|o| o.name).collect();
+            let n = names.len();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(names.len(), n, "duplicate operation in {service:?}");
+            for op in table {
+                assert!(
+                    op.name
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c.is_ascii_uppercase()),
+                    "{}",
+                    op.name
+                );
+                assert_eq!(operation(service, op.name).map(|o| o.name), Some(op.name));
+                // Reads are never recorded with a response, except STS's credential calls.
+                if op.read_only && op.record_response {
+                    assert_eq!(service, ServiceId::Sts, "{}", op.name);
+                }
+            }
+        }
+    }
+}

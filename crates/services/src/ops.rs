@@ -1,0 +1,64 @@
+//! The shape every operation has: its name (and so its IAM action), the resource
+//! it acts on, whether it only reads, and its handler.
+
+use crate::authz::Authorized;
+use crate::env::Env;
+use crate::error::Result;
+use crate::params::Params;
+use trailguard_model::Value;
+
+/// Computes the ARN an operation acts on, for authorization.
+pub type ResourceFn = fn(&mut Env<'_>, Params<'_>) -> Result<String>;
+/// Runs an authorized operation.
+pub type Handler = fn(&mut Env<'_>, &Authorized, Params<'_>) -> Result<Value>;
+
+/// One API operation.
+#[derive(Clone, Copy)]
+pub struct Operation {
+    /// The API name; with the service prefix, also the IAM action.
+    pub name: &'static str,
+    pub read_only: bool,
+    pub resource: ResourceFn,
+    pub run: Handler,
+    /// Whether CloudTrail records the response (mutating calls, and STS credential calls).
+    pub record_response: bool,
+}
+
+impl Operation {
+    /// A read-only operation.
+    pub const fn read(name: &'static str, resource: ResourceFn, run: Handler) -> Self {
+        Self {
+            name,
+            read_only: true,
+            resource,
+            run,
+            record_response: false,
+        }
+    }
+
+    /// A mutating operation.
+    pub const fn write(name: &'static str, resource: ResourceFn, run: Handler) -> Self {
+        Self {
+            name,
+            read_only: false,
+            resource,
+            run,
+            record_response: true,
+        }
+    }
+
+    /// Records the response in CloudTrail even though the call only reads.
+    pub const fn recording_response(mut self) -> Self {
+        self.record_response = true;
+        self
+    }
+}
+
+impl std::fmt::Debug for Operation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Operation")
+            .field("name", &self.name)
+            .field("read_only", &self.read_only)
+            .finish_non_exhaustive()
+    }
+}

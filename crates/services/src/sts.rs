@@ -1,0 +1,244 @@
+//! STS: who am I, temporary credentials for roles and users.
+//!
+//! Sessions are stored by their `ASIA` access key id with their secret, token,
+//! expiry and the principal they stand for; [`crate::Services::authenticate`]
+//! turns them back into callers.
+
+use crate::authz::{self, Authorized};
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::iam::entities::{Entity, Kind, LastUsed, key};
+use crate::ops::Operation;
+use crate::params::{Params, check_iam_name};
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+use trailguard_model::cloudtrail::Resource;
+use trailguard_model::{Principal, Value};
+
+pub const NS_SESSION: &str = "sts.session";
+
+/// Who a session stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SessionPrincipal {
+    Role {
+        role_name: String,
+        role_id: String,
+        role_arn: String,
+        session_name: String,
+    },
+    User {
+        name: String,
+        id: String,
+        arn: String,
+    },
+    Root,
+}
+
+/// A set of temporary credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub access_key_id: String,
+    pub secret: String,
+    pub token: String,
+    pub account: String,
+    pub principal: SessionPrincipal,
+    #[serde(with = "time::serde::rfc3339")]
+    pub issued: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires: OffsetDateTime,
+}
+
+impl Session {
+    /// The principal the session authenticates as.
+    pub fn to_principal(&self) -> Principal {
+        match &self.principal {
+            SessionPrincipal::Role {
+                role_name,
+                role_id,
+                role_arn,
+                session_name,
+            } => Principal::AssumedRole {
+                account_id: self.account.clone(),
+                role_name: role_name.clone(),
+                role_id: role_id.clone(),
+                role_arn: role_arn.clone(),
+                session_name: session_name.clone(),
+            },
+            SessionPrincipal::User { name, id, arn } => Principal::User {
+                account_id: self.account.clone(),
+                name: name.clone(),
+                id: id.clone(),
+                arn: arn.clone(),
+            },
+            SessionPrincipal::Root => Principal::Root {
+                account_id: self.account.clone(),
+            },
+        }
+    }
+}
+
+/// How an STS operation is authorized.
+pub const OPERATIONS: &[Operation] = &[
+    Operation::read(
+        "GetCallerIdentity",
+        |_, _| Ok("*".into()),
+        get_caller_identity,
+    ),
+    Operation::read(
+        "AssumeRole",
+        |_, p| Ok(p.opt_str("RoleArn")?.unwrap_or("*").to_string()),
+        assume_role,
+    )
+    .recording_response(),
+    Operation::read("GetSessionToken", |_, _| Ok("*".into()), get_session_token)
+        .recording_response(),
+];
+
+/// STS operations whose authorization is not the generic identity-policy check.
+pub fn custom_authorization(name: &str) -> bool {
+    matches!(name, "GetCallerIdentity" | "AssumeRole" | "GetSessionToken")
+}
+
+pub fn get_caller_identity(env: &mut Env<'_>, _: &Authorized, _: Params<'_>) -> Result<Value> {
+    let p = &env.caller.principal;
+    Ok(Value::structure()
+        .with("UserId", p.principal_id())
+        .with("Account", p.account_id())
+        .with("Arn", p.arn()))
+}
+
+fn issue(env: &mut Env<'_>, principal: SessionPrincipal, duration: i64) -> Result<Session> {
+    let session = Session {
+        access_key_id: env.ids.access_key_id("ASIA"),
+        secret: env.ids.secret_access_key(),
+        token: format!("IQoJb3JpZ2luX2Vj{}", env.ids.secret(340)),
+        account: env.account.clone(),
+        principal,
+        issued: env.now,
+        expires: env.now + Duration::seconds(duration),
+    };
+    env.put(NS_SESSION, &session.access_key_id, &session)?;
+    Ok(session)
+}
+
+fn credentials_value(s: &Session) -> Value {
+    Value::structure()
+        .with("AccessKeyId", &s.access_key_id)
+        .with(
+            "SecretAccessKey",
+            Value::Sensitive(Box::new(Value::Str(s.secret.clone()))),
+        )
+        .with("SessionToken", &s.token)
+        .with("Expiration", s.expires)
+}
+
+/// Finds a role by ARN in this account.
+fn role_by_arn(env: &mut Env<'_>, arn: &str) -> Result<Option<Entity>> {
+    let Some(rest) = arn.strip_prefix(&format!("arn:aws:iam::{}:role/", env.account)) else {
+        return Ok(None);
+    };
+    let name = rest.rsplit('/').next().unwrap_or(rest);
+    let account = env.account.clone();
+    let role: Option<Entity> = env.get(Kind::Role.ns(), &key(&account, name))?;
+    Ok(role.filter(|r| r.arn == arn))
+}
+
+pub fn assume_role(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
+    let arn = p.str_len("RoleArn", 20, 2048)?;
+    let session_name = p.str_len("RoleSessionName", 2, 64)?;
+    check_iam_name("RoleSessionName", session_name)?;
+    let requested = p.opt_int("DurationSeconds", 900, 43200)?;
+    p.opt_str_len("ExternalId", 2, 1224)?;
+    if let Some(policy) = p.opt_str("Policy")? {
+        if policy.chars().filter(|c| !c.is_whitespace()).count() > 2048 {
+            return Err(Error::PackedPolicyTooLarge(
+                "Packed policy consumes more than 100% of the allotted space.".into(),
+            ));
+        }
+        trailguard_policy::PolicyDocument::parse(policy)
+            .map_err(|e| Error::MalformedPolicyDocument(e.0))?;
+    }
+    let role = role_by_arn(env, arn)?;
+    authz::authorize_assume_role(env, role.as_ref(), arn)?;
+    let Some(mut role) = role else {
+        return Err(Error::AccessDenied(format!(
+            "Not authorized to perform sts:AssumeRole on {arn}"
+        )));
+    };
+    let max = role.max_session_duration.unwrap_or(3600);
+    let chained = matches!(env.caller.principal, Principal::AssumedRole { .. });
+    let duration = requested.unwrap_or(3600);
+    if duration > max {
+        return Err(Error::ValidationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.".to_string()));
+    }
+    if chained && duration > 3600 {
+        return Err(Error::ValidationError(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.".into(),
+        ));
+    }
+    let session = issue(
+        env,
+        SessionPrincipal::Role {
+            role_name: role.name.clone(),
+            role_id: role.id.clone(),
+            role_arn: role.arn.clone(),
+            session_name: session_name.to_string(),
+        },
+        duration,
+    )?;
+    role.last_used = Some(LastUsed {
+        date: env.now,
+        region: env.ctx.region.clone(),
+    });
+    crate::iam::save_entity(env, &role)?;
+    env.resources.push(Resource {
+        account_id: env.account.clone(),
+        resource_type: "AWS::IAM::Role".into(),
+        arn: role.arn.clone(),
+    });
+    Ok(Value::structure()
+        .with("Credentials", credentials_value(&session))
+        .with(
+            "AssumedRoleUser",
+            Value::structure()
+                .with("AssumedRoleId", format!("{}:{session_name}", role.id))
+                .with(
+                    "Arn",
+                    format!(
+                        "arn:aws:sts::{}:assumed-role/{}/{session_name}",
+                        env.account, role.name
+                    ),
+                ),
+        ))
+}
+
+pub fn get_session_token(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
+    let principal = env.caller.principal.clone();
+    let (who, max) = match &principal {
+        Principal::User { name, id, arn, .. } => (
+            SessionPrincipal::User {
+                name: name.clone(),
+                id: id.clone(),
+                arn: arn.clone(),
+            },
+            129_600,
+        ),
+        Principal::Root { .. } => (SessionPrincipal::Root, 3600),
+        _ => {
+            return Err(Error::AccessDenied(
+                "Cannot call GetSessionToken with session credentials".into(),
+            ));
+        }
+    };
+    if env.caller.session.is_some() {
+        return Err(Error::AccessDenied(
+            "Cannot call GetSessionToken with session credentials".into(),
+        ));
+    }
+    let duration = p
+        .opt_int("DurationSeconds", 900, 129_600)?
+        .unwrap_or(43_200)
+        .min(max);
+    let session = issue(env, who, duration)?;
+    Ok(Value::structure().with("Credentials", credentials_value(&session)))
+}

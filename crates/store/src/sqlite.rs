@@ -1,0 +1,284 @@
+//! The embedded SQLite backend.
+//!
+//! One connection behind a mutex: SQLite allows one writer at a time anyway, and
+//! every API call writes (reads are audited too), so a pool would only add
+//! contention. WAL mode keeps committed transactions across a process crash; with
+//! [`Durability::Full`] they also survive power loss.
+
+use crate::{EventRow, Outcome, Store, StoreError, StoredEvent, Tx};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use std::path::Path;
+use std::sync::Mutex;
+
+/// Migrations, applied in order; never edit one that has shipped.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+
+/// How hard SQLite works to make a commit durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Commits survive a process crash; the last ones may be lost on power loss.
+    #[default]
+    Normal,
+    /// Every commit is fsynced before the client is answered.
+    Full,
+}
+
+/// The SQLite store.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path, sync: Durability) -> Result<Self, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(
+            None,
+            "synchronous",
+            match sync {
+                Durability::Normal => "NORMAL",
+                Durability::Full => "FULL",
+            },
+        )?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Self::from_connection(conn)
+    }
+
+    /// An in-memory database, for tests.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::from_connection(Connection::open_in_memory()?)
+    }
+
+    fn from_connection(mut conn: Connection) -> Result<Self, StoreError> {
+        migrate(&mut conn)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let supported = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+    if current > supported {
+        return Err(StoreError::TooNew {
+            found: current,
+            supported,
+        });
+    }
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(current).unwrap_or(0))
+    {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(
+            None,
+            "user_version",
+            i64::try_from(i + 1).unwrap_or(i64::MAX),
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+struct SqliteTx<'a> {
+    tx: Transaction<'a>,
+}
+
+impl Tx for SqliteTx<'_> {
+    fn get(&mut self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT value FROM kv WHERE ns = ?1 AND key = ?2")?;
+        Ok(stmt.query_row(params![ns, key], |r| r.get(0)).optional()?)
+    }
+
+    fn put(&mut self, ns: &str, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("INSERT OR REPLACE INTO kv (ns, key, value) VALUES (?1, ?2, ?3)")?;
+        stmt.execute(params![ns, key, value])?;
+        Ok(())
+    }
+
+    fn delete(&mut self, ns: &str, key: &str) -> Result<bool, StoreError> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("DELETE FROM kv WHERE ns = ?1 AND key = ?2")?;
+        Ok(stmt.execute(params![ns, key])? > 0)
+    }
+
+    fn scan(
+        &mut self,
+        ns: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        // Keys in [prefix, prefix + U+10FFFF) share the prefix; comparisons are bytewise.
+        let upper = format!("{prefix}\u{10FFFF}");
+        let lower = match after {
+            Some(a) if a >= prefix => a.to_string(),
+            _ => String::new(),
+        };
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT key, value FROM kv WHERE ns = ?1 AND key >= ?2 AND key < ?3 AND key > ?4 ORDER BY key LIMIT ?5",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![ns, prefix, upper, lower, limit], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn append_event(&mut self, row: &EventRow<'_>) -> Result<i64, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT INTO cloudtrail_events (event_id, account_id, event_time, event_time_ms, event_source, event_name, read_only, username, access_key_id, record)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        stmt.execute(params![
+            row.event_id,
+            row.account_id,
+            row.event_time,
+            row.event_time_ms,
+            row.event_source,
+            row.event_name,
+            row.read_only,
+            row.username,
+            row.access_key_id,
+            row.record
+        ])?;
+        Ok(self.tx.last_insert_rowid())
+    }
+}
+
+impl Store for SqliteStore {
+    fn run(
+        &self,
+        body: &mut dyn FnMut(&mut dyn Tx) -> Result<Outcome, StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
+        let tx = conn.transaction()?;
+        let mut stx = SqliteTx { tx };
+        match body(&mut stx)? {
+            Outcome::Commit => stx.tx.commit()?,
+            Outcome::Rollback => stx.tx.rollback()?,
+        }
+        Ok(())
+    }
+
+    fn events_after(&self, seq: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, record FROM cloudtrail_events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![seq, limit], |r| {
+            Ok(StoredEvent {
+                seq: r.get(0)?,
+                record: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transact;
+
+    fn event(id: &str) -> EventRow<'_> {
+        EventRow {
+            event_id: id,
+            account_id: "123456789012",
+            event_time: "2026-11-23T19:03:04Z",
+            event_time_ms: 1,
+            event_source: "iam.amazonaws.com",
+            event_name: "CreateUser",
+            read_only: false,
+            username: None,
+            access_key_id: None,
+            record: "{}",
+        }
+    }
+
+    #[test]
+    fn commit_and_rollback_cover_state_and_trail_together() {
+        let store = SqliteStore::in_memory().unwrap();
+        let ok: Result<(), StoreError> = transact(&store, |tx| {
+            tx.put("user", "a", b"1")?;
+            tx.append_event(&event("e1"))?;
+            Ok(())
+        });
+        ok.unwrap();
+        let failed: Result<(), StoreError> = transact(&store, |tx| {
+            tx.put("user", "b", b"2")?;
+            tx.append_event(&event("e2"))?;
+            Err(StoreError::Poisoned)
+        });
+        assert!(failed.is_err());
+        let seen: Vec<String> = transact(&store, |tx| {
+            Ok::<_, StoreError>(
+                tx.scan("user", "", None, 10)?
+                    .into_iter()
+                    .map(|(k, _)| k)
+                    .collect(),
+            )
+        })
+        .unwrap();
+        assert_eq!(seen, vec!["a"]);
+        let events = store.events_after(0, 10).unwrap();
+        assert_eq!(events.len(), 1);
+    }
+
+    #[test]
+    fn scan_respects_prefix_after_and_limit() {
+        let store = SqliteStore::in_memory().unwrap();
+        transact(&store, |tx| {
+            for k in ["a/1", "a/2", "a/3", "b/1"] {
+                tx.put("ns", k, k.as_bytes())?;
+            }
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+        let keys = |prefix: &str, after: Option<&str>, limit| -> Vec<String> {
+            transact(&store, |tx| {
+                Ok::<_, StoreError>(
+                    tx.scan("ns", prefix, after, limit)?
+                        .into_iter()
+                        .map(|(k, _)| k)
+                        .collect(),
+                )
+            })
+            .unwrap()
+        };
+        assert_eq!(keys("a/", None, 10), vec!["a/1", "a/2", "a/3"]);
+        assert_eq!(keys("a/", Some("a/1"), 1), vec!["a/2"]);
+        assert_eq!(keys("", Some("a/3"), 10), vec!["b/1"]);
+        assert!(keys("c/", None, 10).is_empty());
+    }
+
+    #[test]
+    fn reopening_keeps_data_and_does_not_remigrate() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        {
+            let store = SqliteStore::open(&path, Durability::Full).unwrap();
+            transact(&store, |tx| tx.put("ns", "k", b"v")).unwrap();
+        }
+        let store = SqliteStore::open(&path, Durability::Normal).unwrap();
+        let v = transact(&store, |tx| tx.get("ns", "k")).unwrap();
+        assert_eq!(v.as_deref(), Some(&b"v"[..]));
+    }
+}
