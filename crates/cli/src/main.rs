@@ -114,11 +114,12 @@ struct ServeArgs {
 
 fn serve(args: ServeArgs) -> Result<(), String> {
     if let Some(acct) = &args.account_id
-        && (acct.len() != 12 || !acct.bytes().all(|b| b.is_ascii_digit())) {
-            return Err(format!(
-                "TRAILGUARD_ACCOUNT_ID must be 12 digits, not '{acct}'"
-            ));
-        }
+        && (acct.len() != 12 || !acct.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(format!(
+            "TRAILGUARD_ACCOUNT_ID must be 12 digits, not '{acct}'"
+        ));
+    }
     let root_key = match (&args.root_access_key_id, &args.root_secret_access_key) {
         (Some(k), Some(s)) => Some((k.as_str(), s.as_str())),
         (None, None) => None,

@@ -85,9 +85,10 @@ fn insert(root: &mut Node, key: &str, value: String) -> Result<(), QueryError> {
                 return Err(malformed(key));
             }
             if let Node::Map(m) = node
-                && m.is_empty() {
-                    *node = Node::List(BTreeMap::new());
-                }
+                && m.is_empty()
+            {
+                *node = Node::List(BTreeMap::new());
+            }
             let Node::List(items) = node else {
                 return Err(malformed(key));
             };

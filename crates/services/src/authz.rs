@@ -36,9 +36,10 @@ fn managed_documents(
                 .versions
                 .iter()
                 .find(|v| v.version_id == policy.default_version_id)
-                && let Ok(doc) = PolicyDocument::parse(&v.document) {
-                    out.push((arn.clone(), doc));
-                }
+            && let Ok(doc) = PolicyDocument::parse(&v.document)
+        {
+            out.push((arn.clone(), doc));
+        }
     }
     Ok(())
 }

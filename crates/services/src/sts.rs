@@ -169,7 +169,10 @@ pub fn assume_role(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<V
     let chained = matches!(env.caller.principal, Principal::AssumedRole { .. });
     let duration = requested.unwrap_or(3600);
     if duration > max {
-        return Err(Error::ValidationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.".to_string()));
+        return Err(Error::ValidationError(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+                .to_string(),
+        ));
     }
     if chained && duration > 3600 {
         return Err(Error::ValidationError(

@@ -26,11 +26,7 @@ pub const OPERATIONS: &[Operation] = &[
         |e, p| named_res(e, p, Kind::User),
         principals::create_user,
     ),
-    Operation::read(
-        "GetUser",
-        self_or_named_res,
-        principals::get_user,
-    ),
+    Operation::read("GetUser", self_or_named_res, principals::get_user),
     Operation::read(
         "ListUsers",
         |e, _| Ok(list_res(e, "user")),
@@ -341,11 +337,7 @@ pub const OPERATIONS: &[Operation] = &[
         self_or_named_res,
         keys::create_access_key,
     ),
-    Operation::read(
-        "ListAccessKeys",
-        self_or_named_res,
-        keys::list_access_keys,
-    ),
+    Operation::read("ListAccessKeys", self_or_named_res, keys::list_access_keys),
     Operation::write(
         "UpdateAccessKey",
         self_or_named_res,

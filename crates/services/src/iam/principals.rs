@@ -118,15 +118,15 @@ fn rename(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<Value> {
     let account = env.account.clone();
     if let Some(new_name) = new_name
         && !new_name.eq_ignore_ascii_case(&entity.name)
-            && env
-                .get::<Entity>(kind.ns(), &key(&account, new_name))?
-                .is_some()
-        {
-            return Err(Error::EntityAlreadyExists(format!(
-                "{} with name {new_name} already exists.",
-                kind.title()
-            )));
-        }
+        && env
+            .get::<Entity>(kind.ns(), &key(&account, new_name))?
+            .is_some()
+    {
+        return Err(Error::EntityAlreadyExists(format!(
+            "{} with name {new_name} already exists.",
+            kind.title()
+        )));
+    }
     let old_name = entity.name.clone();
     env.delete(kind.ns(), &key(&account, &old_name))?;
     if let Some(n) = new_name {
