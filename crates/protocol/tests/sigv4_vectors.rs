@@ -2,6 +2,12 @@
 //! case the canonical request and string to sign must match byte for byte, and the
 //! published signature must verify.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test code: a malformed vector should fail loudly"
+)]
+
 use std::fs;
 use std::path::Path;
 use trailguard_protocol::sigv4::{self, PathMode, SignedRequest};
