@@ -27,6 +27,9 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 step "cargo test (unit and integration tests)"
 cargo test --workspace --quiet
 
+step "fuzz: every cargo-fuzz target briefly (FUZZ_SECONDS, default 15)"
+FUZZ_SECONDS=${FUZZ_SECONDS:-15} ./scripts/fuzz.sh
+
 step "end-to-end: AWS CLI and boto3 against the real binary"
 cargo build --quiet -p trailguard
 TRAILGUARD_BIN="$PWD/target/debug/trailguard" .venv/bin/pytest tests/e2e -q -p no:cacheprovider
