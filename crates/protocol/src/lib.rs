@@ -5,6 +5,7 @@
 //! pure function of the request, the secret and the time. It knows nothing about
 //! storage, policies or AWS semantics, so it can be fuzzed and tested alone.
 
+pub mod json;
 pub mod query;
 pub mod route;
 pub mod sigv4;
