@@ -59,7 +59,7 @@ impl World {
             source_ip: "192.0.2.10".into(),
             user_agent: "aws-cli/1.46.3 Python/3.11.7".into(),
             region: "us-east-1".into(),
-            received_at: time::OffsetDateTime::from(self.clock_now()),
+            received_at: self.clock_now(),
             secure_transport: false,
         };
         self.services
