@@ -63,6 +63,8 @@ enum Command {
         )]
         durability: DurabilityArg,
     },
+    /// List every API operation served, with its IAM action, as JSON lines.
+    Operations,
 }
 
 fn main() -> ExitCode {
@@ -76,6 +78,19 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     match cli.command {
+        Command::Operations => {
+            for (service, op) in trailguard_services::all_operations() {
+                println!(
+                    "{{\"service\":\"{}\",\"operation\":\"{}\",\"action\":\"{}:{}\",\"read_only\":{}}}",
+                    service.signing_name(),
+                    op.name,
+                    service.signing_name(),
+                    op.name,
+                    op.read_only
+                );
+            }
+            ExitCode::SUCCESS
+        }
         Command::Serve {
             listen,
             data_dir,

@@ -83,6 +83,13 @@ pub fn operation(service: ServiceId, name: &str) -> Option<&'static Operation> {
     table.iter().find(|op| op.name == name)
 }
 
+/// Every operation of every service, for listings and conformance checks.
+pub fn all_operations() -> impl Iterator<Item = (ServiceId, &'static Operation)> {
+    let iam_ops = iam::OPERATIONS.iter().map(|op| (ServiceId::Iam, op));
+    let sts_ops = sts::OPERATIONS.iter().map(|op| (ServiceId::Sts, op));
+    iam_ops.chain(sts_ops)
+}
+
 fn invalid_token() -> Error {
     Error::InvalidClientTokenId("The security token included in the request is invalid.".into())
 }
