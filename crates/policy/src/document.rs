@@ -1,7 +1,7 @@
 //! Policy documents: the JSON grammar, parsed into typed statements.
 
-use crate::Request;
-use crate::matching::{action_matches, wildcard_match};
+use crate::condition::{self, Clause};
+use crate::matching::action_matches;
 use serde_json::Value as Json;
 
 /// Why a document is not a valid policy; the message is AWS's `MalformedPolicyDocument` text.
@@ -40,25 +40,16 @@ pub struct Statement {
     pub not_resource: bool,
     pub principal: Option<PrincipalSpec>,
     pub not_principal: bool,
+    /// The parsed `Condition` block (empty when there is none).
+    pub conditions: Vec<Clause>,
+    /// The raw `Condition` block, for listings of context keys.
     pub condition: Option<Json>,
 }
 
 impl Statement {
-    /// Whether the statement's action and resource cover the request (conditions aside).
-    pub fn applies_to(&self, req: &Request<'_>) -> bool {
-        let action_hit = self.actions.iter().any(|a| action_matches(a, req.action));
-        if action_hit == self.not_action {
-            return false;
-        }
-        if self.resources.is_empty() && !self.not_resource {
-            // Trust policies have no Resource; callers evaluate them with resource "*".
-            return true;
-        }
-        let resource_hit = self
-            .resources
-            .iter()
-            .any(|r| r == "*" || req.resource == "*" || wildcard_match(r, req.resource, false));
-        resource_hit != self.not_resource
+    /// Whether the statement's actions cover `action`.
+    pub fn covers_action(&self, action: &str) -> bool {
+        self.actions.iter().any(|a| action_matches(a, action)) != self.not_action
     }
 }
 
@@ -177,9 +168,11 @@ impl PolicyDocument {
                 (None, None) => (None, false),
                 _ => return Err(syntax()),
             };
-            let condition = match st.get("Condition") {
-                None => None,
-                Some(c @ Json::Object(_)) => Some(c.clone()),
+            let (condition, conditions) = match st.get("Condition") {
+                None => (None, Vec::new()),
+                Some(c @ Json::Object(_)) => {
+                    (Some(c.clone()), condition::parse(c).ok_or_else(syntax)?)
+                }
                 Some(_) => return Err(syntax()),
             };
             let sid = match st.get("Sid") {
@@ -196,6 +189,7 @@ impl PolicyDocument {
                 not_resource,
                 principal,
                 not_principal,
+                conditions,
                 condition,
             });
         }
@@ -210,6 +204,11 @@ impl PolicyDocument {
             version,
             statements,
         })
+    }
+
+    /// Whether policy variables are resolved (only in version 2012-10-17).
+    pub fn variables_enabled(&self) -> bool {
+        self.version.as_deref() == Some("2012-10-17")
     }
 
     /// Checks the rules for identity-based (permissions) policies.

@@ -1,14 +1,38 @@
-//! Wildcard matching for actions and resources.
+//! Wildcard matching for actions, resources, ARNs and `StringLike`.
 
-/// Matches `value` against `pattern`, where `*` matches any run of characters and
-/// `?` any one character. Iterative with backtracking, so it is linear-ish and
-/// cannot overflow the stack on hostile patterns.
-pub fn wildcard_match(pattern: &str, value: &str, case_insensitive: bool) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
+/// One element of a compiled pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    /// `*`: any run of characters.
+    Star,
+    /// `?`: any one character.
+    One,
+    Char(char),
+}
+
+/// Compiles a pattern; characters inside `literal` byte ranges (from policy
+/// variable values and `${*}`-style escapes) never act as wildcards.
+fn tokens(pattern: &str, literal: &[(usize, usize)]) -> Vec<Tok> {
+    pattern
+        .char_indices()
+        .map(|(i, c)| {
+            let is_literal = literal.iter().any(|(a, b)| i >= *a && i < *b);
+            match c {
+                '*' if !is_literal => Tok::Star,
+                '?' if !is_literal => Tok::One,
+                c => Tok::Char(c),
+            }
+        })
+        .collect()
+}
+
+/// Iterative matching with single-star backtracking: linear in practice, and no
+/// recursion to overflow on hostile patterns.
+fn match_tokens(p: &[Tok], value: &str, case_insensitive: bool) -> bool {
     let v: Vec<char> = value.chars().collect();
     let eq = |a: char, b: char| {
         if case_insensitive {
-            a.eq_ignore_ascii_case(&b)
+            a.to_lowercase().eq(b.to_lowercase())
         } else {
             a == b
         }
@@ -18,12 +42,16 @@ pub fn wildcard_match(pattern: &str, value: &str, case_insensitive: bool) -> boo
     let mut mark = 0usize;
     while vi < v.len() {
         match (p.get(pi), v.get(vi)) {
-            (Some('*'), _) => {
+            (Some(Tok::Star), _) => {
                 star = Some(pi);
                 mark = vi;
                 pi += 1;
             }
-            (Some(&pc), Some(&vc)) if pc == '?' || eq(pc, vc) => {
+            (Some(Tok::One), Some(_)) => {
+                pi += 1;
+                vi += 1;
+            }
+            (Some(Tok::Char(pc)), Some(&vc)) if eq(*pc, vc) => {
                 pi += 1;
                 vi += 1;
             }
@@ -37,15 +65,75 @@ pub fn wildcard_match(pattern: &str, value: &str, case_insensitive: bool) -> boo
             },
         }
     }
-    while p.get(pi) == Some(&'*') {
+    while p.get(pi) == Some(&Tok::Star) {
         pi += 1;
     }
     pi == p.len()
 }
 
+/// Matches `value` against `pattern` (`*` any run, `?` any one character).
+pub fn wildcard_match(pattern: &str, value: &str, case_insensitive: bool) -> bool {
+    match_tokens(&tokens(pattern, &[]), value, case_insensitive)
+}
+
+/// As [`wildcard_match`], with byte ranges of `pattern` that match literally.
+pub fn wildcard_match_literal(
+    pattern: &str,
+    literal: &[(usize, usize)],
+    value: &str,
+    case_insensitive: bool,
+) -> bool {
+    match_tokens(&tokens(pattern, literal), value, case_insensitive)
+}
+
 /// Actions match case-insensitively.
 pub fn action_matches(pattern: &str, action: &str) -> bool {
     wildcard_match(pattern, action, true)
+}
+
+/// ARN matching as `ArnLike` and `Resource` do it: the six colon-separated parts
+/// match one by one, so a wildcard cannot cross from one part into another; the
+/// last part (the resource) may itself contain colons.
+pub fn arn_match(pattern: &str, literal: &[(usize, usize)], arn: &str) -> bool {
+    if pattern == "*" {
+        return true;
+    }
+    let split = |s: &str| -> Option<Vec<(usize, usize)>> {
+        let mut parts = Vec::with_capacity(6);
+        let mut start = 0;
+        for (i, c) in s.char_indices() {
+            if c == ':' && parts.len() < 5 {
+                parts.push((start, i));
+                start = i + 1;
+            }
+        }
+        parts.push((start, s.len()));
+        (parts.len() == 6).then_some(parts)
+    };
+    let (pp, ap) = match (split(pattern), split(arn)) {
+        (Some(pp), Some(ap)) => (pp, ap),
+        // Neither is ARN-shaped (a bare value under ArnLike): compare as a whole.
+        (None, None) => return wildcard_match_literal(pattern, literal, arn, false),
+        // A pattern with fewer than six parts matches a full ARN only through a
+        // final `*`, which then spans the remaining parts (`arn:aws:sqs:*`).
+        (None, Some(_)) if pattern.ends_with('*') => {
+            return wildcard_match_literal(pattern, literal, arn, false);
+        }
+        _ => return false,
+    };
+    pp.iter().zip(ap.iter()).all(|(&(ps, pe), &(as_, ae))| {
+        let sub_literal: Vec<(usize, usize)> = literal
+            .iter()
+            .filter(|(a, b)| *b > ps && *a < pe)
+            .map(|(a, b)| ((*a).max(ps) - ps, (*b).min(pe) - ps))
+            .collect();
+        wildcard_match_literal(
+            pattern.get(ps..pe).unwrap_or_default(),
+            &sub_literal,
+            arn.get(as_..ae).unwrap_or_default(),
+            false,
+        )
+    })
 }
 
 #[cfg(test)]
@@ -72,5 +160,41 @@ mod tests {
         ));
         assert!(wildcard_match("a*b*c", "aXXbYYc", false));
         assert!(!wildcard_match("a*b*c", "aXXbYY", false));
+    }
+
+    #[test]
+    fn literal_ranges_do_not_act_as_wildcards() {
+        assert!(wildcard_match_literal("a*", &[(1, 2)], "a*", false));
+        assert!(!wildcard_match_literal("a*", &[(1, 2)], "ab", false));
+    }
+
+    #[test]
+    fn arn_parts_match_separately() {
+        assert!(arn_match(
+            "arn:aws:iam::*:role/*",
+            &[],
+            "arn:aws:iam::123:role/a/b"
+        ));
+        assert!(arn_match(
+            "arn:aws:sqs:*",
+            &[],
+            "arn:aws:sqs:us-east-1:123:queue"
+        ));
+        assert!(!arn_match(
+            "arn:aws:sqs:*",
+            &[],
+            "arn:aws:sns:us-east-1:123:topic"
+        ));
+        assert!(!arn_match(
+            "arn:aws:sqs",
+            &[],
+            "arn:aws:sqs:us-east-1:123:queue"
+        ));
+        assert!(arn_match("arn:aws:*:*:*:*", &[], "arn:aws:iam::123:role/a"));
+        assert!(arn_match(
+            "arn:aws:s3:::bucket/*",
+            &[],
+            "arn:aws:s3:::bucket/a:b"
+        ));
     }
 }

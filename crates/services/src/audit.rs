@@ -95,7 +95,11 @@ pub fn record(
         error_message,
         request_parameters: request_parameters(call.params),
         response_elements: response,
-        additional_event_data: None,
+        // Beyond AWS: a denied call carries the decision that denied it.
+        additional_event_data: env
+            .decision_trace
+            .take()
+            .map(|t| serde_json::json!({ "trailguardAuthorization": t })),
         request_id: env.ctx.request_id.clone(),
         event_id: env.ids.uuid(),
         read_only: call.read_only,

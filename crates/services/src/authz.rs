@@ -1,14 +1,22 @@
 //! The authorization point every operation passes.
 //!
-//! Operation handlers take an [`Authorized`] proof, and only [`authorize`] can make
-//! one, so no handler can run without a decision. The decision gathers the
-//! caller's identity policies and asks `trailguard-policy` to evaluate them.
+//! Operation handlers take an [`Authorized`] proof, and only this module can make
+//! one, so no handler can run without a decision. A decision gathers every policy
+//! that applies (the caller's identity policies, its permissions boundary, its
+//! session policies, and the resource's policy when there is one) and the request
+//! context, and asks `trailguard-policy` to decide. Denials carry AWS's message,
+//! and the decision trace is kept for the audit record.
 
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::iam::entities::{CustomerPolicy, Entity, Kind, NS_POLICY, key};
+use crate::params::Params;
+use crate::sts::{NS_SESSION, Session};
 use trailguard_model::Principal;
-use trailguard_policy::{Decision, PolicyDocument, Request, Source, evaluate};
+use trailguard_model::clock::iso8601;
+use trailguard_policy::{
+    Context, Decision, Outcome, Policy, PolicyDocument, PolicyKind, Query, Reason,
+};
 
 /// Proof that the current call was authorized. Only this module can construct it.
 #[derive(Debug)]
@@ -16,97 +24,367 @@ pub struct Authorized {
     _seal: (),
 }
 
-/// Loads the documents of the named managed policies (AWS or customer).
-fn managed_documents(
-    env: &mut Env<'_>,
-    arns: &[String],
-    out: &mut Vec<(String, PolicyDocument)>,
-) -> Result<()> {
-    for arn in arns {
-        if let Some(p) = env.catalogue.get(arn) {
-            out.push((arn.clone(), p.parsed.clone()));
-            continue;
-        }
-        let Some(name) = arn.rsplit('/').next() else {
-            continue;
-        };
-        let policy: Option<CustomerPolicy> = env.get(NS_POLICY, &key(&env.account, name))?;
-        if let Some(policy) = policy.filter(|p| &p.arn == arn)
-            && let Some(v) = policy
-                .versions
-                .iter()
-                .find(|v| v.version_id == policy.default_version_id)
-            && let Ok(doc) = PolicyDocument::parse(&v.document)
-        {
-            out.push((arn.clone(), doc));
-        }
-    }
-    Ok(())
+/// A policy document with its kind and how decisions name it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub id: String,
+    pub kind: PolicyKind,
+    pub document: PolicyDocument,
 }
 
-fn entity_documents(
-    env: &mut Env<'_>,
-    entity: &Entity,
-    out: &mut Vec<(String, PolicyDocument)>,
-) -> Result<()> {
-    managed_documents(env, &entity.attached, out)?;
-    for (name, doc) in &entity.inline {
-        if let Ok(parsed) = PolicyDocument::parse(doc) {
-            out.push((
-                format!("{}/{}/{name}", entity.kind.noun(), entity.name),
-                parsed,
-            ));
-        }
+/// Loads a managed policy's default version (AWS or customer).
+pub fn managed_document(env: &mut Env<'_>, arn: &str) -> Result<Option<PolicyDocument>> {
+    if let Some(p) = env.catalogue.get(arn) {
+        return Ok(Some(p.parsed.clone()));
     }
-    Ok(())
-}
-
-/// Every identity-based policy that applies to the caller.
-pub fn identity_policies(env: &mut Env<'_>) -> Result<Vec<(String, PolicyDocument)>> {
-    let mut out = Vec::new();
-    let (kind, name) = match &env.caller.principal {
-        Principal::User { name, .. } => (Kind::User, name.clone()),
-        Principal::AssumedRole { role_name, .. } => (Kind::Role, role_name.clone()),
-        Principal::Root { .. } | Principal::Service { .. } => return Ok(out),
+    let Some(name) = arn.rsplit('/').next() else {
+        return Ok(None);
     };
-    let account = env.account.clone();
-    let entity: Option<Entity> = env.get(kind.ns(), &key(&account, &name))?;
-    let Some(entity) = entity else { return Ok(out) };
+    let account = arn.split(':').nth(4).unwrap_or_default().to_string();
+    let policy: Option<CustomerPolicy> = env.get(NS_POLICY, &key(&account, name))?;
+    Ok(policy.filter(|p| p.arn == arn).and_then(|p| {
+        p.versions
+            .iter()
+            .find(|v| v.version_id == p.default_version_id)
+            .and_then(|v| PolicyDocument::parse(&v.document).ok())
+    }))
+}
+
+fn entity_documents(env: &mut Env<'_>, entity: &Entity, out: &mut Vec<Loaded>) -> Result<()> {
+    for arn in &entity.attached {
+        if let Some(document) = managed_document(env, arn)? {
+            out.push(Loaded {
+                id: arn.clone(),
+                kind: PolicyKind::Identity,
+                document,
+            });
+        }
+    }
+    for (name, doc) in &entity.inline {
+        if let Ok(document) = PolicyDocument::parse(doc) {
+            out.push(Loaded {
+                id: format!("{}/{}/{name}", entity.kind.noun(), entity.name),
+                kind: PolicyKind::Identity,
+                document,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The IAM entity behind a principal (the user, or the role of a session).
+fn principal_entity(env: &mut Env<'_>, principal: &Principal) -> Result<Option<Entity>> {
+    let (kind, name, account) = match principal {
+        Principal::User {
+            name, account_id, ..
+        } => (Kind::User, name, account_id),
+        Principal::AssumedRole {
+            role_name,
+            account_id,
+            ..
+        } => (Kind::Role, role_name, account_id),
+        Principal::Root { .. } | Principal::Service { .. } => return Ok(None),
+    };
+    env.get(kind.ns(), &key(account, name))
+}
+
+/// Every policy that applies to the caller: identity policies (its own and its
+/// groups'), its permissions boundary and its session policies.
+pub fn caller_policies(env: &mut Env<'_>) -> Result<Vec<Loaded>> {
+    let mut out = Vec::new();
+    let principal = env.caller.principal.clone();
+    let Some(entity) = principal_entity(env, &principal)? else {
+        return Ok(out);
+    };
     entity_documents(env, &entity, &mut out)?;
     for group in &entity.groups {
-        let g: Option<Entity> = env.get(Kind::Group.ns(), &key(&account, group))?;
+        let g: Option<Entity> = env.get(Kind::Group.ns(), &key(principal.account_id(), group))?;
         if let Some(g) = g {
             entity_documents(env, &g, &mut out)?;
+        }
+    }
+    if let Some(arn) = &entity.permissions_boundary {
+        // A boundary that no longer exists allows nothing.
+        let document = managed_document(env, arn)?.unwrap_or(PolicyDocument {
+            version: None,
+            statements: Vec::new(),
+        });
+        out.push(Loaded {
+            id: arn.clone(),
+            kind: PolicyKind::PermissionsBoundary,
+            document,
+        });
+    }
+    if env.caller.session.is_some() {
+        let id = env.caller.access_key_id.clone();
+        let session: Option<Session> = env.get(NS_SESSION, &id)?;
+        for (i, doc) in session
+            .map(|s| s.policies)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let document = match doc.strip_prefix("arn:") {
+                Some(_) => managed_document(env, doc)?,
+                None => PolicyDocument::parse(doc).ok(),
+            };
+            out.push(Loaded {
+                id: if doc.starts_with("arn:") {
+                    doc.clone()
+                } else {
+                    format!("session-policy/{i}")
+                },
+                kind: PolicyKind::Session,
+                document: document.unwrap_or(PolicyDocument {
+                    version: None,
+                    statements: Vec::new(),
+                }),
+            });
         }
     }
     Ok(out)
 }
 
-/// Decides whether the caller may perform `action` on `resource`.
-pub fn authorize(env: &mut Env<'_>, action: &str, resource: &str) -> Result<Authorized> {
+fn tags_into(ctx: &mut Context, prefix: &str, tags: &[crate::params::Tag]) {
+    for t in tags {
+        ctx.set(&format!("{prefix}/{}", t.key), t.value.clone());
+    }
+}
+
+/// The request context: AWS's global keys for this caller and request, plus the
+/// service keys and tags the request's parameters carry.
+pub fn request_context(env: &mut Env<'_>, params: Params<'_>, resource: &str) -> Result<Context> {
+    let mut ctx = Context::new();
     let principal = env.caller.principal.clone();
-    match &principal {
-        Principal::Root { account_id } if *account_id == env.account => {
-            return Ok(Authorized { _seal: () });
+    let principal_arn = match &principal {
+        // For a role session, aws:PrincipalArn is the role's ARN.
+        Principal::AssumedRole { role_arn, .. } => role_arn.clone(),
+        other => other.arn(),
+    };
+    ctx.set("aws:PrincipalArn", principal_arn)
+        .set("aws:PrincipalAccount", principal.account_id())
+        .set("aws:PrincipalType", principal.principal_type())
+        .set("aws:userid", principal.principal_id())
+        .set("aws:SourceIp", env.ctx.source_ip.clone())
+        .set("aws:CurrentTime", iso8601(env.now))
+        .set("aws:EpochTime", env.now.unix_timestamp().to_string())
+        .set("aws:SecureTransport", env.ctx.secure_transport.to_string())
+        .set("aws:UserAgent", env.ctx.user_agent.clone())
+        .set("aws:RequestedRegion", env.ctx.region.clone())
+        .set("aws:ViaAWSService", "false")
+        .set(
+            "aws:PrincipalIsAWSService",
+            matches!(principal, Principal::Service { .. }).to_string(),
+        );
+    if let Principal::User { name, .. } = &principal {
+        ctx.set("aws:username", name.clone());
+    }
+    if let Some(session) = &env.caller.session {
+        ctx.set("aws:TokenIssueTime", iso8601(session.issued_at))
+            .set(
+                "aws:MultiFactorAuthPresent",
+                session.mfa_authenticated.to_string(),
+            );
+    }
+    if let Some(entity) = principal_entity(env, &principal)? {
+        tags_into(&mut ctx, "aws:PrincipalTag", &entity.tags);
+    }
+    // Service keys, from the parameters that carry them.
+    for (param, ctx_key) in [
+        ("PolicyArn", "iam:PolicyARN"),
+        ("PermissionsBoundary", "iam:PermissionsBoundary"),
+        ("AWSServiceName", "iam:AWSServiceName"),
+        ("RoleSessionName", "sts:RoleSessionName"),
+        ("ExternalId", "sts:ExternalId"),
+    ] {
+        if let Ok(Some(v)) = params.opt_str(param) {
+            ctx.set(ctx_key, v.to_string());
         }
-        _ => {}
     }
-    let policies = identity_policies(env)?;
-    let sources: Vec<Source<'_>> = policies
+    if let Ok(tags) = params.tags("Tags")
+        && !tags.is_empty()
+    {
+        tags_into(&mut ctx, "aws:RequestTag", &tags);
+        ctx.set_multi("aws:TagKeys", tags.iter().map(|t| t.key.clone()).collect());
+    }
+    if let Ok(keys) = params.str_list("TagKeys")
+        && !keys.is_empty()
+    {
+        ctx.set_multi(
+            "aws:TagKeys",
+            keys.iter().map(|k| (*k).to_string()).collect(),
+        );
+    }
+    // Tags of the IAM user or role the call acts on.
+    if let Some(target) = resource_entity(env, resource)? {
+        tags_into(&mut ctx, "aws:ResourceTag", &target.tags);
+        if target.kind == Kind::Role {
+            tags_into(&mut ctx, "iam:ResourceTag", &target.tags);
+        }
+    }
+    Ok(ctx)
+}
+
+fn resource_entity(env: &mut Env<'_>, resource: &str) -> Result<Option<Entity>> {
+    let account = env.account.clone();
+    let Some(rest) = resource.strip_prefix(&format!("arn:aws:iam::{account}:")) else {
+        return Ok(None);
+    };
+    let kind = if rest.starts_with("user/") {
+        Kind::User
+    } else if rest.starts_with("role/") {
+        Kind::Role
+    } else {
+        return Ok(None);
+    };
+    let name = rest.rsplit('/').next().unwrap_or_default();
+    let e: Option<Entity> = env.get(kind.ns(), &key(&account, name))?;
+    Ok(e.filter(|e| e.arn == resource))
+}
+
+fn eval_principal<'a>(p: &'a Principal, arn: &'a str) -> trailguard_policy::Principal<'a> {
+    trailguard_policy::Principal {
+        arn,
+        account: p.account_id(),
+        role_arn: match p {
+            Principal::AssumedRole { role_arn, .. } => Some(role_arn.as_str()),
+            _ => None,
+        },
+        is_service: matches!(p, Principal::Service { .. }),
+        is_root: matches!(p, Principal::Root { .. }),
+    }
+}
+
+/// AWS's `AccessDenied` text for a decision.
+pub fn denial_message(who: &str, action: &str, resource: &str, decision: &Decision) -> String {
+    let head =
+        format!("User: {who} is not authorized to perform: {action} on resource: {resource}");
+    let article = |kind: PolicyKind| match kind {
+        PolicyKind::Identity => "an",
+        PolicyKind::Resource
+        | PolicyKind::PermissionsBoundary
+        | PolicyKind::Session
+        | PolicyKind::Trust
+        | PolicyKind::ServiceControl => "a",
+    };
+    match decision.reason {
+        Reason::ExplicitDeny(kind) => {
+            let arn = decision
+                .matched
+                .first()
+                .map(|m| m.policy.as_str())
+                .filter(|p| p.starts_with("arn:"));
+            match arn {
+                Some(arn) => format!(
+                    "{head} with an explicit deny in {} {}: {arn}",
+                    article(kind),
+                    kind.describe()
+                ),
+                None => format!(
+                    "{head} with an explicit deny in {} {}",
+                    article(kind),
+                    kind.describe()
+                ),
+            }
+        }
+        Reason::NoAllow(kind) => format!(
+            "{head} because no {} allows the {action} action",
+            kind.describe()
+        ),
+        Reason::Allowed => head,
+    }
+}
+
+/// The decision as a trace for the audit record: outcome, reason and the
+/// statements that decided.
+pub fn trace(decision: &Decision) -> serde_json::Value {
+    serde_json::json!({
+        "decision": match decision.outcome {
+            Outcome::Allow => "allowed",
+            Outcome::ExplicitDeny => "explicitDeny",
+            Outcome::ImplicitDeny => "implicitDeny",
+        },
+        "reason": match decision.reason {
+            Reason::Allowed => "allowed".to_string(),
+            Reason::ExplicitDeny(k) => format!("explicit deny in {}", k.describe()),
+            Reason::NoAllow(k) => format!("no {} allows the action", k.describe()),
+        },
+        "matchedStatements": decision.matched.iter().map(|m| serde_json::json!({
+            "policy": m.policy,
+            "policyType": m.kind.describe(),
+            "statementIndex": m.statement,
+            "sid": m.sid,
+        })).collect::<Vec<_>>(),
+        "missingContextValues": decision.missing_context,
+    })
+}
+
+fn decide_with(
+    env: &mut Env<'_>,
+    mut policies: Vec<Loaded>,
+    resource_policy: Option<Loaded>,
+    action: &str,
+    resource: &str,
+    resource_account: Option<&str>,
+    ctx: &Context,
+) -> Decision {
+    if let Some(r) = resource_policy {
+        policies.push(r);
+    }
+    let principal = env.caller.principal.clone();
+    let arn = principal.arn();
+    let refs: Vec<Policy<'_>> = policies
         .iter()
-        .map(|(name, document)| Source { name, document })
+        .map(|l| Policy {
+            id: &l.id,
+            kind: l.kind,
+            document: &l.document,
+        })
         .collect();
-    let decision = evaluate(&sources, &Request { action, resource });
-    let who = principal.arn();
-    match decision {
-        Decision::Allow { .. } => Ok(Authorized { _seal: () }),
-        Decision::ExplicitDeny { policy, .. } => Err(Error::AccessDenied(format!(
-            "User: {who} is not authorized to perform: {action} on resource: {resource} with an explicit deny in an identity-based policy: {policy}"
-        ))),
-        Decision::ImplicitDeny => Err(Error::AccessDenied(format!(
-            "User: {who} is not authorized to perform: {action} on resource: {resource} because no identity-based policy allows the {action} action"
-        ))),
+    trailguard_policy::decide(
+        &refs,
+        &Query {
+            principal: eval_principal(&principal, &arn),
+            action,
+            resource,
+            resource_account,
+            context: ctx,
+        },
+    )
+}
+
+fn finish(
+    env: &mut Env<'_>,
+    action: &str,
+    resource: &str,
+    decision: Decision,
+) -> Result<Authorized> {
+    if decision.is_allowed() {
+        return Ok(Authorized { _seal: () });
     }
+    env.decision_trace = Some(trace(&decision));
+    let who = env.caller.principal.arn();
+    Err(Error::AccessDenied(denial_message(
+        &who, action, resource, &decision,
+    )))
+}
+
+/// Decides whether the caller may perform `action` on `resource`.
+pub fn authorize(
+    env: &mut Env<'_>,
+    action: &str,
+    resource: &str,
+    params: Params<'_>,
+) -> Result<Authorized> {
+    if let Principal::Root { account_id } = &env.caller.principal
+        && *account_id == env.account
+    {
+        return Ok(Authorized { _seal: () });
+    }
+    let ctx = request_context(env, params, resource)?;
+    let policies = caller_policies(env)?;
+    let decision = decide_with(env, policies, None, action, resource, None, &ctx);
+    finish(env, action, resource, decision)
 }
 
 /// Calls AWS lets every authenticated caller make (`sts:GetCallerIdentity`).
@@ -114,94 +392,23 @@ pub fn always() -> Authorized {
     Authorized { _seal: () }
 }
 
-/// How a trust policy treats the caller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Trust {
-    /// Named directly (its ARN, or `*`): the trust policy grants on its own.
-    Direct,
-    /// Named through its account: the caller's identity policies must allow too.
-    ViaAccount,
-    Denied,
-    NotNamed,
-}
-
-fn principal_matches(value: &str, caller: &Principal) -> Trust {
-    let account = caller.account_id();
-    if value == "*" {
-        return Trust::Direct;
-    }
-    if !account.is_empty() && (value == account || value == format!("arn:aws:iam::{account}:root"))
-    {
-        return Trust::ViaAccount;
-    }
-    let hit = match caller {
-        Principal::User { arn, .. } => value == arn,
-        Principal::AssumedRole { role_arn, .. } => value == caller.arn() || value == role_arn,
-        Principal::Root { .. } => false,
-        Principal::Service { service } => value == service,
-    };
-    if hit { Trust::Direct } else { Trust::NotNamed }
-}
-
-/// Evaluates a role's trust policy for `sts:AssumeRole` by the caller.
-fn trust_decision(doc: &PolicyDocument, caller: &Principal, action: &str) -> Trust {
-    let mut best = Trust::NotNamed;
-    for st in &doc.statements {
-        if !st.applies_to(&Request {
-            action,
-            resource: "*",
-        }) {
-            continue;
-        }
-        let Some(trailguard_policy::PrincipalSpec::Named(named)) = &st.principal else {
-            if matches!(st.principal, Some(trailguard_policy::PrincipalSpec::Any)) {
-                match st.effect {
-                    trailguard_policy::Effect::Deny => return Trust::Denied,
-                    trailguard_policy::Effect::Allow if st.condition.is_none() => {
-                        best = Trust::Direct
-                    }
-                    trailguard_policy::Effect::Allow => {}
-                }
-            }
-            continue;
-        };
-        let m = named
-            .iter()
-            .map(|(kind, v)| match (kind.as_str(), caller) {
-                ("Service", Principal::Service { .. }) | ("AWS", _) => principal_matches(v, caller),
-                _ => Trust::NotNamed,
-            })
-            .fold(Trust::NotNamed, |acc, t| match (acc, t) {
-                (Trust::Direct, _) | (_, Trust::Direct) => Trust::Direct,
-                (Trust::ViaAccount, _) | (_, Trust::ViaAccount) => Trust::ViaAccount,
-                _ => Trust::NotNamed,
-            });
-        if m == Trust::NotNamed {
-            continue;
-        }
-        match st.effect {
-            trailguard_policy::Effect::Deny => return Trust::Denied,
-            trailguard_policy::Effect::Allow if st.condition.is_some() => {}
-            trailguard_policy::Effect::Allow => {
-                if best != Trust::Direct {
-                    best = m;
-                }
-            }
-        }
-    }
-    best
-}
-
-/// Decides `sts:AssumeRole` on `role`: the trust policy must allow the caller, and
-/// unless it names the caller directly, so must the caller's identity policies.
-/// AWS answers the same `AccessDenied` whether the role is missing or not trusted.
+/// Decides `sts:AssumeRole` on `role`: the trust policy is the resource policy,
+/// so naming the caller exactly grants on its own, while naming only its account
+/// needs the caller's identity policies too. AWS answers the same `AccessDenied`
+/// whether the role is missing or does not trust the caller.
 pub fn authorize_assume_role(
     env: &mut Env<'_>,
     role: Option<&Entity>,
     role_arn: &str,
+    params: Params<'_>,
 ) -> Result<Authorized> {
     let action = "sts:AssumeRole";
     let caller = env.caller.principal.clone();
+    if matches!(caller, Principal::Root { .. }) {
+        return Err(Error::AccessDenied(
+            "Roles may not be assumed by root accounts.".into(),
+        ));
+    }
     let denied = || {
         Error::AccessDenied(format!(
             "User: {} is not authorized to perform: {action} on resource: {role_arn}",
@@ -211,14 +418,33 @@ pub fn authorize_assume_role(
     let Some(role) = role else {
         return Err(denied());
     };
-    let doc = role
+    let Some(trust) = role
         .assume_role_policy
         .as_deref()
         .and_then(|d| PolicyDocument::parse(d).ok())
-        .ok_or_else(denied)?;
-    match trust_decision(&doc, &caller, action) {
-        Trust::Direct => Ok(Authorized { _seal: () }),
-        Trust::ViaAccount => authorize(env, action, role_arn).map_err(|_| denied()),
-        Trust::Denied | Trust::NotNamed => Err(denied()),
+    else {
+        return Err(denied());
+    };
+    let ctx = request_context(env, params, role_arn)?;
+    let policies = caller_policies(env)?;
+    let role_account = role.arn.split(':').nth(4).unwrap_or_default().to_string();
+    let trust = Loaded {
+        id: format!("{role_arn}/trust-policy"),
+        kind: PolicyKind::Trust,
+        document: trust,
+    };
+    let decision = decide_with(
+        env,
+        policies,
+        Some(trust),
+        action,
+        role_arn,
+        Some(&role_account),
+        &ctx,
+    );
+    if decision.is_allowed() {
+        return Ok(Authorized { _seal: () });
     }
+    env.decision_trace = Some(trace(&decision));
+    Err(denied())
 }

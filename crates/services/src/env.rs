@@ -22,6 +22,8 @@ pub struct Env<'a> {
     pub catalogue: &'a Catalogue,
     /// Resources to name in the CloudTrail record.
     pub resources: Vec<Resource>,
+    /// The authorization decision trace of a denied call, for the audit record.
+    pub decision_trace: Option<serde_json::Value>,
 }
 
 impl Env<'_> {

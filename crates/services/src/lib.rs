@@ -262,6 +262,7 @@ impl Services {
         };
         let account = caller.principal.account_id().to_string();
         let now = self.clock.now();
+        let mut trace = None;
         let outcome = transact(self.store.as_ref(), |tx| {
             let mut env = Env {
                 tx,
@@ -272,20 +273,16 @@ impl Services {
                 account: account.clone(),
                 catalogue: &self.catalogue,
                 resources: Vec::new(),
+                decision_trace: None,
             };
-            let p = Params(params);
-            let action_name = format!("{}:{}", service.signing_name(), op.name);
-            let token = if service == ServiceId::Sts && sts::custom_authorization(op.name) {
-                // GetCallerIdentity is always allowed; AssumeRole checks the trust
-                // policy in its handler through `authz::authorize_assume_role`;
-                // GetSessionToken is refused to session credentials by its handler.
-                authz::always()
-            } else {
-                let resource = (op.resource)(&mut env, p)?;
-                authz::authorize(&mut env, &action_name, &resource)?
+            let result = run_operation(&mut env, service, op, Params(params));
+            let out = match result {
+                Ok(out) => out,
+                Err(e) => {
+                    trace = env.decision_trace.take();
+                    return Err(e);
+                }
             };
-            let out = (op.run)(&mut env, &token, p)?;
-            note_key_use(&mut env, service)?;
             audit::record(&mut env, facts, Ok(&out))?;
             Ok::<_, Error>(out)
         });
@@ -306,6 +303,7 @@ impl Services {
                         account: account.clone(),
                         catalogue: &self.catalogue,
                         resources: Vec::new(),
+                        decision_trace: trace.take(),
                     };
                     audit::record(&mut env, facts, Err(&api))
                 });
@@ -317,6 +315,28 @@ impl Services {
             }
         }
     }
+}
+
+/// Authorizes and runs one operation inside the caller's transaction.
+fn run_operation(
+    env: &mut Env<'_>,
+    service: ServiceId,
+    op: &Operation,
+    p: Params<'_>,
+) -> error::Result<Value> {
+    let action_name = format!("{}:{}", service.signing_name(), op.name);
+    let token = if service == ServiceId::Sts && sts::custom_authorization(op.name) {
+        // GetCallerIdentity is always allowed; AssumeRole is decided in its handler
+        // by `authz::authorize_assume_role` (the trust policy is the resource
+        // policy); GetSessionToken is refused to session credentials by its handler.
+        authz::always()
+    } else {
+        let resource = (op.resource)(env, p)?;
+        authz::authorize(env, &action_name, &resource, p)?
+    };
+    let out = (op.run)(env, &token, p)?;
+    note_key_use(env, service)?;
+    Ok(out)
 }
 
 /// Updates the calling long-term key's last-used facts.

@@ -46,6 +46,9 @@ pub struct Session {
     pub issued: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub expires: OffsetDateTime,
+    /// Session policies: inline documents and managed policy ARNs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<String>,
 }
 
 impl Session {
@@ -107,7 +110,12 @@ pub fn get_caller_identity(env: &mut Env<'_>, _: &Authorized, _: Params<'_>) -> 
         .with("Arn", p.arn()))
 }
 
-fn issue(env: &mut Env<'_>, principal: SessionPrincipal, duration: i64) -> Result<Session> {
+fn issue(
+    env: &mut Env<'_>,
+    principal: SessionPrincipal,
+    duration: i64,
+    policies: Vec<String>,
+) -> Result<Session> {
     let session = Session {
         access_key_id: env.ids.access_key_id("ASIA"),
         secret: env.ids.secret_access_key(),
@@ -116,6 +124,7 @@ fn issue(env: &mut Env<'_>, principal: SessionPrincipal, duration: i64) -> Resul
         principal,
         issued: env.now,
         expires: env.now + Duration::seconds(duration),
+        policies,
     };
     env.put(NS_SESSION, &session.access_key_id, &session)?;
     Ok(session)
@@ -149,17 +158,43 @@ pub fn assume_role(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<V
     check_iam_name("RoleSessionName", session_name)?;
     let requested = p.opt_int("DurationSeconds", 900, 43200)?;
     p.opt_str_len("ExternalId", 2, 1224)?;
+    let mut session_policies = Vec::new();
     if let Some(policy) = p.opt_str("Policy")? {
         if policy.chars().filter(|c| !c.is_whitespace()).count() > 2048 {
             return Err(Error::PackedPolicyTooLarge(
                 "Packed policy consumes more than 100% of the allotted space.".into(),
             ));
         }
-        trailguard_policy::PolicyDocument::parse(policy)
+        let parsed = trailguard_policy::PolicyDocument::parse(policy)
             .map_err(|e| Error::MalformedPolicyDocument(e.0))?;
+        parsed
+            .validate_identity()
+            .map_err(|e| Error::MalformedPolicyDocument(e.0))?;
+        session_policies.push(policy.to_string());
+    }
+    let arns =
+        p.0.get("PolicyArns")
+            .and_then(|v| v.as_array())
+            .cloned()
+            .unwrap_or_default();
+    if arns.len() > 10 {
+        return Err(Error::constraint(
+            "policyArns",
+            "[...]",
+            "Member must have length less than or equal to 10",
+        ));
+    }
+    for a in arns {
+        let arn = Params(&a).str("arn")?;
+        if authz::managed_document(env, arn)?.is_none() {
+            return Err(Error::InvalidInput(format!(
+                "Policy {arn} does not exist or is not attachable."
+            )));
+        }
+        session_policies.push(arn.to_string());
     }
     let role = role_by_arn(env, arn)?;
-    authz::authorize_assume_role(env, role.as_ref(), arn)?;
+    authz::authorize_assume_role(env, role.as_ref(), arn, p)?;
     let Some(mut role) = role else {
         return Err(Error::AccessDenied(format!(
             "Not authorized to perform sts:AssumeRole on {arn}"
@@ -188,6 +223,7 @@ pub fn assume_role(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<V
             session_name: session_name.to_string(),
         },
         duration,
+        session_policies,
     )?;
     role.last_used = Some(LastUsed {
         date: env.now,
@@ -242,6 +278,6 @@ pub fn get_session_token(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Re
         .opt_int("DurationSeconds", 900, 129_600)?
         .unwrap_or(43_200)
         .min(max);
-    let session = issue(env, who, duration)?;
+    let session = issue(env, who, duration, Vec::new())?;
     Ok(Value::structure().with("Credentials", credentials_value(&session)))
 }
