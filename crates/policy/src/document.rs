@@ -211,6 +211,36 @@ impl PolicyDocument {
         self.version.as_deref() == Some("2012-10-17")
     }
 
+    /// The condition keys the document refers to, in conditions and in policy
+    /// variables, as written (first spelling wins), sorted case-insensitively.
+    pub fn context_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = Vec::new();
+        let mut add = |k: &str| {
+            if !keys.iter().any(|have| have.eq_ignore_ascii_case(k)) {
+                keys.push(k.to_string());
+            }
+        };
+        for st in &self.statements {
+            for c in &st.conditions {
+                add(&c.key);
+                for v in &c.values {
+                    for var in variable_names(v) {
+                        add(var);
+                    }
+                }
+            }
+            if self.variables_enabled() {
+                for r in &st.resources {
+                    for var in variable_names(r) {
+                        add(var);
+                    }
+                }
+            }
+        }
+        keys.sort_by_key(|k| k.to_ascii_lowercase());
+        keys
+    }
+
     /// Checks the rules for identity-based (permissions) policies.
     pub fn validate_identity(&self) -> Result<(), ParseError> {
         for st in &self.statements {
@@ -245,6 +275,23 @@ impl PolicyDocument {
         }
         Ok(())
     }
+}
+
+/// The keys named by `${...}` variables in a value (escapes excluded).
+fn variable_names(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        let after = rest.get(start + 2..).unwrap_or_default();
+        let Some(end) = after.find('}') else { break };
+        let inner = after.get(..end).unwrap_or_default();
+        let key = inner.split(',').next().unwrap_or_default().trim();
+        if !matches!(key, "*" | "?" | "$" | "") {
+            out.push(key);
+        }
+        rest = after.get(end + 1..).unwrap_or_default();
+    }
+    out
 }
 
 #[cfg(test)]
@@ -282,6 +329,19 @@ mod tests {
         )
         .unwrap();
         assert!(trust.validate_trust().is_ok());
+        let keyed = PolicyDocument::parse(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/${aws:username}/*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"},"StringEquals":{"aws:PrincipalTag/team":"${aws:ResourceTag/team}"}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            keyed.context_keys(),
+            vec![
+                "aws:PrincipalTag/team",
+                "aws:ResourceTag/team",
+                "aws:SourceIp",
+                "aws:username"
+            ]
+        );
         assert!(trust.validate_identity().is_err());
     }
 }

@@ -16,6 +16,7 @@ pub mod condition;
 mod context;
 mod document;
 mod matching;
+pub mod position;
 mod variables;
 
 pub use context::{Context, ContextValue};

@@ -261,3 +261,56 @@ fn a_failed_write_leaves_no_state_behind() {
     assert_eq!(first["errorCode"], "MalformedPolicyDocument");
     assert_eq!(first["responseElements"], Json::Null);
 }
+
+/// No operation runs without passing the authorization point: a user with no
+/// policies is refused every operation except the three AWS allows to everyone
+/// (STS's caller identity and session token, and AssumeRole, which its role's
+/// trust policy decides), and each refusal is recorded.
+#[test]
+fn every_operation_passes_the_authorization_point() {
+    let mut w = World::new();
+    let root = w.caller("AKIAROOTROOTROOTROOT", None);
+    w.call(
+        &root,
+        ServiceId::Iam,
+        "CreateUser",
+        json!({"UserName": "nobody"}),
+    )
+    .unwrap();
+    let key = w
+        .call(
+            &root,
+            ServiceId::Iam,
+            "CreateAccessKey",
+            json!({"UserName": "nobody"}),
+        )
+        .unwrap();
+    let nobody = w.caller(&s(&key, &["AccessKey", "AccessKeyId"]), None);
+    let mut checked = 0;
+    for (service, op) in trailguard_services::all_operations() {
+        if matches!(
+            op.name,
+            "GetCallerIdentity" | "GetSessionToken" | "AssumeRole"
+        ) {
+            continue;
+        }
+        let before = w.store.events_after(0, usize::MAX).unwrap().len();
+        let err = w.call(&nobody, service, op.name, json!({})).unwrap_err();
+        assert_eq!(err.code, "AccessDenied", "{} answered {err:?}", op.name);
+        let action = format!("{}:{}", service.signing_name(), op.name);
+        assert!(
+            err.message.contains(&format!(
+                "is not authorized to perform: {action} on resource: "
+            )),
+            "{}",
+            err.message
+        );
+        let recs = w.store.events_after(0, usize::MAX).unwrap();
+        assert_eq!(recs.len(), before + 1);
+        let rec: Json = serde_json::from_str(&recs.last().unwrap().record).unwrap();
+        assert_eq!(rec["errorCode"], "AccessDenied");
+        assert_eq!(rec["eventName"], op.name);
+        checked += 1;
+    }
+    assert_eq!(checked, trailguard_services::all_operations().count() - 3);
+}

@@ -9,6 +9,7 @@ mod keys;
 mod policies;
 mod principals;
 mod profiles;
+mod simulate;
 
 use crate::env::Env;
 use crate::error::{Error, Result};
@@ -380,6 +381,27 @@ pub const OPERATIONS: &[Operation] = &[
         "ListInstanceProfilesForRole",
         |e, p| named_res(e, p, Kind::Role),
         profiles::list_for_role,
+    ),
+    // The policy simulator.
+    Operation::read(
+        "SimulatePrincipalPolicy",
+        |_, p| Ok(p.opt_str("PolicySourceArn")?.unwrap_or("*").to_string()),
+        simulate::simulate_principal_policy,
+    ),
+    Operation::read(
+        "SimulateCustomPolicy",
+        |_, _| Ok("*".into()),
+        simulate::simulate_custom_policy,
+    ),
+    Operation::read(
+        "GetContextKeysForPrincipalPolicy",
+        |_, p| Ok(p.opt_str("PolicySourceArn")?.unwrap_or("*").to_string()),
+        simulate::get_context_keys_for_principal_policy,
+    ),
+    Operation::read(
+        "GetContextKeysForCustomPolicy",
+        |_, _| Ok("*".into()),
+        simulate::get_context_keys_for_custom_policy,
     ),
     // Account.
     Operation::read(
