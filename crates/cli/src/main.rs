@@ -1,5 +1,7 @@
 //! The trailguard binary: argument parsing and human-facing output only.
 
+mod simulate;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +67,17 @@ enum Command {
     },
     /// List every API operation served, with its IAM action, as JSON lines.
     Operations,
+    /// Work with IAM policies offline.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Decide requests against policy files with the server's engine, showing the deciding statements.
+    Simulate(simulate::SimulateArgs),
 }
 
 fn main() -> ExitCode {
@@ -78,6 +91,15 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     match cli.command {
+        Command::Policy {
+            command: PolicyCommand::Simulate(args),
+        } => match simulate::run(&args) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                eprintln!("trailguard: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Operations => {
             for (service, op) in trailguard_services::all_operations() {
                 println!(
