@@ -128,6 +128,8 @@ pub struct Clause {
     pub if_exists: bool,
     /// The condition key as written.
     pub key: String,
+    /// The key lower-cased, for lookups.
+    pub key_lower: String,
     pub values: Vec<String>,
 }
 
@@ -165,6 +167,7 @@ pub fn parse(block: &Json) -> Option<Vec<Clause>> {
                 operator,
                 set,
                 if_exists,
+                key_lower: key.to_ascii_lowercase(),
                 key: key.clone(),
                 values,
             });
@@ -327,7 +330,7 @@ pub struct Missing(pub Vec<String>);
 
 /// Evaluates one clause.
 pub fn evaluate(clause: &Clause, ctx: &Context, variables: bool, missing: &mut Missing) -> bool {
-    let present = ctx.get(&clause.key);
+    let present = ctx.get(&clause.key_lower);
     if clause.operator == Operator::Null {
         let wants_absent = clause.values.iter().any(|v| v.eq_ignore_ascii_case("true"));
         let wants_present = clause
@@ -342,48 +345,47 @@ pub fn evaluate(clause: &Clause, ctx: &Context, variables: bool, missing: &mut M
         return (absent && wants_absent) || (!absent && wants_present);
     }
     // Resolve variables in policy values; a value that cannot resolve matches nothing.
-    let resolved: Vec<(String, Vec<(usize, usize)>)> = clause
-        .values
-        .iter()
-        .filter_map(
-            |v| match resolve(v, ctx, variables && clause.operator.takes_variables()) {
-                Resolved::Text { text, literal } => Some((text, literal)),
-                Resolved::Unresolvable => None,
-            },
-        )
-        .collect();
+    let with_variables = variables && clause.operator.takes_variables();
     let hit = |request: &str| {
-        resolved
+        clause
+            .values
             .iter()
-            .any(|(p, lit)| matches_one(clause.operator, p, lit, request))
+            .any(|v| match resolve(v, ctx, with_variables) {
+                Resolved::Text { text, literal } => {
+                    matches_one(clause.operator, &text, &literal, request)
+                }
+                Resolved::Unresolvable => false,
+            })
     };
     // Per request value: the positive form matches any policy value; the negated
     // form holds when it matches none.
     let holds = |request: &str| hit(request) != clause.operator.negated();
-    let values: Option<Vec<&str>> = match present {
-        None => None,
-        Some(ContextValue::Multi(v)) if v.is_empty() => None,
-        Some(v) => Some(v.values()),
-    };
-    match (clause.set, values) {
+    match (clause.set, present) {
         (Some(SetOperator::ForAllValues), None) => true,
         (Some(SetOperator::ForAnyValue), None) => false,
-        (Some(SetOperator::ForAllValues), Some(vs)) => vs.iter().all(|v| holds(v)),
-        (Some(SetOperator::ForAnyValue), Some(vs)) => vs.iter().any(|v| holds(v)),
-        (None, None) => {
-            if clause.if_exists {
-                true
-            } else {
-                missing.0.push(clause.key.clone());
-                clause.operator.negated()
-            }
+        (Some(SetOperator::ForAllValues), Some(ContextValue::Multi(vs))) => {
+            vs.iter().all(|v| holds(v))
         }
-        (None, Some(vs)) => match present {
-            // A plain operator on a multivalued key does not match.
-            Some(ContextValue::Multi(_)) => false,
-            _ => vs.first().is_some_and(|v| holds(v)),
-        },
+        (Some(SetOperator::ForAnyValue), Some(ContextValue::Multi(vs))) => {
+            vs.iter().any(|v| holds(v))
+        }
+        // A set operator on a single value treats it as a one-element set.
+        (Some(_), Some(ContextValue::Single(v))) => holds(v),
+        (None, None) => absent(clause, missing),
+        (None, Some(ContextValue::Multi(vs))) if vs.is_empty() => absent(clause, missing),
+        // A plain operator on a multivalued key does not match.
+        (None, Some(ContextValue::Multi(_))) => false,
+        (None, Some(ContextValue::Single(v))) => holds(v),
     }
+}
+
+/// A missing key: `...IfExists` holds, negated operators hold, positive ones fail.
+fn absent(clause: &Clause, missing: &mut Missing) -> bool {
+    if clause.if_exists {
+        return true;
+    }
+    missing.0.push(clause.key.clone());
+    clause.operator.negated()
 }
 
 #[cfg(test)]

@@ -50,7 +50,11 @@ impl Context {
 
     /// Looks a key up, case-insensitively.
     pub fn get(&self, key: &str) -> Option<&ContextValue> {
-        self.values.get(&key.to_ascii_lowercase())
+        if key.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.values.get(&key.to_ascii_lowercase())
+        } else {
+            self.values.get(key)
+        }
     }
 
     /// A single value (the first of a multivalued key), for policy variables.

@@ -71,9 +71,56 @@ fn match_tokens(p: &[Tok], value: &str, case_insensitive: bool) -> bool {
     pi == p.len()
 }
 
+/// The byte-level matcher for ASCII patterns and values: the hot path, with no
+/// allocation. Same algorithm as [`match_tokens`].
+fn match_ascii(p: &[u8], literal: &[(usize, usize)], v: &[u8], case_insensitive: bool) -> bool {
+    let is_literal =
+        |i: usize| !literal.is_empty() && literal.iter().any(|(a, b)| i >= *a && i < *b);
+    let eq = |a: u8, b: u8| {
+        if case_insensitive {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
+    let (mut pi, mut vi) = (0usize, 0usize);
+    let mut star: Option<usize> = None;
+    let mut mark = 0usize;
+    while vi < v.len() {
+        let vc = v.get(vi).copied().unwrap_or(0);
+        match p.get(pi).copied() {
+            Some(b'*') if !is_literal(pi) => {
+                star = Some(pi);
+                mark = vi;
+                pi += 1;
+            }
+            Some(b'?') if !is_literal(pi) => {
+                pi += 1;
+                vi += 1;
+            }
+            Some(c) if eq(c, vc) => {
+                pi += 1;
+                vi += 1;
+            }
+            _ => match star {
+                Some(s) => {
+                    pi = s + 1;
+                    mark += 1;
+                    vi = mark;
+                }
+                None => return false,
+            },
+        }
+    }
+    while p.get(pi) == Some(&b'*') && !is_literal(pi) {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
 /// Matches `value` against `pattern` (`*` any run, `?` any one character).
 pub fn wildcard_match(pattern: &str, value: &str, case_insensitive: bool) -> bool {
-    match_tokens(&tokens(pattern, &[]), value, case_insensitive)
+    wildcard_match_literal(pattern, &[], value, case_insensitive)
 }
 
 /// As [`wildcard_match`], with byte ranges of `pattern` that match literally.
@@ -83,6 +130,14 @@ pub fn wildcard_match_literal(
     value: &str,
     case_insensitive: bool,
 ) -> bool {
+    if pattern.is_ascii() && value.is_ascii() {
+        return match_ascii(
+            pattern.as_bytes(),
+            literal,
+            value.as_bytes(),
+            case_insensitive,
+        );
+    }
     match_tokens(&tokens(pattern, literal), value, case_insensitive)
 }
 
@@ -98,17 +153,19 @@ pub fn arn_match(pattern: &str, literal: &[(usize, usize)], arn: &str) -> bool {
     if pattern == "*" {
         return true;
     }
-    let split = |s: &str| -> Option<Vec<(usize, usize)>> {
-        let mut parts = Vec::with_capacity(6);
+    let split = |s: &str| -> Option<[(usize, usize); 6]> {
+        let mut parts = [(0usize, 0usize); 6];
+        let mut n = 0usize;
         let mut start = 0;
         for (i, c) in s.char_indices() {
-            if c == ':' && parts.len() < 5 {
-                parts.push((start, i));
+            if c == ':' && n < 5 {
+                *parts.get_mut(n)? = (start, i);
+                n += 1;
                 start = i + 1;
             }
         }
-        parts.push((start, s.len()));
-        (parts.len() == 6).then_some(parts)
+        *parts.get_mut(n)? = (start, s.len());
+        (n == 5).then_some(parts)
     };
     let (pp, ap) = match (split(pattern), split(arn)) {
         (Some(pp), Some(ap)) => (pp, ap),
@@ -122,11 +179,15 @@ pub fn arn_match(pattern: &str, literal: &[(usize, usize)], arn: &str) -> bool {
         _ => return false,
     };
     pp.iter().zip(ap.iter()).all(|(&(ps, pe), &(as_, ae))| {
-        let sub_literal: Vec<(usize, usize)> = literal
-            .iter()
-            .filter(|(a, b)| *b > ps && *a < pe)
-            .map(|(a, b)| ((*a).max(ps) - ps, (*b).min(pe) - ps))
-            .collect();
+        let sub_literal: Vec<(usize, usize)> = if literal.is_empty() {
+            Vec::new()
+        } else {
+            literal
+                .iter()
+                .filter(|(a, b)| *b > ps && *a < pe)
+                .map(|(a, b)| ((*a).max(ps) - ps, (*b).min(pe) - ps))
+                .collect()
+        };
         wildcard_match_literal(
             pattern.get(ps..pe).unwrap_or_default(),
             &sub_literal,

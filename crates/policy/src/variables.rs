@@ -3,15 +3,16 @@
 //! resolve them; older documents treat `${...}` literally.
 
 use crate::context::Context;
+use std::borrow::Cow;
 
 /// What substitution produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Resolved {
-    /// The text with every variable replaced. `literal_wildcards` holds the byte
+pub enum Resolved<'a> {
+    /// The text with every variable replaced. `literal` holds the byte
     /// ranges that came from `${*}`/`${?}` or from variable values, which must
     /// match literally rather than as wildcards.
     Text {
-        text: String,
+        text: Cow<'a, str>,
         literal: Vec<(usize, usize)>,
     },
     /// A variable had no value and no default: the element does not match.
@@ -19,10 +20,10 @@ pub enum Resolved {
 }
 
 /// Replaces policy variables in `s`.
-pub fn resolve(s: &str, ctx: &Context, enabled: bool) -> Resolved {
+pub fn resolve<'a>(s: &'a str, ctx: &Context, enabled: bool) -> Resolved<'a> {
     if !enabled || !s.contains("${") {
         return Resolved::Text {
-            text: s.to_string(),
+            text: Cow::Borrowed(s),
             literal: Vec::new(),
         };
     }
@@ -66,7 +67,10 @@ pub fn resolve(s: &str, ctx: &Context, enabled: bool) -> Resolved {
         literal.push((from, out.len()));
     }
     out.push_str(rest);
-    Resolved::Text { text: out, literal }
+    Resolved::Text {
+        text: Cow::Owned(out),
+        literal,
+    }
 }
 
 #[cfg(test)]
@@ -81,7 +85,7 @@ mod tests {
         assert_eq!(
             r,
             Resolved::Text {
-                text: "arn:aws:s3:::b/alice/*".into(),
+                text: Cow::Borrowed("arn:aws:s3:::b/alice/*"),
                 literal: vec![(15, 20)]
             }
         );

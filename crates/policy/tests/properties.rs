@@ -5,9 +5,18 @@
 
 use proptest::prelude::*;
 use serde_json::{Value as Json, json};
-use trailguard_policy::{Context, Outcome, Policy, PolicyDocument, PolicyKind, Principal, Query, decide};
+use trailguard_policy::{
+    Context, Outcome, Policy, PolicyDocument, PolicyKind, Principal, Query, decide,
+};
 
-const ACTIONS: &[&str] = &["*", "iam:*", "iam:Get*", "iam:CreateUser", "iam:?etUser", "s3:GetObject"];
+const ACTIONS: &[&str] = &[
+    "*",
+    "iam:*",
+    "iam:Get*",
+    "iam:CreateUser",
+    "iam:?etUser",
+    "s3:GetObject",
+];
 const RESOURCES: &[&str] = &[
     "*",
     "arn:aws:iam::111122223333:user/*",
@@ -21,9 +30,15 @@ fn condition() -> impl Strategy<Value = Option<Json>> {
         Just(None),
         Just(Some(json!({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}))),
         Just(Some(json!({"StringEquals": {"aws:username": "alice"}}))),
-        Just(Some(json!({"StringNotEqualsIfExists": {"aws:PrincipalTag/team": "red"}}))),
-        Just(Some(json!({"ForAnyValue:StringLike": {"aws:TagKeys": "t*"}}))),
-        Just(Some(json!({"Null": {"aws:MultiFactorAuthPresent": "true"}}))),
+        Just(Some(
+            json!({"StringNotEqualsIfExists": {"aws:PrincipalTag/team": "red"}})
+        )),
+        Just(Some(
+            json!({"ForAnyValue:StringLike": {"aws:TagKeys": "t*"}})
+        )),
+        Just(Some(
+            json!({"Null": {"aws:MultiFactorAuthPresent": "true"}})
+        )),
         Just(Some(json!({"Bool": {"aws:SecureTransport": "false"}}))),
     ]
 }
@@ -33,22 +48,40 @@ fn statement(effect: Option<&'static str>) -> impl Strategy<Value = Json> {
         Some(e) => Just(e).boxed(),
         None => prop_oneof![Just("Allow"), Just("Deny")].boxed(),
     };
-    (effect, 0..ACTIONS.len(), any::<bool>(), 0..RESOURCES.len(), any::<bool>(), condition()).prop_map(
-        |(effect, a, not_action, r, not_resource, cond)| {
+    (
+        effect,
+        0..ACTIONS.len(),
+        any::<bool>(),
+        0..RESOURCES.len(),
+        any::<bool>(),
+        condition(),
+    )
+        .prop_map(|(effect, a, not_action, r, not_resource, cond)| {
             let mut st = serde_json::Map::new();
             st.insert("Effect".into(), json!(effect));
-            st.insert(if not_action { "NotAction" } else { "Action" }.into(), json!(ACTIONS[a]));
-            st.insert(if not_resource { "NotResource" } else { "Resource" }.into(), json!(RESOURCES[r]));
+            st.insert(
+                if not_action { "NotAction" } else { "Action" }.into(),
+                json!(ACTIONS[a]),
+            );
+            st.insert(
+                if not_resource {
+                    "NotResource"
+                } else {
+                    "Resource"
+                }
+                .into(),
+                json!(RESOURCES[r]),
+            );
             if let Some(c) = cond {
                 st.insert("Condition".into(), c);
             }
             Json::Object(st)
-        },
-    )
+        })
 }
 
 fn document(statements: Vec<Json>) -> PolicyDocument {
-    PolicyDocument::parse(&json!({"Version": "2012-10-17", "Statement": statements}).to_string()).unwrap()
+    PolicyDocument::parse(&json!({"Version": "2012-10-17", "Statement": statements}).to_string())
+        .unwrap()
 }
 
 fn context(ip: bool, user: bool, tags: bool) -> Context {
@@ -64,11 +97,21 @@ fn context(ip: bool, user: bool, tags: bool) -> Context {
     ctx
 }
 
-fn outcome(docs: &[PolicyDocument], kinds: &[PolicyKind], ctx: &Context, action: &str, resource: &str) -> Outcome {
+fn outcome(
+    docs: &[PolicyDocument],
+    kinds: &[PolicyKind],
+    ctx: &Context,
+    action: &str,
+    resource: &str,
+) -> Outcome {
     let policies: Vec<Policy<'_>> = docs
         .iter()
         .zip(kinds)
-        .map(|(document, kind)| Policy { id: "p", kind: *kind, document })
+        .map(|(document, kind)| Policy {
+            id: "p",
+            kind: *kind,
+            document,
+        })
         .collect();
     let q = Query {
         principal: Principal {
