@@ -9,6 +9,25 @@ use time::OffsetDateTime;
 use trailguard_policy::PolicyDocument;
 
 const DATA: &str = include_str!("../data/aws-managed-policies.json");
+const LINKED: &str = include_str!("../data/service-linked-roles.json");
+
+/// A service that supports service-linked roles.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LinkedService {
+    /// The service principal, `lex.amazonaws.com`.
+    pub service: String,
+    /// The role's name as AWS gives it, `AWSServiceRoleForLexBots`.
+    pub role_name: String,
+    /// Whether `CreateServiceLinkedRole` accepts a `CustomSuffix`.
+    pub custom_suffix: bool,
+    /// The one AWS managed policy attached to the role.
+    pub policy_arn: String,
+    /// The description the service gives the role when it creates it.
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
 
 #[derive(Debug, Deserialize)]
 struct RawPolicy {
@@ -44,6 +63,7 @@ pub struct ManagedPolicy {
 pub struct Catalogue {
     policies: Vec<ManagedPolicy>,
     by_arn: HashMap<String, usize>,
+    linked: Vec<LinkedService>,
 }
 
 /// A stable `ANPA` id for entries whose real id is not recorded.
@@ -106,12 +126,30 @@ impl Catalogue {
             .enumerate()
             .map(|(i, p)| (p.arn.clone(), i))
             .collect();
-        Self { policies, by_arn }
+        let linked = serde_json::from_str(LINKED).unwrap_or_else(|e| {
+            tracing::error!("service-linked role catalogue does not parse: {e}");
+            Vec::new()
+        });
+        Self {
+            policies,
+            by_arn,
+            linked,
+        }
     }
 
     /// Looks a policy up by ARN.
     pub fn get(&self, arn: &str) -> Option<&ManagedPolicy> {
         self.by_arn.get(arn).and_then(|i| self.policies.get(*i))
+    }
+
+    /// The linked service with this principal.
+    pub fn linked_service(&self, principal: &str) -> Option<&LinkedService> {
+        self.linked.iter().find(|l| l.service == principal)
+    }
+
+    /// Every linked service.
+    pub fn linked_services(&self) -> &[LinkedService] {
+        &self.linked
     }
 
     /// All policies in ARN order.
@@ -148,6 +186,77 @@ mod tests {
                 c.get(&format!("arn:aws:iam::aws:policy/{needed}"))
                     .is_some(),
                 "{needed}"
+            );
+        }
+    }
+
+    /// Golden facts recorded from AWS (see shared/reference/service-linked-roles.md).
+    #[test]
+    fn linked_service_catalogue_matches_aws() {
+        let c = Catalogue::builtin();
+        assert!(c.linked_services().len() >= 71);
+        for (principal, role, suffix, policy) in [
+            (
+                "lex.amazonaws.com",
+                "AWSServiceRoleForLexBots",
+                false,
+                "aws-service-role/AmazonLexBotPolicy",
+            ),
+            (
+                "channels.lex.amazonaws.com",
+                "AWSServiceRoleForLexChannels",
+                false,
+                "aws-service-role/LexChannelPolicy",
+            ),
+            (
+                "guardduty.amazonaws.com",
+                "AWSServiceRoleForAmazonGuardDuty",
+                false,
+                "aws-service-role/AmazonGuardDutyServiceRolePolicy",
+            ),
+            (
+                "redshift.amazonaws.com",
+                "AWSServiceRoleForRedshift",
+                false,
+                "aws-service-role/AmazonRedshiftServiceLinkedRolePolicy",
+            ),
+            (
+                "elasticbeanstalk.amazonaws.com",
+                "AWSServiceRoleForElasticBeanstalk",
+                false,
+                "aws-service-role/AWSElasticBeanstalkServiceRolePolicy",
+            ),
+            (
+                "autoscaling.amazonaws.com",
+                "AWSServiceRoleForAutoScaling",
+                true,
+                "aws-service-role/AutoScalingServiceRolePolicy",
+            ),
+            (
+                "connect.amazonaws.com",
+                "AWSServiceRoleForAmazonConnect",
+                true,
+                "aws-service-role/AmazonConnectServiceLinkedRolePolicy",
+            ),
+            (
+                "acm.amazonaws.com",
+                "AWSServiceRoleForCertificateManager",
+                false,
+                "aws-service-role/CertificateManagerServiceRolePolicy",
+            ),
+        ] {
+            let l = c.linked_service(principal).unwrap();
+            assert_eq!(l.role_name, role);
+            assert_eq!(l.custom_suffix, suffix, "{principal}");
+            assert_eq!(l.policy_arn, format!("arn:aws:iam::aws:policy/{policy}"));
+        }
+        // Every linked service's policy is in the managed-policy catalogue.
+        for l in c.linked_services() {
+            assert!(
+                c.get(&l.policy_arn).is_some(),
+                "{} has no policy {}",
+                l.service,
+                l.policy_arn
             );
         }
     }

@@ -10,6 +10,7 @@ mod policies;
 mod principals;
 mod profiles;
 mod simulate;
+pub mod slr;
 
 use crate::env::Env;
 use crate::error::{Error, Result};
@@ -381,6 +382,29 @@ pub const OPERATIONS: &[Operation] = &[
         "ListInstanceProfilesForRole",
         |e, p| named_res(e, p, Kind::Role),
         profiles::list_for_role,
+    ),
+    // Service-linked roles.
+    Operation::write(
+        "CreateServiceLinkedRole",
+        |e, p| slr::role_arn_for(e, p),
+        slr::create_service_linked_role,
+    ),
+    Operation::write(
+        "DeleteServiceLinkedRole",
+        |e, p| named_res(e, p, Kind::Role),
+        slr::delete_service_linked_role,
+    ),
+    Operation::read(
+        "GetServiceLinkedRoleDeletionStatus",
+        |e, p| {
+            // task/aws-service-role/<service>/<role>/<uuid> names the role.
+            let id = p.opt_str("DeletionTaskId")?.unwrap_or("");
+            let mut parts = id.rsplitn(2, '/');
+            let _uuid = parts.next();
+            let rest = parts.next().unwrap_or("").trim_start_matches("task");
+            Ok(format!("arn:aws:iam::{}:role{rest}", e.account))
+        },
+        slr::get_deletion_status,
     ),
     // The policy simulator.
     Operation::read(

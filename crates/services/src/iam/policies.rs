@@ -502,6 +502,7 @@ pub fn attach(env: &mut Env<'_>, _: &Authorized, p: Params<'_>, kind: Kind) -> R
         kind,
         p.iam_name(kind.name_param(), kind.max_name_len())?,
     )?;
+    super::slr::ensure_modifiable(&entity)?;
     let arn = p.str("PolicyArn")?;
     check_policy_arn(arn)?;
     let not_attachable =
@@ -538,6 +539,7 @@ pub fn detach(env: &mut Env<'_>, _: &Authorized, p: Params<'_>, kind: Kind) -> R
         kind,
         p.iam_name(kind.name_param(), kind.max_name_len())?,
     )?;
+    super::slr::ensure_modifiable(&entity)?;
     let arn = p.str("PolicyArn")?;
     check_policy_arn(arn)?;
     if !entity.attached.iter().any(|a| a == arn) {
@@ -601,6 +603,7 @@ pub fn put_inline(env: &mut Env<'_>, _: &Authorized, p: Params<'_>, kind: Kind) 
         kind,
         p.iam_name(kind.name_param(), kind.max_name_len())?,
     )?;
+    super::slr::ensure_modifiable(&entity)?;
     let name = inline_name(p)?;
     let doc = p.str_len("PolicyDocument", 1, 131_072)?;
     check_identity_document(doc, false)?;
@@ -651,6 +654,7 @@ pub fn delete_inline(
         kind,
         p.iam_name(kind.name_param(), kind.max_name_len())?,
     )?;
+    super::slr::ensure_modifiable(&entity)?;
     let name = inline_name(p)?;
     if entity.inline.remove(name).is_none() {
         return Err(inline_not_found(kind, name));

@@ -361,6 +361,10 @@ pub fn list_roles(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Va
 
 pub fn update_role(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let mut role = load(env, Kind::Role, p.iam_name("RoleName", 64)?)?;
+    if p.opt_str("MaxSessionDuration")?.is_some() {
+        // Only the description of a service-linked role may change.
+        super::slr::ensure_modifiable(&role)?;
+    }
     if let Some(d) = p.opt_str_len("Description", 0, 1000)? {
         role.description = Some(d.to_string());
     }
@@ -388,6 +392,7 @@ pub fn update_assume_role_policy(
     p: Params<'_>,
 ) -> Result<Value> {
     let mut role = load(env, Kind::Role, p.iam_name("RoleName", 64)?)?;
+    super::slr::ensure_modifiable(&role)?;
     let doc = p.str_len("PolicyDocument", 1, 131_072)?;
     check_trust_policy(doc)?;
     role.assume_role_policy = Some(doc.to_string());
@@ -397,6 +402,7 @@ pub fn update_assume_role_policy(
 
 pub fn delete_role(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let role = load(env, Kind::Role, p.iam_name("RoleName", 64)?)?;
+    super::slr::ensure_modifiable(&role)?;
     if !role.instance_profiles.is_empty() {
         return Err(Error::DeleteConflict(
             "Cannot delete entity, must remove roles from instance profile first.".into(),
@@ -410,6 +416,7 @@ pub fn delete_role(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<V
 
 fn put_boundary(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<Value> {
     let mut entity = load(env, kind, p.iam_name(kind.name_param(), 64)?)?;
+    super::slr::ensure_modifiable(&entity)?;
     let arn = super::policies::check_boundary(env, p.str("PermissionsBoundary")?)?;
     entity.permissions_boundary = Some(arn);
     save(env, &entity)?;
@@ -418,6 +425,7 @@ fn put_boundary(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<Value> {
 
 fn delete_boundary(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<Value> {
     let mut entity = load(env, kind, p.iam_name(kind.name_param(), 64)?)?;
+    super::slr::ensure_modifiable(&entity)?;
     entity.permissions_boundary = None;
     save(env, &entity)?;
     Ok(Value::Null)

@@ -1,0 +1,222 @@
+//! Service-linked roles: roles a service creates for itself, that only it may
+//! assume and nobody may weaken, deleted through a deletion task.
+//!
+//! Linked services that own resources (and so can block a deletion) plug in as
+//! they are built; today no linked service reports resources, so a deletion task
+//! succeeds as soon as it is created.
+
+use super::entities::{Detail, Entity, Kind, NS_AWS_POLICY_USE, key};
+use super::principals::{load, save};
+use crate::authz::Authorized;
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::params::{Params, check_iam_name};
+use serde::{Deserialize, Serialize};
+use trailguard_model::Value;
+
+pub const NS_DELETION_TASK: &str = "iam.slr_deletion_task";
+
+/// The path prefix of every service-linked role.
+pub const SLR_PATH_PREFIX: &str = "/aws-service-role/";
+
+/// Whether a role is service-linked.
+pub fn is_service_linked(role: &Entity) -> bool {
+    role.kind == Kind::Role && role.path.starts_with(SLR_PATH_PREFIX)
+}
+
+/// AWS's refusal of a change to a service-linked role.
+pub fn ensure_modifiable(role: &Entity) -> Result<()> {
+    if is_service_linked(role) {
+        return Err(Error::UnmodifiableEntity(format!(
+            "Cannot perform the operation on the protected role '{}' - this role is only modifiable by AWS",
+            role.name
+        )));
+    }
+    Ok(())
+}
+
+/// The ARN `CreateServiceLinkedRole` would create, for authorization.
+pub fn role_arn_for(env: &Env<'_>, p: Params<'_>) -> Result<String> {
+    let service = p.opt_str("AWSServiceName")?.unwrap_or("");
+    let name = env
+        .catalogue
+        .linked_service(service)
+        .map_or_else(String::new, |l| {
+            match p.opt_str("CustomSuffix").ok().flatten() {
+                Some(suffix) => format!("{}_{suffix}", l.role_name),
+                None => l.role_name.clone(),
+            }
+        });
+    Ok(format!(
+        "arn:aws:iam::{}:role{SLR_PATH_PREFIX}{service}/{name}",
+        env.account
+    ))
+}
+
+/// Creates a linked service's role; used by the API and by services on first use.
+pub fn create(
+    env: &mut Env<'_>,
+    service: &str,
+    description: Option<&str>,
+    suffix: Option<&str>,
+) -> Result<Entity> {
+    let linked = env
+        .catalogue
+        .linked_service(service)
+        .cloned()
+        .ok_or_else(|| Error::InvalidInput(format!("Service role name for service {service} could not be found: the service does not support service-linked roles.")))?;
+    let name = match suffix {
+        Some(_) if !linked.custom_suffix => {
+            return Err(Error::InvalidInput(format!(
+                "Custom suffix is not allowed for {service}"
+            )));
+        }
+        Some(s) => format!("{}_{s}", linked.role_name),
+        None => linked.role_name.clone(),
+    };
+    let account = env.account.clone();
+    if env
+        .get::<Entity>(Kind::Role.ns(), &key(&account, &name))?
+        .is_some()
+    {
+        return Err(Error::InvalidInput(format!(
+            "Service role name {name} has been taken in this account, please try a different suffix."
+        )));
+    }
+    let path = format!("{SLR_PATH_PREFIX}{service}/");
+    let trust = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]
+    })
+    .to_string();
+    let role = Entity {
+        kind: Kind::Role,
+        id: env.ids.unique_id("AROA"),
+        arn: Kind::Role.arn(&account, &path, &name),
+        name,
+        path,
+        create_date: env.now,
+        tags: Vec::new(),
+        attached: vec![linked.policy_arn.clone()],
+        inline: Default::default(),
+        permissions_boundary: None,
+        groups: Vec::new(),
+        members: Vec::new(),
+        assume_role_policy: Some(trust),
+        description: description.map(str::to_string),
+        max_session_duration: Some(3600),
+        last_used: None,
+        instance_profiles: Vec::new(),
+    };
+    save(env, &role)?;
+    let use_key = format!("{account}/{}", linked.policy_arn);
+    let n = env.get::<i64>(NS_AWS_POLICY_USE, &use_key)?.unwrap_or(0) + 1;
+    env.put(NS_AWS_POLICY_USE, &use_key, &n)?;
+    Ok(role)
+}
+
+pub fn create_service_linked_role(
+    env: &mut Env<'_>,
+    _: &Authorized,
+    p: Params<'_>,
+) -> Result<Value> {
+    let service = p.str_len("AWSServiceName", 1, 128)?;
+    let description = p.opt_str_len("Description", 0, 1000)?;
+    let suffix = p.opt_str_len("CustomSuffix", 1, 64)?;
+    if let Some(s) = suffix {
+        check_iam_name("CustomSuffix", s)?;
+    }
+    let role = create(env, service, description, suffix)?;
+    let mut out = role.to_value(Detail::Full);
+    if let Value::Struct(members) = &mut out {
+        members.retain(|(k, _)| k != "RoleLastUsed");
+    }
+    Ok(Value::structure().with("Role", out))
+}
+
+/// A deletion task.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeletionTask {
+    pub id: String,
+    pub account: String,
+    pub role_name: String,
+    /// `NOT_STARTED`, `IN_PROGRESS`, `SUCCEEDED` or `FAILED`.
+    pub status: String,
+    /// Why it failed: `(region, resource ARNs)` that still use the role.
+    #[serde(default)]
+    pub usage: Vec<(String, Vec<String>)>,
+}
+
+pub fn delete_service_linked_role(
+    env: &mut Env<'_>,
+    _: &Authorized,
+    p: Params<'_>,
+) -> Result<Value> {
+    let name = p.iam_name("RoleName", 64)?;
+    let role = load(env, Kind::Role, name)?;
+    if !is_service_linked(&role) {
+        return Err(Error::InvalidInput(format!(
+            "Role {} is not a service-linked role.",
+            role.name
+        )));
+    }
+    let service = role
+        .path
+        .trim_start_matches(SLR_PATH_PREFIX)
+        .trim_end_matches('/')
+        .to_string();
+    let id = format!(
+        "task{SLR_PATH_PREFIX}{service}/{}/{}",
+        role.name,
+        env.ids.uuid()
+    );
+    // No linked service reports resources yet, so nothing can block the deletion.
+    let account = env.account.clone();
+    env.delete(Kind::Role.ns(), &key(&account, &role.name))?;
+    for arn in &role.attached {
+        let use_key = format!("{account}/{arn}");
+        let n = env.get::<i64>(NS_AWS_POLICY_USE, &use_key)?.unwrap_or(0) - 1;
+        if n > 0 {
+            env.put(NS_AWS_POLICY_USE, &use_key, &n)?;
+        } else {
+            env.delete(NS_AWS_POLICY_USE, &use_key)?;
+        }
+    }
+    let task = DeletionTask {
+        id: id.clone(),
+        account,
+        role_name: role.name.clone(),
+        status: "SUCCEEDED".into(),
+        usage: Vec::new(),
+    };
+    env.put(NS_DELETION_TASK, &id, &task)?;
+    Ok(Value::structure().with("DeletionTaskId", id))
+}
+
+pub fn get_deletion_status(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
+    let id = p.str_len("DeletionTaskId", 1, 1000)?;
+    let task: DeletionTask = env
+        .get(NS_DELETION_TASK, id)?
+        .filter(|t: &DeletionTask| t.account == env.account)
+        .ok_or_else(|| Error::NoSuchEntity(format!("Deletion task {id} cannot be found.")))?;
+    let mut out = Value::structure().with("Status", task.status.as_str());
+    if task.status == "FAILED" {
+        out = out.with(
+            "Reason",
+            Value::structure().with(
+                "RoleUsageList",
+                Value::List(
+                    task.usage
+                        .iter()
+                        .map(|(region, resources)| {
+                            Value::structure()
+                                .with("Region", region)
+                                .with("Resources", resources.clone())
+                        })
+                        .collect(),
+                ),
+            ),
+        );
+    }
+    Ok(out)
+}

@@ -1,0 +1,157 @@
+"""Service-linked roles: created from the catalogue, protected, only the linked
+service trusted, deleted through a deletion task; the seed's scoped policy."""
+
+import json
+import re
+
+import pytest
+
+from e2e_util import ACCOUNT_ID, ADMIN_POLICY_ARN, make_user, raises_aws, unique
+
+UNMODIFIABLE = "Cannot perform the operation on the protected role '{}' - this role is only modifiable by AWS"
+
+
+def _fresh(server):
+    """Each test gets its own account state by deleting the role if present."""
+    return server.client("iam")
+
+
+def _ensure_absent(iam, name):
+    try:
+        iam.get_role(RoleName=name)
+    except iam.exceptions.NoSuchEntityException:
+        return
+    iam.delete_service_linked_role(RoleName=name)
+
+
+def test_lex_role_as_aws_creates_it(server):
+    iam = _fresh(server)
+    _ensure_absent(iam, "AWSServiceRoleForLexBots")
+    role = iam.create_service_linked_role(AWSServiceName="lex.amazonaws.com")["Role"]
+    assert role["RoleName"] == "AWSServiceRoleForLexBots"
+    assert role["Path"] == "/aws-service-role/lex.amazonaws.com/"
+    assert role["Arn"] == f"arn:aws:iam::{ACCOUNT_ID}:role/aws-service-role/lex.amazonaws.com/AWSServiceRoleForLexBots"
+    assert role["AssumeRolePolicyDocument"] == {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lex.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+    assert "Description" not in role
+    got = iam.get_role(RoleName="AWSServiceRoleForLexBots")["Role"]
+    assert got["MaxSessionDuration"] == 3600
+    assert got["RoleLastUsed"] == {}
+    attached = iam.list_attached_role_policies(RoleName="AWSServiceRoleForLexBots")["AttachedPolicies"]
+    assert attached == [
+        {"PolicyName": "AmazonLexBotPolicy", "PolicyArn": "arn:aws:iam::aws:policy/aws-service-role/AmazonLexBotPolicy"}
+    ]
+    assert iam.list_role_policies(RoleName="AWSServiceRoleForLexBots")["PolicyNames"] == []
+    doc = iam.get_policy_version(
+        PolicyArn="arn:aws:iam::aws:policy/aws-service-role/AmazonLexBotPolicy",
+        VersionId=iam.get_policy(PolicyArn="arn:aws:iam::aws:policy/aws-service-role/AmazonLexBotPolicy")["Policy"][
+            "DefaultVersionId"
+        ],
+    )["PolicyVersion"]["Document"]
+    assert "polly:SynthesizeSpeech" in json.dumps(doc)
+    with raises_aws("InvalidInput", 400) as ei:
+        iam.create_service_linked_role(AWSServiceName="lex.amazonaws.com")
+    assert ei.value.response["Error"]["Message"] == (
+        "Service role name AWSServiceRoleForLexBots has been taken in this account, please try a different suffix."
+    )
+
+
+def test_suffix_rules_follow_todays_aws(server):
+    iam = _fresh(server)
+    for service in ("lex.amazonaws.com", "elasticbeanstalk.amazonaws.com"):
+        with raises_aws("InvalidInput", 400) as ei:
+            iam.create_service_linked_role(AWSServiceName=service, CustomSuffix="myRole")
+        assert ei.value.response["Error"]["Message"] == f"Custom suffix is not allowed for {service}"
+    suffix = unique("s")
+    role = iam.create_service_linked_role(AWSServiceName="autoscaling.amazonaws.com", CustomSuffix=suffix)["Role"]
+    assert role["RoleName"] == f"AWSServiceRoleForAutoScaling_{suffix}"
+    assert role["Path"] == "/aws-service-role/autoscaling.amazonaws.com/"
+
+
+def test_unknown_service_is_refused(server):
+    with raises_aws("InvalidInput", 400):
+        _fresh(server).create_service_linked_role(AWSServiceName="logs.amazonaws.com")
+
+
+def test_nobody_may_weaken_it(server):
+    iam = _fresh(server)
+    _ensure_absent(iam, "AWSServiceRoleForRedshift")
+    iam.create_service_linked_role(AWSServiceName="redshift.amazonaws.com")
+    name = "AWSServiceRoleForRedshift"
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": ACCOUNT_ID}, "Action": "sts:AssumeRole"}]})
+    allow_all = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    attempts = [
+        lambda: iam.update_assume_role_policy(RoleName=name, PolicyDocument=trust),
+        lambda: iam.delete_role(RoleName=name),
+        lambda: iam.put_role_policy(RoleName=name, PolicyName="x", PolicyDocument=allow_all),
+        lambda: iam.attach_role_policy(RoleName=name, PolicyArn=ADMIN_POLICY_ARN),
+        lambda: iam.detach_role_policy(RoleName=name, PolicyArn="arn:aws:iam::aws:policy/aws-service-role/AmazonRedshiftServiceLinkedRolePolicy"),
+        lambda: iam.put_role_permissions_boundary(RoleName=name, PermissionsBoundary=ADMIN_POLICY_ARN),
+        lambda: iam.update_role(RoleName=name, MaxSessionDuration=7200),
+    ]
+    for attempt in attempts:
+        with raises_aws("UnmodifiableEntity", 400) as ei:
+            attempt()
+        assert ei.value.response["Error"]["Message"] == UNMODIFIABLE.format(name)
+    # What AWS allows: the description.
+    iam.update_role_description(RoleName=name, Description="Redshift acts for me")
+    assert iam.get_role(RoleName=name)["Role"]["Description"] == "Redshift acts for me"
+    # Only the linked service may assume it: not even an administrator.
+    admin = make_user(server, admin=True)
+    sts = server.client("sts", **admin.creds)
+    with raises_aws("AccessDenied", 403):
+        sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/aws-service-role/redshift.amazonaws.com/{name}", RoleSessionName="admin-try")
+
+
+def test_deletion_task(server):
+    iam = _fresh(server)
+    _ensure_absent(iam, "AWSServiceRoleForAmazonGuardDuty")
+    iam.create_service_linked_role(AWSServiceName="guardduty.amazonaws.com")
+    task = iam.delete_service_linked_role(RoleName="AWSServiceRoleForAmazonGuardDuty")["DeletionTaskId"]
+    assert re.fullmatch(
+        r"task/aws-service-role/guardduty\.amazonaws\.com/AWSServiceRoleForAmazonGuardDuty/[0-9a-f-]{36}", task
+    ), task
+    assert iam.get_service_linked_role_deletion_status(DeletionTaskId=task)["Status"] == "SUCCEEDED"
+    with raises_aws("NoSuchEntity", 404):
+        iam.get_role(RoleName="AWSServiceRoleForAmazonGuardDuty")
+    # An ordinary role is not deleted this way.
+    plain = unique("plain")
+    iam.create_role(RoleName=plain, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+    with raises_aws("InvalidInput", 400):
+        iam.delete_service_linked_role(RoleName=plain)
+
+
+SEED_STATEMENT = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": "iam:CreateServiceLinkedRole",
+            "Resource": "*",
+            "Condition": {"StringLike": {"iam:AWSServiceName": "lex.amazonaws.com"}},
+        }
+    ],
+}
+
+
+def test_seed_policy_scopes_creation_to_lex(server):
+    iam = _fresh(server)
+    _ensure_absent(iam, "AWSServiceRoleForLexBots")
+    _ensure_absent(iam, "AWSServiceRoleForAppMesh")
+    user = make_user(server, inline_policy=SEED_STATEMENT)
+    scoped = server.client("iam", **user.creds)
+    with raises_aws("AccessDenied", 403) as ei:
+        scoped.create_service_linked_role(AWSServiceName="appmesh.amazonaws.com")
+    assert ei.value.response["Error"]["Message"].startswith(
+        f"User: {user.arn} is not authorized to perform: iam:CreateServiceLinkedRole on resource: "
+        f"arn:aws:iam::{ACCOUNT_ID}:role/aws-service-role/appmesh.amazonaws.com/AWSServiceRoleForAppMesh"
+    )
+    role = scoped.create_service_linked_role(AWSServiceName="lex.amazonaws.com")["Role"]
+    assert role["RoleName"] == "AWSServiceRoleForLexBots"
+    # The trail shows who created it.
+    rec = [e for e in server.events() if e["eventName"] == "CreateServiceLinkedRole" and e.get("errorCode") is None][-1]
+    assert rec["userIdentity"]["arn"] == user.arn
+    assert rec["requestParameters"] == {"aWSServiceName": "lex.amazonaws.com"}
+    assert rec["responseElements"]["role"]["roleName"] == "AWSServiceRoleForLexBots"
