@@ -6,6 +6,7 @@ from e2e_util import (
     ACCOUNT_ID,
     ADMIN_POLICY_ARN,
     ROLE_ID_RE,
+    make_user,
     raises_aws,
     trust_account_root,
     trust_ec2,
@@ -179,3 +180,46 @@ def test_delete_role_with_inline_policy_is_delete_conflict(iam):
         iam.delete_role(RoleName=name)
     iam.delete_role_policy(RoleName=name, PolicyName="p")
     iam.delete_role(RoleName=name)
+
+
+def test_trust_principals_must_exist_and_are_pinned_to_their_unique_id(server):
+    iam = server.client("iam")
+    ghost = f"arn:aws:iam::{ACCOUNT_ID}:user/{unique('ghost')}"
+
+    def trust(arn):
+        return json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": arn}, "Action": "sts:AssumeRole"}]}
+        )
+
+    try:
+        iam.create_role(RoleName=unique("r"), AssumeRolePolicyDocument=trust(ghost))
+        raise AssertionError("a trust policy naming a missing user must be refused")
+    except iam.exceptions.MalformedPolicyDocumentException as e:
+        assert e.response["Error"]["Message"] == f'Invalid principal in policy: "AWS":"{ghost}"'
+    user = make_user(server)
+    role = unique("pinned")
+    role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust(user.arn))["Role"]["Arn"]
+    server.client("sts", **user.creds).assume_role(RoleArn=role_arn, RoleSessionName="before")
+    # Delete the user: the trust policy now names its unique id.
+    iam.delete_access_key(UserName=user.name, AccessKeyId=user.access_key_id)
+    iam.delete_user(UserName=user.name)
+    doc = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+    assert doc["Statement"][0]["Principal"]["AWS"] == user.user_id
+    # A new user with the same name is not trusted.
+    iam.create_user(UserName=user.name)
+    key = iam.create_access_key(UserName=user.name)["AccessKey"]
+    sts = server.client("sts", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    try:
+        sts.assume_role(RoleArn=role_arn, RoleSessionName="after")
+        raise AssertionError("a recreated user must not inherit the old trust")
+    except sts.exceptions.ClientError as e:
+        assert e.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_invalid_trust_json_uses_awss_wording(server):
+    iam = server.client("iam")
+    try:
+        iam.create_role(RoleName=unique("badjson"), AssumeRolePolicyDocument="{not json")
+        raise AssertionError("expected MalformedPolicyDocument")
+    except iam.exceptions.MalformedPolicyDocumentException as e:
+        assert e.response["Error"]["Message"] == "This policy contains invalid Json"

@@ -241,8 +241,65 @@ impl PolicyDocument {
         keys
     }
 
+    /// Checks action names: `*` or `vendor:pattern`.
+    fn validate_actions(&self) -> Result<(), ParseError> {
+        for st in &self.statements {
+            for a in &st.actions {
+                if a == "*" {
+                    continue;
+                }
+                let mut parts = a.split(':');
+                let vendor = parts.next().unwrap_or_default();
+                let Some(_) = parts.next() else {
+                    return Err(ParseError(
+                        "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.".into(),
+                    ));
+                };
+                if parts.next().is_some() {
+                    return Err(ParseError(
+                        "Actions/Condition can contain only one colon.".into(),
+                    ));
+                }
+                if vendor.is_empty()
+                    || !vendor.chars().all(|c| {
+                        c.is_ascii_alphanumeric() || c == '-' || c == '.' || c == '*' || c == '?'
+                    })
+                {
+                    return Err(ParseError(format!("Vendor {vendor} is not valid")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks resources: `*` or an ARN with six parts in a known partition.
+    fn validate_resources(&self) -> Result<(), ParseError> {
+        for st in &self.statements {
+            for r in &st.resources {
+                if r == "*" {
+                    continue;
+                }
+                let parts: Vec<&str> = r.splitn(6, ':').collect();
+                if parts.len() < 6 || parts.first() != Some(&"arn") {
+                    return Err(ParseError(format!(
+                        "Resource {r} must be in ARN format or \"*\"."
+                    )));
+                }
+                let partition = parts.get(1).copied().unwrap_or_default();
+                if !matches!(partition, "aws" | "aws-cn" | "aws-us-gov" | "*") {
+                    return Err(ParseError(format!(
+                        "Partition \"{partition}\" is not valid for resource \"{r}\"."
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Checks the rules for identity-based (permissions) policies.
     pub fn validate_identity(&self) -> Result<(), ParseError> {
+        self.validate_actions()?;
+        self.validate_resources()?;
         for st in &self.statements {
             if st.principal.is_some() {
                 return Err(ParseError(
@@ -260,6 +317,7 @@ impl PolicyDocument {
 
     /// Checks the rules for role trust policies.
     pub fn validate_trust(&self) -> Result<(), ParseError> {
+        self.validate_actions()?;
         for st in &self.statements {
             if st.principal.is_none() {
                 return Err(ParseError("Missing required field Principal".into()));
@@ -343,5 +401,36 @@ mod tests {
             ]
         );
         assert!(trust.validate_identity().is_err());
+        let msg = |doc: &str| {
+            PolicyDocument::parse(doc)
+                .unwrap()
+                .validate_identity()
+                .unwrap_err()
+                .0
+        };
+        assert_eq!(
+            msg(
+                r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"CreateUser","Resource":"*"}}"#
+            ),
+            "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
+        );
+        assert_eq!(
+            msg(
+                r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:a:b","Resource":"*"}}"#
+            ),
+            "Actions/Condition can contain only one colon."
+        );
+        assert_eq!(
+            msg(
+                r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:*","Resource":"bucket"}}"#
+            ),
+            "Resource bucket must be in ARN format or \"*\"."
+        );
+        assert_eq!(
+            msg(
+                r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:*","Resource":"arn:aws-xx:iam::1:user/a"}}"#
+            ),
+            "Partition \"aws-xx\" is not valid for resource \"arn:aws-xx:iam::1:user/a\"."
+        );
     }
 }

@@ -139,6 +139,9 @@ pub struct Entity {
     pub max_session_duration: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_used: Option<LastUsed>,
+    /// Roles: the unique ids of the users and roles the trust policy names, by ARN.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub trust_pins: BTreeMap<String, String>,
     /// Roles: instance profiles that contain them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub instance_profiles: Vec<String>,

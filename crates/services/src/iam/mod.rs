@@ -11,6 +11,7 @@ mod principals;
 mod profiles;
 mod simulate;
 pub mod slr;
+mod trust;
 
 use crate::env::Env;
 use crate::error::{Error, Result};

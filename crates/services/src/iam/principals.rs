@@ -1,7 +1,7 @@
 //! Users, groups and roles: lifecycle, membership, trust policies, boundaries and tags.
 
 use super::entities::{
-    AccessKey, Detail, Entity, Kind, NS_ACCESS_KEY, account_prefix, key, policy_size, tags_value,
+    AccessKey, Detail, Entity, Kind, NS_ACCESS_KEY, account_prefix, key, tags_value,
 };
 use super::{paginate, target_user};
 use crate::authz::Authorized;
@@ -9,7 +9,6 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::params::Params;
 use trailguard_model::Value;
-use trailguard_policy::PolicyDocument;
 
 /// Loads an entity or fails with AWS's `NoSuchEntity`.
 pub fn load(env: &mut Env<'_>, kind: Kind, name: &str) -> Result<Entity> {
@@ -66,6 +65,7 @@ fn create(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<Entity> {
         max_session_duration: None,
         last_used: None,
         instance_profiles: Vec::new(),
+        trust_pins: Default::default(),
     })
 }
 
@@ -212,6 +212,7 @@ pub fn delete_user(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<V
     }
     ensure_deletable(&user)?;
     env.delete(Kind::User.ns(), &key(&account, &user.name))?;
+    super::trust::unpin(env, &user)?;
     Ok(Value::Null)
 }
 
@@ -315,30 +316,18 @@ pub fn list_groups_for_user(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) ->
     Ok(paginate(groups, p, |g| g.to_value(Detail::Summary))?.into_value("Groups"))
 }
 
-/// Parses and checks a role trust policy.
-pub fn check_trust_policy(doc: &str) -> Result<()> {
-    if policy_size(doc) > 2048 {
-        return Err(Error::LimitExceeded(
-            "Cannot exceed quota for ACLSizePerRole: 2048".into(),
-        ));
-    }
-    let parsed = PolicyDocument::parse(doc).map_err(|e| Error::MalformedPolicyDocument(e.0))?;
-    parsed
-        .validate_trust()
-        .map_err(|e| Error::MalformedPolicyDocument(e.0))
-}
-
 fn max_session(p: Params<'_>) -> Result<Option<i64>> {
     p.opt_int("MaxSessionDuration", 3600, 43200)
 }
 
 pub fn create_role(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let doc = p.str_len("AssumeRolePolicyDocument", 1, 131_072)?;
-    check_trust_policy(doc)?;
+    let pins = super::trust::check(env, doc)?;
     let description = p.opt_str_len("Description", 0, 1000)?;
     let max = max_session(p)?.unwrap_or(3600);
     let mut role = create(env, p, Kind::Role)?;
     role.assume_role_policy = Some(doc.to_string());
+    role.trust_pins = pins;
     role.description = description.map(str::to_string);
     role.max_session_duration = Some(max);
     save(env, &role)?;
@@ -394,7 +383,7 @@ pub fn update_assume_role_policy(
     let mut role = load(env, Kind::Role, p.iam_name("RoleName", 64)?)?;
     super::slr::ensure_modifiable(&role)?;
     let doc = p.str_len("PolicyDocument", 1, 131_072)?;
-    check_trust_policy(doc)?;
+    role.trust_pins = super::trust::check(env, doc)?;
     role.assume_role_policy = Some(doc.to_string());
     save(env, &role)?;
     Ok(Value::Null)
@@ -411,6 +400,7 @@ pub fn delete_role(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<V
     ensure_deletable(&role)?;
     let account = env.account.clone();
     env.delete(Kind::Role.ns(), &key(&account, &role.name))?;
+    super::trust::unpin(env, &role)?;
     Ok(Value::Null)
 }
 

@@ -107,6 +107,7 @@ pub fn create(
         max_session_duration: Some(3600),
         last_used: None,
         instance_profiles: Vec::new(),
+        trust_pins: Default::default(),
     };
     save(env, &role)?;
     let use_key = format!("{account}/{}", linked.policy_arn);
