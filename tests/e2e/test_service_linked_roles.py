@@ -3,8 +3,7 @@ service trusted, deleted through a deletion task; the seed's scoped policy."""
 
 import json
 import re
-
-import pytest
+import time
 
 from e2e_util import ACCOUNT_ID, ADMIN_POLICY_ARN, make_user, raises_aws, unique
 
@@ -16,12 +15,28 @@ def _fresh(server):
     return server.client("iam")
 
 
+def _wait_for_task(iam, task, timeout=15.0):
+    """Polls a deletion task until it finishes; returns the last status answer."""
+    seen = []
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        answer = iam.get_service_linked_role_deletion_status(DeletionTaskId=task)
+        if not seen or seen[-1] != answer["Status"]:
+            seen.append(answer["Status"])
+        if answer["Status"] in ("SUCCEEDED", "FAILED"):
+            answer["_seen"] = seen
+            return answer
+        time.sleep(0.1)
+    raise AssertionError(f"deletion task {task} did not finish: {seen}")
+
+
 def _ensure_absent(iam, name):
     try:
         iam.get_role(RoleName=name)
     except iam.exceptions.NoSuchEntityException:
         return
-    iam.delete_service_linked_role(RoleName=name)
+    task = iam.delete_service_linked_role(RoleName=name)["DeletionTaskId"]
+    assert _wait_for_task(iam, task)["Status"] == "SUCCEEDED"
 
 
 def test_lex_role_as_aws_creates_it(server):
@@ -113,7 +128,10 @@ def test_deletion_task(server):
     assert re.fullmatch(
         r"task/aws-service-role/guardduty\.amazonaws\.com/AWSServiceRoleForAmazonGuardDuty/[0-9a-f-]{36}", task
     ), task
-    assert iam.get_service_linked_role_deletion_status(DeletionTaskId=task)["Status"] == "SUCCEEDED"
+    answer = _wait_for_task(iam, task)
+    assert answer["Status"] == "SUCCEEDED"
+    assert "Reason" not in answer
+    assert set(answer["_seen"]) <= {"NOT_STARTED", "IN_PROGRESS", "SUCCEEDED"}
     with raises_aws("NoSuchEntity", 404):
         iam.get_role(RoleName="AWSServiceRoleForAmazonGuardDuty")
     # An ordinary role is not deleted this way.
@@ -155,3 +173,80 @@ def test_seed_policy_scopes_creation_to_lex(server):
     assert rec["userIdentity"]["arn"] == user.arn
     assert rec["requestParameters"] == {"aWSServiceName": "lex.amazonaws.com"}
     assert rec["responseElements"]["role"]["roleName"] == "AWSServiceRoleForLexBots"
+
+
+def test_redshift_seed_flow_role_appears_acts_and_blocks_deletion(server):
+    """The seed's walk-through: enable a service, see its role appear, see what it
+    did on your behalf in the trail, try to delete the role and see why not."""
+    iam = _fresh(server)
+    _ensure_absent(iam, "AWSServiceRoleForRedshift")
+    cluster = unique("seed").lower()
+    seq = server.max_seq()
+    created = server.aws(
+        "redshift", "create-cluster", "--cluster-identifier", cluster, "--node-type", "ra3.xlplus",
+        "--master-username", "admin", "--master-user-password", "Sup3rSecret!", "--number-of-nodes", "1",
+        "--cluster-type", "single-node",
+    )["Cluster"]
+    assert created["ClusterIdentifier"] == cluster
+    # The role appeared, used once, in the caller's region.
+    role = iam.get_role(RoleName="AWSServiceRoleForRedshift")["Role"]
+    assert role["Path"] == "/aws-service-role/redshift.amazonaws.com/"
+    assert role["RoleLastUsed"]["Region"] == "us-east-1"
+    # The trail shows the service creating the role on the caller's behalf,
+    # assuming it, and the caller's own call, with no password in sight.
+    events = server.events_since(seq)
+    names = [(e["eventSource"], e["eventName"]) for e in events]
+    assert ("iam.amazonaws.com", "CreateServiceLinkedRole") in names
+    assert ("sts.amazonaws.com", "AssumeRole") in names
+    assert ("redshift.amazonaws.com", "CreateCluster") in names
+    slr = next(e for e in events if e["eventName"] == "CreateServiceLinkedRole")
+    assert slr["userIdentity"]["type"] == "Root"
+    assert slr["userIdentity"]["invokedBy"] == "redshift.amazonaws.com"
+    assert slr["sourceIPAddress"] == "redshift.amazonaws.com"
+    assume = next(e for e in events if e["eventName"] == "AssumeRole")
+    assert assume["userIdentity"] == {"type": "AWSService", "invokedBy": "redshift.amazonaws.com"}
+    assert assume["requestParameters"]["roleArn"] == role["Arn"]
+    assert assume["resources"] == [{"accountId": ACCOUNT_ID, "type": "AWS::IAM::Role", "ARN": role["Arn"]}]
+    assert "sharedEventID" in assume
+    create = next(e for e in events if e["eventName"] == "CreateCluster")
+    assert create["requestParameters"]["masterUserPassword"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
+    assert "Sup3rSecret!" not in json.dumps(events)
+    # Deleting the role is refused while the cluster uses it, and says why.
+    task = server.aws("iam", "delete-service-linked-role", "--role-name", "AWSServiceRoleForRedshift")["DeletionTaskId"]
+    answer = _wait_for_task(iam, task)
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"]["RoleUsageList"] == [
+        {"Region": "us-east-1", "Resources": [f"arn:aws:redshift:us-east-1:{ACCOUNT_ID}:cluster:{cluster}"]}
+    ]
+    iam.get_role(RoleName="AWSServiceRoleForRedshift")
+    # Once the cluster is gone, the role can go.
+    server.aws("redshift", "delete-cluster", "--cluster-identifier", cluster, "--skip-final-cluster-snapshot")
+    task = iam.delete_service_linked_role(RoleName="AWSServiceRoleForRedshift")["DeletionTaskId"]
+    assert _wait_for_task(iam, task)["Status"] == "SUCCEEDED"
+    with raises_aws("NoSuchEntity", 404):
+        iam.get_role(RoleName="AWSServiceRoleForRedshift")
+
+
+def test_first_cluster_needs_permission_to_create_the_role(server):
+    iam = _fresh(server)
+    _ensure_absent(iam, "AWSServiceRoleForRedshift")
+    only_redshift = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "redshift:*", "Resource": "*"}]}
+    user = make_user(server, inline_policy=only_redshift)
+    redshift = server.client("redshift", **user.creds)
+    args = dict(ClusterIdentifier=unique("nope").lower(), NodeType="ra3.xlplus", MasterUsername="admin", MasterUserPassword="Sup3rSecret!")
+    with raises_aws("AccessDenied", 403) as ei:
+        redshift.create_cluster(**args)
+    assert "iam:CreateServiceLinkedRole" in ei.value.response["Error"]["Message"]
+    with raises_aws("NoSuchEntity", 404):
+        iam.get_role(RoleName="AWSServiceRoleForRedshift")
+    # With the seed-style permission for Redshift's role, the first cluster works.
+    iam.put_user_policy(UserName=user.name, PolicyName="slr", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "iam:CreateServiceLinkedRole", "Resource": "*",
+                       "Condition": {"StringLike": {"iam:AWSServiceName": "redshift.amazonaws.com"}}}],
+    }))
+    redshift.create_cluster(**args)
+    assert redshift.describe_clusters(ClusterIdentifier=args["ClusterIdentifier"])["Clusters"][0]["ClusterStatus"] == "available"
+    redshift.delete_cluster(ClusterIdentifier=args["ClusterIdentifier"], SkipFinalClusterSnapshot=True)
+    with raises_aws("ClusterNotFound", 404):
+        redshift.describe_clusters(ClusterIdentifier=args["ClusterIdentifier"])

@@ -132,7 +132,9 @@ pub fn response_elements(v: &Value) -> Json {
         Value::Int(n) => Json::from(*n),
         Value::Bool(b) => Json::Bool(*b),
         Value::Time(t) => Json::String(cloudtrail_java_date(*t)),
-        Value::List(items) => Json::Array(items.iter().map(response_elements).collect()),
+        Value::List(items) | Value::ListOf(_, items) => {
+            Json::Array(items.iter().map(response_elements).collect())
+        }
         Value::Struct(members) => Json::Object(
             members
                 .iter()

@@ -5,6 +5,7 @@
 pub enum ServiceId {
     Iam,
     Sts,
+    Redshift,
 }
 
 impl ServiceId {
@@ -13,6 +14,7 @@ impl ServiceId {
         match name {
             "iam" => Some(ServiceId::Iam),
             "sts" => Some(ServiceId::Sts),
+            "redshift" => Some(ServiceId::Redshift),
             _ => None,
         }
     }
@@ -22,6 +24,7 @@ impl ServiceId {
         match self {
             ServiceId::Iam => "iam",
             ServiceId::Sts => "sts",
+            ServiceId::Redshift => "redshift",
         }
     }
 
@@ -30,6 +33,7 @@ impl ServiceId {
         match self {
             ServiceId::Iam => "iam.amazonaws.com",
             ServiceId::Sts => "sts.amazonaws.com",
+            ServiceId::Redshift => "redshift.amazonaws.com",
         }
     }
 }

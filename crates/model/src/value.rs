@@ -18,6 +18,8 @@ pub enum Value {
     Time(OffsetDateTime),
     /// A list; query XML renders each element as `<member>`.
     List(Vec<Value>),
+    /// A list whose elements query XML names differently (Redshift's `<Cluster>`).
+    ListOf(String, Vec<Value>),
     /// A structure with members in declaration order.
     Struct(Vec<(String, Value)>),
     /// A value sent to the caller but kept out of the audit record.

@@ -16,7 +16,7 @@ pub enum Protocol {
 /// The protocol a service speaks.
 pub fn protocol(service: ServiceId) -> Protocol {
     match service {
-        ServiceId::Iam | ServiceId::Sts => Protocol::AwsQuery,
+        ServiceId::Iam | ServiceId::Sts | ServiceId::Redshift => Protocol::AwsQuery,
     }
 }
 
@@ -25,5 +25,6 @@ pub fn xml_namespace(service: ServiceId) -> &'static str {
     match service {
         ServiceId::Iam => "https://iam.amazonaws.com/doc/2010-05-08/",
         ServiceId::Sts => "https://sts.amazonaws.com/doc/2011-06-15/",
+        ServiceId::Redshift => "http://redshift.amazonaws.com/doc/2012-12-01/",
     }
 }

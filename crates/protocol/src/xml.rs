@@ -29,13 +29,8 @@ fn write_value(v: &Value, out: &mut String) {
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Time(t) => out.push_str(&iso8601(*t)),
         Value::Sensitive(inner) => write_value(inner, out),
-        Value::List(items) => {
-            for item in items {
-                out.push_str("<member>");
-                write_value(item, out);
-                out.push_str("</member>");
-            }
-        }
+        Value::List(items) => write_list("member", items, out),
+        Value::ListOf(name, items) => write_list(name, items, out),
         Value::Struct(members) => {
             for (name, value) in members {
                 if matches!(value, Value::Null) {
@@ -50,6 +45,18 @@ fn write_value(v: &Value, out: &mut String) {
                 out.push('>');
             }
         }
+    }
+}
+
+fn write_list(element: &str, items: &[Value], out: &mut String) {
+    for item in items {
+        out.push('<');
+        out.push_str(element);
+        out.push('>');
+        write_value(item, out);
+        out.push_str("</");
+        out.push_str(element);
+        out.push('>');
     }
 }
 

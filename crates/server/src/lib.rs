@@ -32,6 +32,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let server = Arc::new(server);
+    let worker = tokio::spawn(background_worker(server.services.clone()));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -62,6 +63,7 @@ pub async fn run(
         }
     }
     drop(listener);
+    worker.abort();
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {
@@ -69,6 +71,22 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+/// Periodic work the services need done outside requests: service-linked role
+/// deletion tasks. Each step is its own transaction, so stopping at any point
+/// leaves every task in a state the next run picks up.
+async fn background_worker(services: Arc<Services>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    loop {
+        tick.tick().await;
+        let s = services.clone();
+        match tokio::task::spawn_blocking(move || s.process_deletion_tasks()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "deletion tasks could not be processed"),
+            Err(e) => tracing::warn!(error = %e, "deletion task worker failed"),
+        }
+    }
 }
 
 /// The address a listener is bound to, for logs.

@@ -12,7 +12,13 @@ use trailguard_model::{ApiError, Principal, ServiceId, Value};
 use trailguard_store::EventRow;
 
 /// Request members CloudTrail never shows.
-const HIDDEN: &[&str] = &["password", "newPassword", "oldPassword", "secretAccessKey"];
+const HIDDEN: &[&str] = &[
+    "password",
+    "newPassword",
+    "oldPassword",
+    "secretAccessKey",
+    "masterUserPassword",
+];
 /// Request members CloudTrail shows as numbers.
 const NUMERIC: &[&str] = &["durationSeconds", "maxItems", "maxSessionDuration"];
 
@@ -64,10 +70,45 @@ pub fn record(
     call: CallFacts<'_>,
     outcome: std::result::Result<&Value, &ApiError>,
 ) -> Result<()> {
+    let caller = env.caller.clone();
+    let origin = Origin {
+        source_ip: env.ctx.source_ip.clone(),
+        user_agent: env.ctx.user_agent.clone(),
+    };
+    append(env, &caller, &origin, call, outcome, None)
+}
+
+/// Where a call came from: the client, or the AWS service acting.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub source_ip: String,
+    pub user_agent: String,
+}
+
+impl Origin {
+    /// A call made by an AWS service: both fields are the service principal.
+    pub fn service(principal: &str) -> Self {
+        Self {
+            source_ip: principal.to_string(),
+            user_agent: principal.to_string(),
+        }
+    }
+}
+
+/// Appends the record of a call made by `caller` from `origin`, in `env`'s
+/// transaction: the client's own call, or what a service did on its behalf.
+pub fn append(
+    env: &mut Env<'_>,
+    caller: &trailguard_model::Caller,
+    origin: &Origin,
+    call: CallFacts<'_>,
+    outcome: std::result::Result<&Value, &ApiError>,
+    shared_event_id: Option<String>,
+) -> Result<()> {
     let region = match call.service {
         // IAM is global and records in us-east-1.
         ServiceId::Iam => "us-east-1".to_string(),
-        ServiceId::Sts => env.ctx.region.clone(),
+        ServiceId::Sts | ServiceId::Redshift => env.ctx.region.clone(),
     };
     let (error_code, error_message, response) = match outcome {
         Ok(out) if call.record_response => (None, None, response_elements(out)),
@@ -84,13 +125,13 @@ pub fn record(
     };
     let rec = Record {
         event_version: EVENT_VERSION.into(),
-        user_identity: user_identity(env.caller),
+        user_identity: user_identity(caller),
         event_time: iso8601(env.ctx.received_at),
         event_source: call.service.event_source().into(),
         event_name: call.name.into(),
         aws_region: region,
-        source_ip_address: env.ctx.source_ip.clone(),
-        user_agent: env.ctx.user_agent.clone(),
+        source_ip_address: origin.source_ip.clone(),
+        user_agent: origin.user_agent.clone(),
         error_code,
         error_message,
         request_parameters: request_parameters(call.params),
@@ -107,12 +148,12 @@ pub fn record(
         event_type: "AwsApiCall".into(),
         management_event: true,
         recipient_account_id: env.account.clone(),
-        shared_event_id: None,
+        shared_event_id,
         event_category: "Management".into(),
     };
     let text =
         serde_json::to_string(&rec).map_err(|e| crate::error::Error::Corrupt(e.to_string()))?;
-    let username = match &env.caller.principal {
+    let username = match &caller.principal {
         Principal::Root { .. } => Some("root".to_string()),
         Principal::User { name, .. } => Some(name.clone()),
         Principal::AssumedRole { session_name, .. } => Some(session_name.clone()),
@@ -129,7 +170,7 @@ pub fn record(
         event_name: &rec.event_name,
         read_only: rec.read_only,
         username: username.as_deref(),
-        access_key_id: Some(env.caller.access_key_id.as_str()).filter(|k| !k.is_empty()),
+        access_key_id: Some(caller.access_key_id.as_str()).filter(|k| !k.is_empty()),
         record: &text,
     })?;
     Ok(())

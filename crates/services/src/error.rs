@@ -32,6 +32,14 @@ pub enum Error {
     InvalidClientTokenId(String),
     #[error("{0}")]
     ExpiredToken(String),
+    #[error("{0}")]
+    ClusterAlreadyExists(String),
+    #[error("{0}")]
+    ClusterNotFound(String),
+    #[error("{0}")]
+    InvalidParameterValue(String),
+    #[error("{0}")]
+    InvalidParameterCombination(String),
     /// A storage failure: logged, never shown to the client.
     #[error("storage: {0}")]
     Store(#[from] StoreError),
@@ -57,6 +65,10 @@ impl Error {
             Error::PackedPolicyTooLarge(_) => ("PackedPolicyTooLarge", 400),
             Error::InvalidClientTokenId(_) => ("InvalidClientTokenId", 403),
             Error::ExpiredToken(_) => ("ExpiredToken", 403),
+            Error::ClusterAlreadyExists(_) => ("ClusterAlreadyExists", 400),
+            Error::ClusterNotFound(_) => ("ClusterNotFound", 404),
+            Error::InvalidParameterValue(_) => ("InvalidParameterValue", 400),
+            Error::InvalidParameterCombination(_) => ("InvalidParameterCombination", 400),
             Error::Store(_) | Error::Corrupt(_) => return ApiError::internal(),
         };
         ApiError::sender(code, status, self.to_string())

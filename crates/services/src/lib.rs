@@ -12,8 +12,10 @@ pub mod catalogue;
 pub mod env;
 pub mod error;
 pub mod iam;
+pub mod linked;
 pub mod ops;
 pub mod params;
+pub mod redshift;
 pub mod sts;
 
 use catalogue::Catalogue;
@@ -79,6 +81,7 @@ pub fn operation(service: ServiceId, name: &str) -> Option<&'static Operation> {
     let table = match service {
         ServiceId::Iam => iam::OPERATIONS,
         ServiceId::Sts => sts::OPERATIONS,
+        ServiceId::Redshift => redshift::OPERATIONS,
     };
     table.iter().find(|op| op.name == name)
 }
@@ -87,7 +90,10 @@ pub fn operation(service: ServiceId, name: &str) -> Option<&'static Operation> {
 pub fn all_operations() -> impl Iterator<Item = (ServiceId, &'static Operation)> {
     let iam_ops = iam::OPERATIONS.iter().map(|op| (ServiceId::Iam, op));
     let sts_ops = sts::OPERATIONS.iter().map(|op| (ServiceId::Sts, op));
-    iam_ops.chain(sts_ops)
+    let redshift_ops = redshift::OPERATIONS
+        .iter()
+        .map(|op| (ServiceId::Redshift, op));
+    iam_ops.chain(sts_ops).chain(redshift_ops)
 }
 
 fn invalid_token() -> Error {
@@ -317,6 +323,61 @@ impl Services {
     }
 }
 
+impl Services {
+    /// Moves every unfinished service-linked role deletion task one step; called
+    /// periodically by the server. Returns how many tasks moved.
+    pub fn process_deletion_tasks(&self) -> Result<usize, ApiError> {
+        let now = self.clock.now();
+        let worker = Caller::long_term(
+            Principal::Service {
+                service: "iam.amazonaws.com".into(),
+            },
+            "",
+        );
+        let ctx = RequestContext {
+            request_id: String::new(),
+            source_ip: "AWS Internal".into(),
+            user_agent: "AWS Internal".into(),
+            region: "us-east-1".into(),
+            received_at: now,
+            secure_transport: true,
+        };
+        let with_env = |account: &str, f: &mut dyn FnMut(&mut Env<'_>) -> error::Result<()>| {
+            transact(self.store.as_ref(), |tx| {
+                let mut env = Env {
+                    tx,
+                    now,
+                    ids: self.ids.as_ref(),
+                    caller: &worker,
+                    ctx: &ctx,
+                    account: account.to_string(),
+                    catalogue: &self.catalogue,
+                    resources: Vec::new(),
+                    decision_trace: None,
+                };
+                f(&mut env)
+            })
+        };
+        let mut pending = Vec::new();
+        with_env("", &mut |env| {
+            pending = iam::slr::pending_tasks(env)?;
+            Ok(())
+        })
+        .map_err(|e| log_internal(&e))?;
+        let moved = pending.len();
+        for task in pending {
+            let account = task.account.clone();
+            let mut task = Some(task);
+            with_env(&account, &mut |env| match task.take() {
+                Some(t) => iam::slr::advance(env, t),
+                None => Ok(()),
+            })
+            .map_err(|e| log_internal(&e))?;
+        }
+        Ok(moved)
+    }
+}
+
 /// Authorizes and runs one operation inside the caller's transaction.
 fn run_operation(
     env: &mut Env<'_>,
@@ -370,6 +431,7 @@ mod tests {
         for (service, table) in [
             (ServiceId::Iam, iam::OPERATIONS),
             (ServiceId::Sts, sts::OPERATIONS),
+            (ServiceId::Redshift, redshift::OPERATIONS),
         ] {
             let mut names: Vec<&str> = table.iter().map(|o| o.name).collect();
             let n = names.len();

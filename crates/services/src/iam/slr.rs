@@ -1,9 +1,10 @@
 //! Service-linked roles: roles a service creates for itself, that only it may
 //! assume and nobody may weaken, deleted through a deletion task.
 //!
-//! Linked services that own resources (and so can block a deletion) plug in as
-//! they are built; today no linked service reports resources, so a deletion task
-//! succeeds as soon as it is created.
+//! Deletion is a task, as in AWS: `DeleteServiceLinkedRole` only records it, and
+//! a background worker moves it through `IN_PROGRESS` to `SUCCEEDED`, or to
+//! `FAILED` when the linked service (see `crate::linked`) still has resources
+//! that use the role.
 
 use super::entities::{Detail, Entity, Kind, NS_AWS_POLICY_USE, key};
 use super::principals::{load, save};
@@ -161,18 +162,72 @@ pub fn delete_service_linked_role(
             role.name
         )));
     }
-    let service = role
-        .path
-        .trim_start_matches(SLR_PATH_PREFIX)
-        .trim_end_matches('/')
-        .to_string();
+    let service = service_of(&role);
     let id = format!(
         "task{SLR_PATH_PREFIX}{service}/{}/{}",
         role.name,
         env.ids.uuid()
     );
-    // No linked service reports resources yet, so nothing can block the deletion.
+    let task = DeletionTask {
+        id: id.clone(),
+        account: env.account.clone(),
+        role_name: role.name.clone(),
+        status: "NOT_STARTED".into(),
+        usage: Vec::new(),
+    };
+    env.put(NS_DELETION_TASK, &id, &task)?;
+    Ok(Value::structure().with("DeletionTaskId", id))
+}
+
+/// The service principal of a service-linked role, from its path.
+fn service_of(role: &Entity) -> String {
+    role.path
+        .trim_start_matches(SLR_PATH_PREFIX)
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// Ids of the tasks not finished yet, in every account.
+pub fn pending_tasks(env: &mut Env<'_>) -> Result<Vec<DeletionTask>> {
+    let all: Vec<DeletionTask> = env.scan_all(NS_DELETION_TASK, "")?;
+    Ok(all
+        .into_iter()
+        .filter(|t| t.status == "NOT_STARTED" || t.status == "IN_PROGRESS")
+        .collect())
+}
+
+/// Moves one task a step: `NOT_STARTED` -> `IN_PROGRESS`; then the linked
+/// service is asked which of its resources still use the role: if any do the
+/// task `FAILED` (naming them) and the role stays, otherwise the role is deleted
+/// and the task `SUCCEEDED`. `env.account` must be the task's account.
+pub fn advance(env: &mut Env<'_>, mut task: DeletionTask) -> Result<()> {
+    if task.status == "NOT_STARTED" {
+        task.status = "IN_PROGRESS".into();
+        return env.put(NS_DELETION_TASK, &task.id.clone(), &task);
+    }
     let account = env.account.clone();
+    let role: Option<Entity> = env.get(Kind::Role.ns(), &key(&account, &task.role_name))?;
+    let Some(role) = role else {
+        // Deleted meanwhile (by an earlier task): nothing left to do.
+        task.status = "SUCCEEDED".into();
+        return env.put(NS_DELETION_TASK, &task.id.clone(), &task);
+    };
+    let usage = match crate::linked::find(&service_of(&role)) {
+        Some(linked) => linked.resources_using_role(env)?,
+        None => Vec::new(),
+    };
+    if !usage.is_empty() {
+        let mut by_region: Vec<(String, Vec<String>)> = Vec::new();
+        for (region, arn) in usage {
+            match by_region.iter_mut().find(|(r, _)| *r == region) {
+                Some((_, arns)) => arns.push(arn),
+                None => by_region.push((region, vec![arn])),
+            }
+        }
+        task.status = "FAILED".into();
+        task.usage = by_region;
+        return env.put(NS_DELETION_TASK, &task.id.clone(), &task);
+    }
     env.delete(Kind::Role.ns(), &key(&account, &role.name))?;
     for arn in &role.attached {
         let use_key = format!("{account}/{arn}");
@@ -183,15 +238,8 @@ pub fn delete_service_linked_role(
             env.delete(NS_AWS_POLICY_USE, &use_key)?;
         }
     }
-    let task = DeletionTask {
-        id: id.clone(),
-        account,
-        role_name: role.name.clone(),
-        status: "SUCCEEDED".into(),
-        usage: Vec::new(),
-    };
-    env.put(NS_DELETION_TASK, &id, &task)?;
-    Ok(Value::structure().with("DeletionTaskId", id))
+    task.status = "SUCCEEDED".into();
+    env.put(NS_DELETION_TASK, &task.id.clone(), &task)
 }
 
 pub fn get_deletion_status(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {

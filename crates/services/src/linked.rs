@@ -1,0 +1,164 @@
+//! The seam between IAM and the services that own service-linked roles.
+//!
+//! A linked service creates its role on first use (through [`ensure_role`]),
+//! acts through it (through [`assume_role`], which leaves the same CloudTrail
+//! records AWS leaves), and answers, when its role is to be deleted, which of its
+//! resources still use it ([`LinkedResources`]). Adding a linked service is one
+//! module implementing the trait plus an entry in [`registry`] and in the
+//! service-linked role catalogue.
+
+use crate::audit::{self, CallFacts, Origin};
+use crate::authz;
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::iam::entities::{Detail, Entity, Kind, LastUsed, key};
+use crate::iam::slr;
+use crate::params::Params;
+use trailguard_model::cloudtrail::Resource;
+use trailguard_model::{Caller, Principal, ServiceId, Value};
+
+/// A service whose resources can keep its service-linked role in use.
+pub trait LinkedResources: Sync {
+    /// The service principal, `redshift.amazonaws.com`.
+    fn service(&self) -> &'static str;
+    /// `(region, resource ARN)` of every resource in the account that uses the role.
+    fn resources_using_role(&self, env: &mut Env<'_>) -> Result<Vec<(String, String)>>;
+}
+
+/// Every linked service with resources.
+pub fn registry() -> &'static [&'static dyn LinkedResources] {
+    &[&crate::redshift::Linked]
+}
+
+/// The linked service with this principal, if it has resources.
+pub fn find(service: &str) -> Option<&'static dyn LinkedResources> {
+    registry().iter().copied().find(|l| l.service() == service)
+}
+
+/// Ensures the service's role exists, creating it on the caller's behalf (and
+/// recording that as AWS does) when the caller may `iam:CreateServiceLinkedRole`
+/// for this service.
+pub fn ensure_role(env: &mut Env<'_>, service: &str) -> Result<Entity> {
+    let linked = env
+        .catalogue
+        .linked_service(service)
+        .cloned()
+        .ok_or_else(|| Error::InvalidInput(format!("{service} has no service-linked role")))?;
+    let account = env.account.clone();
+    if let Some(role) = env.get::<Entity>(Kind::Role.ns(), &key(&account, &linked.role_name))? {
+        return Ok(role);
+    }
+    let params = serde_json::json!({ "AWSServiceName": service });
+    let arn = format!(
+        "arn:aws:iam::{account}:role{}{service}/{}",
+        slr::SLR_PATH_PREFIX,
+        linked.role_name
+    );
+    authz::authorize(env, "iam:CreateServiceLinkedRole", &arn, Params(&params))?;
+    let role = slr::create(env, service, linked.description.as_deref(), None)?;
+    // AWS records the creation with the caller's identity, invoked by the service.
+    let mut caller = env.caller.clone();
+    caller.invoked_by = Some(service.to_string());
+    let out = Value::structure().with("Role", role.to_value(Detail::Summary));
+    audit::append(
+        env,
+        &caller,
+        &Origin::service(service),
+        CallFacts {
+            service: ServiceId::Iam,
+            name: "CreateServiceLinkedRole",
+            read_only: false,
+            record_response: true,
+            params: &params,
+        },
+        Ok(&out),
+        None,
+    )?;
+    Ok(role)
+}
+
+/// The service assumes its role, as AWS services do before acting: records the
+/// `AssumeRole` with the service's identity and updates `RoleLastUsed`. Returns
+/// the caller the service then acts as.
+pub fn assume_role(
+    env: &mut Env<'_>,
+    mut role: Entity,
+    service: &str,
+    session_name: &str,
+) -> Result<Caller> {
+    let service_caller = Caller {
+        principal: Principal::Service {
+            service: service.to_string(),
+        },
+        access_key_id: String::new(),
+        session: None,
+        invoked_by: None,
+    };
+    let access_key_id = env.ids.access_key_id("ASIA");
+    let expires = env.now + time::Duration::hours(1);
+    role.last_used = Some(LastUsed {
+        date: env.now,
+        region: env.ctx.region.clone(),
+    });
+    crate::iam::save_entity(env, &role)?;
+    let params = serde_json::json!({
+        "RoleArn": role.arn,
+        "RoleSessionName": session_name,
+        "DurationSeconds": "3600",
+    });
+    let out = Value::structure()
+        .with(
+            "Credentials",
+            Value::structure()
+                .with("AccessKeyId", access_key_id.as_str())
+                .with("Expiration", expires),
+        )
+        .with(
+            "AssumedRoleUser",
+            Value::structure()
+                .with("AssumedRoleId", format!("{}:{session_name}", role.id))
+                .with(
+                    "Arn",
+                    format!(
+                        "arn:aws:sts::{}:assumed-role/{}/{session_name}",
+                        env.account, role.name
+                    ),
+                ),
+        );
+    env.resources.push(Resource {
+        account_id: env.account.clone(),
+        resource_type: "AWS::IAM::Role".into(),
+        arn: role.arn.clone(),
+    });
+    let shared = env.ids.uuid();
+    audit::append(
+        env,
+        &service_caller,
+        &Origin::service(service),
+        CallFacts {
+            service: ServiceId::Sts,
+            name: "AssumeRole",
+            read_only: true,
+            record_response: true,
+            params: &params,
+        },
+        Ok(&out),
+        Some(shared),
+    )?;
+    Ok(Caller {
+        principal: Principal::AssumedRole {
+            account_id: env.account.clone(),
+            role_name: role.name.clone(),
+            role_id: role.id.clone(),
+            role_arn: role.arn.clone(),
+            session_name: session_name.to_string(),
+        },
+        access_key_id,
+        session: Some(trailguard_model::SessionInfo {
+            issued_at: env.now,
+            expires_at: expires,
+            mfa_authenticated: false,
+        }),
+        invoked_by: Some(service.to_string()),
+    })
+}

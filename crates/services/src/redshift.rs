@@ -1,0 +1,232 @@
+//! Amazon Redshift clusters, as metadata: enough for its service-linked role to
+//! behave as AWS's does. Creating the first cluster creates
+//! `AWSServiceRoleForRedshift` (if the caller may), the service assumes the role
+//! to set the cluster up, and while any cluster exists the role cannot be deleted.
+
+use crate::authz::Authorized;
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::linked::{self, LinkedResources};
+use crate::ops::Operation;
+use crate::params::Params;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use trailguard_model::Value;
+
+const NS_CLUSTER: &str = "redshift.cluster";
+/// Redshift's service principal.
+pub const SERVICE: &str = "redshift.amazonaws.com";
+
+/// The Redshift operations served.
+pub const OPERATIONS: &[Operation] = &[
+    Operation::write("CreateCluster", cluster_res, create_cluster),
+    Operation::read(
+        "DescribeClusters",
+        |e, p| match p.opt_str("ClusterIdentifier")? {
+            Some(_) => cluster_res(e, p),
+            None => Ok("*".into()),
+        },
+        describe_clusters,
+    ),
+    Operation::write("DeleteCluster", cluster_res, delete_cluster),
+];
+
+/// A cluster.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Cluster {
+    id: String,
+    account: String,
+    region: String,
+    node_type: String,
+    number_of_nodes: i64,
+    master_username: String,
+    db_name: String,
+    port: i64,
+    endpoint: String,
+    #[serde(with = "time::serde::rfc3339")]
+    created: OffsetDateTime,
+}
+
+impl Cluster {
+    fn arn(&self) -> String {
+        format!(
+            "arn:aws:redshift:{}:{}:cluster:{}",
+            self.region, self.account, self.id
+        )
+    }
+
+    fn to_value(&self, status: &str) -> Value {
+        Value::structure()
+            .with("ClusterIdentifier", &self.id)
+            .with("NodeType", &self.node_type)
+            .with("ClusterStatus", status)
+            .with(
+                "ClusterAvailabilityStatus",
+                if status == "available" {
+                    "Available"
+                } else {
+                    "Modifying"
+                },
+            )
+            .with("MasterUsername", &self.master_username)
+            .with("DBName", &self.db_name)
+            .with(
+                "Endpoint",
+                Value::structure()
+                    .with("Address", &self.endpoint)
+                    .with("Port", self.port),
+            )
+            .with("ClusterCreateTime", self.created)
+            .with("NumberOfNodes", self.number_of_nodes)
+            .with("PubliclyAccessible", false)
+            .with("Encrypted", false)
+            .with(
+                "ClusterNamespaceArn",
+                format!(
+                    "arn:aws:redshift:{}:{}:namespace:{}",
+                    self.region, self.account, self.id
+                ),
+            )
+    }
+}
+
+fn cluster_key(account: &str, region: &str, id: &str) -> String {
+    format!("{account}/{region}/{id}")
+}
+
+fn cluster_res(env: &mut Env<'_>, p: Params<'_>) -> Result<String> {
+    let id = p.opt_str("ClusterIdentifier")?.unwrap_or("*");
+    Ok(format!(
+        "arn:aws:redshift:{}:{}:cluster:{id}",
+        env.ctx.region, env.account
+    ))
+}
+
+/// Redshift's cluster identifier rules.
+fn check_identifier(id: &str) -> Result<()> {
+    let valid = !id.is_empty()
+        && id.len() <= 63
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !id.ends_with('-')
+        && !id.contains("--");
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameterValue(
+            "Cluster identifier must contain from 1 to 63 alphanumeric characters or hyphens; alphabetic characters must be lowercase; the first character must be a letter; it cannot end with a hyphen or contain two consecutive hyphens.".into(),
+        ))
+    }
+}
+
+fn load(env: &mut Env<'_>, id: &str) -> Result<Cluster> {
+    let k = cluster_key(&env.account, &env.ctx.region, id);
+    env.get(NS_CLUSTER, &k)?
+        .ok_or_else(|| Error::ClusterNotFound(format!("Cluster {id} not found.")))
+}
+
+pub fn create_cluster(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
+    let id = p.str("ClusterIdentifier")?.to_string();
+    check_identifier(&id)?;
+    let node_type = p.str("NodeType")?.to_string();
+    let master_username = p.str_len("MasterUsername", 1, 128)?.to_string();
+    if p.opt_str("MasterUserPassword")?.is_none()
+        && p.opt_bool("ManageMasterPassword")? != Some(true)
+    {
+        return Err(Error::InvalidParameterValue(
+            "A master user password is required.".into(),
+        ));
+    }
+    let multi = p.opt_str("ClusterType")? == Some("multi-node");
+    let nodes = p
+        .opt_int("NumberOfNodes", 1, 128)?
+        .unwrap_or(if multi { 2 } else { 1 });
+    let k = cluster_key(&env.account, &env.ctx.region, &id);
+    if env.get::<Cluster>(NS_CLUSTER, &k)?.is_some() {
+        return Err(Error::ClusterAlreadyExists("Cluster already exists".into()));
+    }
+    // First use: the service creates its role, then acts through it.
+    let role = linked::ensure_role(env, SERVICE)?;
+    linked::assume_role(env, role, SERVICE, "RedshiftCluster")?;
+    let cluster = Cluster {
+        endpoint: format!(
+            "{id}.{}.{}.redshift.amazonaws.com",
+            env.ids.base32(12).to_lowercase(),
+            env.ctx.region
+        ),
+        id,
+        account: env.account.clone(),
+        region: env.ctx.region.clone(),
+        node_type,
+        number_of_nodes: nodes,
+        master_username,
+        db_name: p.opt_str("DBName")?.unwrap_or("dev").to_string(),
+        port: p.opt_int("Port", 1150, 65535)?.unwrap_or(5439),
+        created: env.now,
+    };
+    env.put(NS_CLUSTER, &k, &cluster)?;
+    Ok(Value::structure().with("Cluster", cluster.to_value("creating")))
+}
+
+pub fn describe_clusters(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
+    let clusters: Vec<Cluster> = match p.opt_str("ClusterIdentifier")? {
+        Some(id) => vec![load(env, id)?],
+        None => {
+            let prefix = format!("{}/{}/", env.account, env.ctx.region);
+            env.scan_all(NS_CLUSTER, &prefix)?
+        }
+    };
+    let max = usize::try_from(p.opt_int("MaxRecords", 20, 100)?.unwrap_or(100)).unwrap_or(100);
+    let after = p.opt_str("Marker")?;
+    let mut page: Vec<&Cluster> = clusters
+        .iter()
+        .filter(|c| after.is_none_or(|m| c.id.as_str() > m))
+        .collect();
+    let marker = (page.len() > max)
+        .then(|| page.get(max - 1).map(|c| c.id.clone()))
+        .flatten();
+    page.truncate(max);
+    Ok(Value::structure()
+        .with(
+            "Clusters",
+            Value::ListOf(
+                "Cluster".into(),
+                page.iter().map(|c| c.to_value("available")).collect(),
+            ),
+        )
+        .with("Marker", marker))
+}
+
+pub fn delete_cluster(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
+    let id = p.str("ClusterIdentifier")?;
+    let skip = p.opt_bool("SkipFinalClusterSnapshot")?.unwrap_or(false);
+    if !skip && p.opt_str("FinalClusterSnapshotIdentifier")?.is_none() {
+        return Err(Error::InvalidParameterCombination(
+            "FinalClusterSnapshotIdentifier is required unless SkipFinalClusterSnapshot is specified.".into(),
+        ));
+    }
+    let cluster = load(env, id)?;
+    let k = cluster_key(&env.account, &cluster.region, &cluster.id);
+    env.delete(NS_CLUSTER, &k)?;
+    Ok(Value::structure().with("Cluster", cluster.to_value("deleting")))
+}
+
+/// Redshift's side of the linked-service seam.
+pub struct Linked;
+
+impl LinkedResources for Linked {
+    fn service(&self) -> &'static str {
+        SERVICE
+    }
+
+    fn resources_using_role(&self, env: &mut Env<'_>) -> Result<Vec<(String, String)>> {
+        let prefix = format!("{}/", env.account);
+        let clusters: Vec<Cluster> = env.scan_all(NS_CLUSTER, &prefix)?;
+        Ok(clusters
+            .iter()
+            .map(|c| (c.region.clone(), c.arn()))
+            .collect())
+    }
+}
