@@ -146,11 +146,7 @@ pub fn run(args: &SimulateArgs) -> Result<u8, String> {
                 context: &ctx,
             };
             let d = decide(&policies, &q);
-            let word = match d.outcome {
-                Outcome::Allow => "allowed",
-                Outcome::ExplicitDeny => "explicitDeny",
-                Outcome::ImplicitDeny => "implicitDeny",
-            };
+            let word = d.outcome.simulator_name();
             println!("{action} on {resource}: {word}");
             match d.reason {
                 Reason::Allowed => {}

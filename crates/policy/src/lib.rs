@@ -102,6 +102,17 @@ pub enum Outcome {
     ImplicitDeny,
 }
 
+impl Outcome {
+    /// The name IAM's policy simulator gives the outcome.
+    pub fn simulator_name(self) -> &'static str {
+        match self {
+            Outcome::Allow => "allowed",
+            Outcome::ExplicitDeny => "explicitDeny",
+            Outcome::ImplicitDeny => "implicitDeny",
+        }
+    }
+}
+
 /// A statement that took part in a decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Matched {

@@ -17,134 +17,86 @@ fn position_at(text: &str, offset: usize) -> Position {
     Position { line, column }
 }
 
-/// The start and end of each statement in `text`, in order. A single statement
-/// object (`"Statement": {...}`) counts as statement 0.
-pub fn statement_spans(text: &str) -> Vec<(Position, Position)> {
-    let bytes = text.as_bytes();
-    // Find the value of the top-level "Statement" key.
-    let mut depth = 0i32;
-    let mut i = 0usize;
-    let mut in_string = false;
-    let mut key_start = None;
-    let mut value_start = None;
-    while i < bytes.len() {
-        let b = bytes.get(i).copied().unwrap_or(b' ');
-        if in_string {
-            match b {
-                b'\\' => i += 1,
-                b'"' => {
-                    in_string = false;
-                    if let Some(start) = key_start.take()
-                        && depth == 1
-                        && text.get(start + 1..i) == Some("Statement")
-                    {
-                        // Skip to the value after the colon.
-                        let mut j = i + 1;
-                        while bytes
-                            .get(j)
-                            .is_some_and(|c| c.is_ascii_whitespace() || *c == b':')
-                        {
-                            j += 1;
-                        }
-                        value_start = Some(j);
-                        break;
+/// The JSON text's structural events: `(offset, byte)` for every `{ [ } ] :`
+/// and string start outside strings, with the string's end for strings.
+fn structure(bytes: &[u8]) -> Vec<(usize, u8, usize)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'"' => {
+                let start = i;
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    match c {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
                     }
                 }
-                _ => {}
+                out.push((start, b'"', i));
             }
-        } else {
-            match b {
-                b'"' => {
-                    in_string = true;
-                    key_start = Some(i);
-                }
-                b'{' | b'[' => depth += 1,
-                b'}' | b']' => depth -= 1,
-                _ => {}
-            }
+            b'{' | b'[' | b'}' | b']' | b':' => out.push((i, b, i)),
+            _ => {}
         }
         i += 1;
     }
-    let Some(start) = value_start else {
+    out
+}
+
+/// The start and end of each statement in `text`, in order. A single statement
+/// object (`"Statement": {...}`) counts as statement 0.
+pub fn statement_spans(text: &str) -> Vec<(Position, Position)> {
+    let events = structure(text.as_bytes());
+    // Find the top-level "Statement" key and the container that is its value.
+    let mut depth = 0i32;
+    let mut value_at = None;
+    for (k, &(start, b, end)) in events.iter().enumerate() {
+        match b {
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth -= 1,
+            b'"' if depth == 1 && text.get(start + 1..end) == Some("Statement") => {
+                // The key, then the colon, then the value's opening bracket.
+                value_at = events.get(k + 2).map(|_| k + 2);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let Some(first) = value_at else {
         return Vec::new();
     };
-    let elements = match bytes.get(start) {
-        Some(b'{') => vec![start],
-        Some(b'[') => {
-            // Each element of the array starts at depth 1 inside it.
-            let mut out = Vec::new();
-            let mut d = 0i32;
-            let mut s = false;
-            let mut k = start;
-            while k < bytes.len() {
-                let c = bytes.get(k).copied().unwrap_or(b' ');
-                if s {
-                    if c == b'\\' {
-                        k += 1;
-                    } else if c == b'"' {
-                        s = false;
-                    }
-                } else {
-                    match c {
-                        b'"' => s = true,
-                        b'{' => {
-                            if d == 1 {
-                                out.push(k);
-                            }
-                            d += 1;
-                        }
-                        b'[' => d += 1,
-                        b'}' | b']' => {
-                            d -= 1;
-                            if d == 0 {
-                                break;
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                k += 1;
-            }
-            out
-        }
-        _ => Vec::new(),
+    let Some(&(_, open, _)) = events.get(first) else {
+        return Vec::new();
     };
-    elements
-        .into_iter()
-        .map(|from| {
-            // The matching close brace.
-            let mut d = 0i32;
-            let mut s = false;
-            let mut k = from;
-            while k < bytes.len() {
-                let c = bytes.get(k).copied().unwrap_or(b' ');
-                if s {
-                    if c == b'\\' {
-                        k += 1;
-                    } else if c == b'"' {
-                        s = false;
-                    }
-                } else {
-                    match c {
-                        b'"' => s = true,
-                        b'{' | b'[' => d += 1,
-                        b'}' | b']' => {
-                            d -= 1;
-                            if d == 0 {
-                                break;
-                            }
-                        }
-                        _ => {}
-                    }
+    let mut spans = Vec::new();
+    let mut depth = 0i32;
+    let mut current = None;
+    // A lone object is statement 0; in an array, each depth-1 object is one.
+    let element_depth = if open == b'{' { 0 } else { 1 };
+    for &(offset, b, _) in events.get(first..).unwrap_or_default() {
+        match b {
+            b'{' | b'[' => {
+                if depth == element_depth && b == b'{' {
+                    current = Some(offset);
                 }
-                k += 1;
+                depth += 1;
             }
-            (
-                position_at(text, from),
-                position_at(text, (k + 1).min(text.len())),
-            )
-        })
-        .collect()
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == element_depth
+                    && let Some(start) = current.take()
+                {
+                    spans.push((position_at(text, start), position_at(text, offset + 1)));
+                }
+                if depth == 0 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    spans
 }
 
 #[cfg(test)]
@@ -179,5 +131,7 @@ mod tests {
                 }
             )]
         );
+        assert!(statement_spans("not json").is_empty());
+        assert!(statement_spans(r#"{"Statement""#).is_empty());
     }
 }

@@ -14,9 +14,7 @@ use crate::params::Params;
 use crate::sts::{NS_SESSION, Session};
 use trailguard_model::Principal;
 use trailguard_model::clock::iso8601;
-use trailguard_policy::{
-    Context, Decision, Outcome, Policy, PolicyDocument, PolicyKind, Query, Reason,
-};
+use trailguard_policy::{Context, Decision, Policy, PolicyDocument, PolicyKind, Query, Reason};
 
 /// Proof that the current call was authorized. Only this module can construct it.
 #[derive(Debug)]
@@ -299,11 +297,7 @@ pub fn denial_message(who: &str, action: &str, resource: &str, decision: &Decisi
 /// statements that decided.
 pub fn trace(decision: &Decision) -> serde_json::Value {
     serde_json::json!({
-        "decision": match decision.outcome {
-            Outcome::Allow => "allowed",
-            Outcome::ExplicitDeny => "explicitDeny",
-            Outcome::ImplicitDeny => "implicitDeny",
-        },
+        "decision": decision.outcome.simulator_name(),
         "reason": match decision.reason {
             Reason::Allowed => "allowed".to_string(),
             Reason::ExplicitDeny(k) => format!("explicit deny in {}", k.describe()),

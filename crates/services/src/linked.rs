@@ -11,10 +11,9 @@ use crate::audit::{self, CallFacts, Origin};
 use crate::authz;
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::iam::entities::{Detail, Entity, Kind, LastUsed, key};
+use crate::iam::entities::{Detail, Entity, Kind, key};
 use crate::iam::slr;
 use crate::params::Params;
-use trailguard_model::cloudtrail::Resource;
 use trailguard_model::{Caller, Principal, ServiceId, Value};
 
 /// A service whose resources can keep its service-linked role in use.
@@ -94,42 +93,14 @@ pub fn assume_role(
         session: None,
         invoked_by: None,
     };
-    let access_key_id = env.ids.access_key_id("ASIA");
-    let expires = env.now + time::Duration::hours(1);
-    role.last_used = Some(LastUsed {
-        date: env.now,
-        region: env.ctx.region.clone(),
-    });
-    crate::iam::save_entity(env, &role)?;
+    let session = crate::sts::issue_role_session(env, &role, session_name, 3600, Vec::new())?;
+    crate::sts::note_role_use(env, &mut role)?;
     let params = serde_json::json!({
         "RoleArn": role.arn,
         "RoleSessionName": session_name,
         "DurationSeconds": "3600",
     });
-    let out = Value::structure()
-        .with(
-            "Credentials",
-            Value::structure()
-                .with("AccessKeyId", access_key_id.as_str())
-                .with("Expiration", expires),
-        )
-        .with(
-            "AssumedRoleUser",
-            Value::structure()
-                .with("AssumedRoleId", format!("{}:{session_name}", role.id))
-                .with(
-                    "Arn",
-                    format!(
-                        "arn:aws:sts::{}:assumed-role/{}/{session_name}",
-                        env.account, role.name
-                    ),
-                ),
-        );
-    env.resources.push(Resource {
-        account_id: env.account.clone(),
-        resource_type: "AWS::IAM::Role".into(),
-        arn: role.arn.clone(),
-    });
+    let out = crate::sts::assumed_role_output(env, &role, session_name, &session);
     let shared = env.ids.uuid();
     audit::append(
         env,
@@ -153,10 +124,10 @@ pub fn assume_role(
             role_arn: role.arn.clone(),
             session_name: session_name.to_string(),
         },
-        access_key_id,
+        access_key_id: session.access_key_id.clone(),
         session: Some(trailguard_model::SessionInfo {
-            issued_at: env.now,
-            expires_at: expires,
+            issued_at: session.issued,
+            expires_at: session.expires,
             mfa_authenticated: false,
         }),
         invoked_by: Some(service.to_string()),

@@ -214,7 +214,20 @@ pub fn assume_role(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<V
             "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.".into(),
         ));
     }
-    let session = issue(
+    let session = issue_role_session(env, &role, session_name, duration, session_policies)?;
+    note_role_use(env, &mut role)?;
+    Ok(assumed_role_output(env, &role, session_name, &session))
+}
+
+/// Issues credentials for a session of `role`.
+pub fn issue_role_session(
+    env: &mut Env<'_>,
+    role: &Entity,
+    session_name: &str,
+    duration: i64,
+    policies: Vec<String>,
+) -> Result<Session> {
+    issue(
         env,
         SessionPrincipal::Role {
             role_name: role.name.clone(),
@@ -223,20 +236,35 @@ pub fn assume_role(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<V
             session_name: session_name.to_string(),
         },
         duration,
-        session_policies,
-    )?;
+        policies,
+    )
+}
+
+/// Records that `role` was assumed: its `RoleLastUsed`, and the role as the
+/// resource of the call's CloudTrail record.
+pub fn note_role_use(env: &mut Env<'_>, role: &mut Entity) -> Result<()> {
     role.last_used = Some(LastUsed {
         date: env.now,
         region: env.ctx.region.clone(),
     });
-    crate::iam::save_entity(env, &role)?;
+    crate::iam::save_entity(env, role)?;
     env.resources.push(Resource {
         account_id: env.account.clone(),
         resource_type: "AWS::IAM::Role".into(),
         arn: role.arn.clone(),
     });
-    Ok(Value::structure()
-        .with("Credentials", credentials_value(&session))
+    Ok(())
+}
+
+/// `AssumeRole`'s answer.
+pub fn assumed_role_output(
+    env: &Env<'_>,
+    role: &Entity,
+    session_name: &str,
+    session: &Session,
+) -> Value {
+    Value::structure()
+        .with("Credentials", credentials_value(session))
         .with(
             "AssumedRoleUser",
             Value::structure()
@@ -248,7 +276,7 @@ pub fn assume_role(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<V
                         env.account, role.name
                     ),
                 ),
-        ))
+        )
 }
 
 pub fn get_session_token(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {

@@ -10,9 +10,7 @@ use crate::error::{Error, Result};
 use crate::params::Params;
 use trailguard_model::Value;
 use trailguard_policy::position::statement_spans;
-use trailguard_policy::{
-    Context, Outcome, Policy, PolicyDocument, PolicyKind, Principal, Query, decide,
-};
+use trailguard_policy::{Context, Policy, PolicyDocument, PolicyKind, Principal, Query, decide};
 
 /// A policy as the simulator reports it.
 struct Source {
@@ -174,14 +172,6 @@ fn position(p: trailguard_policy::position::Position) -> Value {
         .with("Column", i64::try_from(p.column).unwrap_or(0))
 }
 
-fn decision_name(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Allow => "allowed",
-        Outcome::ExplicitDeny => "explicitDeny",
-        Outcome::ImplicitDeny => "implicitDeny",
-    }
-}
-
 /// Runs the simulation for every action and resource.
 fn simulate(
     env: &mut Env<'_>,
@@ -262,7 +252,7 @@ fn simulate(
             let mut result = Value::structure()
                 .with("EvalActionName", *action)
                 .with("EvalResourceName", resource.as_str())
-                .with("EvalDecision", decision_name(d.outcome))
+                .with("EvalDecision", d.outcome.simulator_name())
                 .with("MatchedStatements", Value::List(matched))
                 .with("MissingContextValues", d.missing_context.clone());
             if has_boundary {
