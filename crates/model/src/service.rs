@@ -6,6 +6,7 @@ pub enum ServiceId {
     Iam,
     Sts,
     Redshift,
+    CloudTrail,
 }
 
 impl ServiceId {
@@ -15,6 +16,7 @@ impl ServiceId {
             "iam" => Some(ServiceId::Iam),
             "sts" => Some(ServiceId::Sts),
             "redshift" => Some(ServiceId::Redshift),
+            "cloudtrail" => Some(ServiceId::CloudTrail),
             _ => None,
         }
     }
@@ -25,6 +27,7 @@ impl ServiceId {
             ServiceId::Iam => "iam",
             ServiceId::Sts => "sts",
             ServiceId::Redshift => "redshift",
+            ServiceId::CloudTrail => "cloudtrail",
         }
     }
 
@@ -34,6 +37,7 @@ impl ServiceId {
             ServiceId::Iam => "iam.amazonaws.com",
             ServiceId::Sts => "sts.amazonaws.com",
             ServiceId::Redshift => "redshift.amazonaws.com",
+            ServiceId::CloudTrail => "cloudtrail.amazonaws.com",
         }
     }
 }

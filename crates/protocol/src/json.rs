@@ -5,7 +5,8 @@
 //! header first), so both always carry the same value and no conflicting `code`
 //! member is ever sent.
 
-use trailguard_model::ApiError;
+use serde_json::{Map, Value as Json};
+use trailguard_model::{ApiError, Value};
 
 /// The header clients read the error code from.
 pub const ERROR_TYPE_HEADER: &str = "x-amzn-ErrorType";
@@ -19,8 +20,74 @@ pub fn error_body(err: &ApiError) -> String {
     .to_string()
 }
 
+/// Renders an output value as a JSON body: members as named, times as epoch
+/// seconds (a JSON number, as the SDKs require), sensitive values included (the
+/// audit record is where they are hidden).
+pub fn to_json(v: &Value) -> Json {
+    match v {
+        Value::Null => Json::Null,
+        Value::Str(s) => Json::String(s.clone()),
+        Value::Int(n) => Json::from(*n),
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Time(t) => Json::from(t.unix_timestamp()),
+        Value::Sensitive(inner) => to_json(inner),
+        Value::List(items) | Value::ListOf(_, items) => {
+            Json::Array(items.iter().map(to_json).collect())
+        }
+        Value::Struct(members) => Json::Object(
+            members
+                .iter()
+                .filter(|(_, v)| !matches!(v, Value::Null))
+                .map(|(k, v)| (k.clone(), to_json(v)))
+                .collect::<Map<_, _>>(),
+        ),
+    }
+}
+
+/// The operation named by an `X-Amz-Target` header, if it has the service's prefix.
+pub fn target_operation<'a>(target: &'a str, prefix: &str) -> Option<&'a str> {
+    target
+        .strip_prefix(prefix)?
+        .strip_prefix('.')
+        .filter(|op| !op.is_empty())
+}
+
+/// Decodes a JSON request body into parameters: an empty body is `{}`; anything
+/// but a JSON object is an error.
+pub fn decode_body(body: &[u8]) -> Result<Json, String> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Json::Object(Map::new()));
+    }
+    match serde_json::from_slice::<Json>(body) {
+        Ok(v @ Json::Object(_)) => Ok(v),
+        Ok(_) => Err("The request body must be a JSON object.".into()),
+        Err(e) => Err(format!("The request body is not valid JSON: {e}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use time::macros::datetime;
+
+    #[test]
+    fn values_render_with_epoch_times() {
+        let v = Value::structure()
+            .with("EventTime", datetime!(2026-11-23 19:03:04 UTC))
+            .with("Events", vec![Value::structure().with("ReadOnly", "true")]);
+        assert_eq!(
+            to_json(&v).to_string(),
+            r#"{"EventTime":1795460584,"Events":[{"ReadOnly":"true"}]}"#
+        );
+        assert_eq!(
+            target_operation("com.x.Svc.LookupEvents", "com.x.Svc"),
+            Some("LookupEvents")
+        );
+        assert_eq!(target_operation("other.LookupEvents", "com.x.Svc"), None);
+        assert!(decode_body(b"").is_ok());
+        assert!(decode_body(b"[1]").is_err());
+        assert!(decode_body(b"{bad").is_err());
+    }
+
     use super::*;
 
     #[test]

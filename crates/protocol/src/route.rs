@@ -9,14 +9,19 @@ use trailguard_model::ServiceId;
 /// The wire protocols AWS services speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
-    /// Form-encoded requests, XML responses (IAM, STS).
+    /// Form-encoded requests, XML responses (IAM, STS, Redshift).
     AwsQuery,
+    /// JSON in and out, the operation named by `X-Amz-Target: PREFIX.Operation`.
+    AwsJson11 { target_prefix: &'static str },
 }
 
 /// The protocol a service speaks.
 pub fn protocol(service: ServiceId) -> Protocol {
     match service {
         ServiceId::Iam | ServiceId::Sts | ServiceId::Redshift => Protocol::AwsQuery,
+        ServiceId::CloudTrail => Protocol::AwsJson11 {
+            target_prefix: "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101",
+        },
     }
 }
 
@@ -26,5 +31,6 @@ pub fn xml_namespace(service: ServiceId) -> &'static str {
         ServiceId::Iam => "https://iam.amazonaws.com/doc/2010-05-08/",
         ServiceId::Sts => "https://sts.amazonaws.com/doc/2011-06-15/",
         ServiceId::Redshift => "http://redshift.amazonaws.com/doc/2012-12-01/",
+        ServiceId::CloudTrail => "",
     }
 }

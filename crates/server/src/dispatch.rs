@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 use trailguard_model::{ApiError, Caller, RequestContext, ServiceId, Value};
 use trailguard_protocol::sigv4::{self, AuthError, PathMode, SignedRequest};
-use trailguard_protocol::{query, route, xml};
+use trailguard_protocol::{json, query, route, xml};
 
 /// The largest request body accepted.
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -18,10 +18,41 @@ type Body = Full<Bytes>;
 
 /// How a response is rendered when the service is known (or guessed).
 fn error_response(service: ServiceId, request_id: &str, err: &ApiError) -> Response<Body> {
-    let body = match route::protocol(service) {
-        route::Protocol::AwsQuery => xml::error(route::xml_namespace(service), request_id, err),
-    };
-    build(err.status, request_id, "text/xml", body)
+    match route::protocol(service) {
+        route::Protocol::AwsQuery => build(
+            err.status,
+            request_id,
+            "text/xml",
+            xml::error(route::xml_namespace(service), request_id, err),
+        ),
+        route::Protocol::AwsJson11 { .. } => {
+            // JSON services name the same failures differently.
+            let code = match err.code.as_ref() {
+                "SignatureDoesNotMatch" => "InvalidSignatureException",
+                "InvalidClientTokenId" => "UnrecognizedClientException",
+                "ExpiredToken" => "ExpiredTokenException",
+                "MissingAuthenticationToken" => "MissingAuthenticationTokenException",
+                "IncompleteSignature" => "IncompleteSignatureException",
+                "InvalidAction" => "UnknownOperationException",
+                "ServiceFailure" => "InternalFailure",
+                other => other,
+            };
+            let err = ApiError {
+                code: code.to_string().into(),
+                ..err.clone()
+            };
+            let mut resp = build(
+                err.status,
+                request_id,
+                "application/x-amz-json-1.1",
+                json::error_body(&err),
+            );
+            if let Ok(v) = HeaderValue::from_str(&err.code) {
+                resp.headers_mut().insert(json::ERROR_TYPE_HEADER, v);
+            }
+            resp
+        }
+    }
 }
 
 fn build(
@@ -164,21 +195,38 @@ async fn dispatch(
             } else {
                 b""
             };
-            query::decode(query, form)
+            query::decode(query, form).map_err(|e| match e {
+                query::QueryError::MissingAction => {
+                    ApiError::sender("MissingAction", 400, "Missing Action")
+                }
+                query::QueryError::Malformed(m) => ApiError::sender("MalformedQueryString", 400, m),
+            })
+        }
+        route::Protocol::AwsJson11 { target_prefix } => {
+            let target = parts
+                .headers
+                .get("x-amz-target")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            match json::target_operation(target, target_prefix) {
+                None => Err(ApiError::sender(
+                    "UnknownOperationException",
+                    400,
+                    format!("The operation named by X-Amz-Target '{target}' is not known."),
+                )),
+                Some(op) => json::decode_body(body)
+                    .map(|params| query::QueryRequest {
+                        action: op.to_string(),
+                        version: None,
+                        params,
+                    })
+                    .map_err(|m| ApiError::sender("SerializationException", 400, m)),
+            }
         }
     };
     let decoded = match decoded {
         Ok(d) => d,
-        Err(query::QueryError::MissingAction) => {
-            let err = ApiError::sender("MissingAction", 400, "Missing Action");
-            return (
-                error_response(service, request_id, &err),
-                Some(service),
-                None,
-            );
-        }
-        Err(query::QueryError::Malformed(m)) => {
-            let err = ApiError::sender("MalformedQueryString", 400, m);
+        Err(err) => {
             return (
                 error_response(service, request_id, &err),
                 Some(service),
@@ -221,6 +269,13 @@ fn success(service: ServiceId, action: &str, request_id: &str, out: &Value) -> R
             "text/xml",
             xml::response(action, route::xml_namespace(service), request_id, out),
         ),
+        route::Protocol::AwsJson11 { .. } => {
+            let body = match json::to_json(out) {
+                serde_json::Value::Null => "{}".to_string(),
+                v => v.to_string(),
+            };
+            build(200, request_id, "application/x-amz-json-1.1", body)
+        }
     }
 }
 

@@ -108,7 +108,7 @@ pub fn append(
     let region = match call.service {
         // IAM is global and records in us-east-1.
         ServiceId::Iam => "us-east-1".to_string(),
-        ServiceId::Sts | ServiceId::Redshift => env.ctx.region.clone(),
+        ServiceId::Sts | ServiceId::Redshift | ServiceId::CloudTrail => env.ctx.region.clone(),
     };
     let (error_code, error_message, response) = match outcome {
         Ok(out) if call.record_response => (None, None, response_elements(out)),
@@ -161,6 +161,7 @@ pub fn append(
     };
     let millis =
         i64::try_from(env.ctx.received_at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+    let resources = lookup_resources(&rec.request_parameters, &rec.resources);
     env.tx.append_event(&EventRow {
         event_id: &rec.event_id,
         account_id: &rec.recipient_account_id,
@@ -172,8 +173,39 @@ pub fn append(
         username: username.as_deref(),
         access_key_id: Some(caller.access_key_id.as_str()).filter(|k| !k.is_empty()),
         record: &text,
+        resources: &resources,
     })?;
     Ok(())
+}
+
+/// The resources `LookupEvents` reports for an event, as CloudTrail derives them
+/// from the record's `requestParameters` and `resources`: `(type, name)`.
+pub fn lookup_resources(
+    params: &Json,
+    named: &[trailguard_model::cloudtrail::Resource],
+) -> Vec<(String, String)> {
+    const BY_PARAM: &[(&str, &str)] = &[
+        ("userName", "AWS::IAM::User"),
+        ("roleName", "AWS::IAM::Role"),
+        ("groupName", "AWS::IAM::Group"),
+        ("policyArn", "AWS::IAM::Policy"),
+        ("instanceProfileName", "AWS::IAM::InstanceProfile"),
+        ("accessKeyId", "AWS::IAM::AccessKey"),
+        ("clusterIdentifier", "AWS::Redshift::Cluster"),
+    ];
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (param, ty) in BY_PARAM {
+        if let Some(v) = params.get(*param).and_then(Json::as_str) {
+            out.push(((*ty).to_string(), v.to_string()));
+        }
+    }
+    for r in named {
+        let pair = (r.resource_type.clone(), r.arn.clone());
+        if !out.contains(&pair) {
+            out.push(pair);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -40,6 +40,14 @@ pub enum Error {
     InvalidParameterValue(String),
     #[error("{0}")]
     InvalidParameterCombination(String),
+    #[error("{0}")]
+    InvalidLookupAttributes(String),
+    #[error("{0}")]
+    InvalidTimeRange(String),
+    #[error("{0}")]
+    InvalidMaxResults(String),
+    #[error("{0}")]
+    InvalidNextToken(String),
     /// A storage failure: logged, never shown to the client.
     #[error("storage: {0}")]
     Store(#[from] StoreError),
@@ -69,6 +77,10 @@ impl Error {
             Error::ClusterNotFound(_) => ("ClusterNotFound", 404),
             Error::InvalidParameterValue(_) => ("InvalidParameterValue", 400),
             Error::InvalidParameterCombination(_) => ("InvalidParameterCombination", 400),
+            Error::InvalidLookupAttributes(_) => ("InvalidLookupAttributesException", 400),
+            Error::InvalidTimeRange(_) => ("InvalidTimeRangeException", 400),
+            Error::InvalidMaxResults(_) => ("InvalidMaxResultsException", 400),
+            Error::InvalidNextToken(_) => ("InvalidNextTokenException", 400),
             Error::Store(_) | Error::Corrupt(_) => return ApiError::internal(),
         };
         ApiError::sender(code, status, self.to_string())

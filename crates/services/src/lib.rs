@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod authz;
 pub mod catalogue;
+pub mod cloudtrail;
 pub mod env;
 pub mod error;
 pub mod iam;
@@ -82,6 +83,7 @@ pub fn operation(service: ServiceId, name: &str) -> Option<&'static Operation> {
         ServiceId::Iam => iam::OPERATIONS,
         ServiceId::Sts => sts::OPERATIONS,
         ServiceId::Redshift => redshift::OPERATIONS,
+        ServiceId::CloudTrail => cloudtrail::OPERATIONS,
     };
     table.iter().find(|op| op.name == name)
 }
@@ -93,7 +95,13 @@ pub fn all_operations() -> impl Iterator<Item = (ServiceId, &'static Operation)>
     let redshift_ops = redshift::OPERATIONS
         .iter()
         .map(|op| (ServiceId::Redshift, op));
-    iam_ops.chain(sts_ops).chain(redshift_ops)
+    let cloudtrail_ops = cloudtrail::OPERATIONS
+        .iter()
+        .map(|op| (ServiceId::CloudTrail, op));
+    iam_ops
+        .chain(sts_ops)
+        .chain(redshift_ops)
+        .chain(cloudtrail_ops)
 }
 
 fn invalid_token() -> Error {
@@ -432,6 +440,7 @@ mod tests {
             (ServiceId::Iam, iam::OPERATIONS),
             (ServiceId::Sts, sts::OPERATIONS),
             (ServiceId::Redshift, redshift::OPERATIONS),
+            (ServiceId::CloudTrail, cloudtrail::OPERATIONS),
         ] {
             let mut names: Vec<&str> = table.iter().map(|o| o.name).collect();
             let n = names.len();

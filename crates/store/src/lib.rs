@@ -40,6 +40,41 @@ pub struct EventRow<'a> {
     pub access_key_id: Option<&'a str>,
     /// The record's JSON text.
     pub record: &'a str,
+    /// `(resource type, resource name)` pairs for lookups by resource.
+    pub resources: &'a [(String, String)],
+}
+
+/// The one attribute a lookup filters on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LookupFilter {
+    EventId(String),
+    EventName(String),
+    ReadOnly(bool),
+    Username(String),
+    ResourceType(String),
+    ResourceName(String),
+    EventSource(String),
+    AccessKeyId(String),
+}
+
+/// A trail lookup: one account, a time range in milliseconds (inclusive), at
+/// most one attribute, newest first, strictly before a `(time, seq)` cursor.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    pub account_id: String,
+    pub filter: Option<LookupFilter>,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub before: Option<(i64, i64)>,
+    pub limit: usize,
+}
+
+/// A stored record with its ordering keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundEvent {
+    pub seq: i64,
+    pub event_time_ms: i64,
+    pub record: String,
 }
 
 /// A stored audit record.
@@ -68,6 +103,8 @@ pub trait Tx {
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
     /// Appends an audit record; returns its sequence number.
     fn append_event(&mut self, row: &EventRow<'_>) -> Result<i64, StoreError>;
+    /// Finds audit records, newest first.
+    fn lookup_events(&mut self, lookup: &Lookup) -> Result<Vec<FoundEvent>, StoreError>;
 }
 
 /// What a transaction body decided.

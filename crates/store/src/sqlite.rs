@@ -5,13 +5,18 @@
 //! contention. WAL mode keeps committed transactions across a process crash; with
 //! [`Durability::Full`] they also survive power loss.
 
-use crate::{EventRow, Outcome, Store, StoreError, StoredEvent, Tx};
+use crate::{
+    EventRow, FoundEvent, Lookup, LookupFilter, Outcome, Store, StoreError, StoredEvent, Tx,
+};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use std::path::Path;
 use std::sync::Mutex;
 
 /// Migrations, applied in order; never edit one that has shipped.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_lookup.sql"),
+];
 
 /// How hard SQLite works to make a commit durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -158,7 +163,73 @@ impl Tx for SqliteTx<'_> {
             row.access_key_id,
             row.record
         ])?;
-        Ok(self.tx.last_insert_rowid())
+        let seq = self.tx.last_insert_rowid();
+        if !row.resources.is_empty() {
+            let mut stmt = self.tx.prepare_cached(
+                "INSERT INTO cloudtrail_event_resources (seq, resource_type, resource_name) VALUES (?1, ?2, ?3)",
+            )?;
+            for (ty, name) in row.resources {
+                stmt.execute(params![seq, ty, name])?;
+            }
+        }
+        Ok(seq)
+    }
+
+    fn lookup_events(&mut self, l: &Lookup) -> Result<Vec<FoundEvent>, StoreError> {
+        use rusqlite::types::Value as Sql;
+        let (condition, value): (&str, Option<Sql>) = match &l.filter {
+            None => ("1", None),
+            Some(LookupFilter::EventId(v)) => ("e.event_id = ?6", Some(Sql::Text(v.clone()))),
+            Some(LookupFilter::EventName(v)) => ("e.event_name = ?6", Some(Sql::Text(v.clone()))),
+            Some(LookupFilter::ReadOnly(v)) => {
+                ("e.read_only = ?6", Some(Sql::Integer(i64::from(*v))))
+            }
+            Some(LookupFilter::Username(v)) => ("e.username = ?6", Some(Sql::Text(v.clone()))),
+            Some(LookupFilter::EventSource(v)) => {
+                ("e.event_source = ?6", Some(Sql::Text(v.clone())))
+            }
+            Some(LookupFilter::AccessKeyId(v)) => {
+                ("e.access_key_id = ?6", Some(Sql::Text(v.clone())))
+            }
+            Some(LookupFilter::ResourceType(v)) => (
+                "e.seq IN (SELECT seq FROM cloudtrail_event_resources WHERE resource_type = ?6)",
+                Some(Sql::Text(v.clone())),
+            ),
+            Some(LookupFilter::ResourceName(v)) => (
+                "e.seq IN (SELECT seq FROM cloudtrail_event_resources WHERE resource_name = ?6)",
+                Some(Sql::Text(v.clone())),
+            ),
+        };
+        let sql = format!(
+            "SELECT e.seq, e.event_time_ms, e.record FROM cloudtrail_events e
+             WHERE e.account_id = ?1 AND e.event_time_ms >= ?2 AND e.event_time_ms <= ?3
+               AND (e.event_time_ms < ?4 OR (e.event_time_ms = ?4 AND e.seq < ?5))
+               AND {condition}
+             ORDER BY e.event_time_ms DESC, e.seq DESC LIMIT ?7"
+        );
+        let (before_ms, before_seq) = l.before.unwrap_or((i64::MAX, i64::MAX));
+        let limit = i64::try_from(l.limit).unwrap_or(i64::MAX);
+        let mut stmt = self.tx.prepare_cached(&sql)?;
+        let value = value.unwrap_or(Sql::Null);
+        let rows = stmt.query_map(
+            params![
+                l.account_id,
+                l.start_ms,
+                l.end_ms,
+                before_ms,
+                before_seq,
+                value,
+                limit
+            ],
+            |r| {
+                Ok(FoundEvent {
+                    seq: r.get(0)?,
+                    event_time_ms: r.get(1)?,
+                    record: r.get(2)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 
@@ -210,6 +281,7 @@ mod tests {
             username: None,
             access_key_id: None,
             record: "{}",
+            resources: &[],
         }
     }
 
