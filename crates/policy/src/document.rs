@@ -241,9 +241,19 @@ impl PolicyDocument {
         keys
     }
 
-    /// Checks action names: `*` or `vendor:pattern`.
+    /// Checks action names (`*` or `vendor:pattern`) and IAM's Sid rule.
     fn validate_actions(&self) -> Result<(), ParseError> {
         for st in &self.statements {
+            if st
+                .sid
+                .as_deref()
+                .is_some_and(|sid| !sid.chars().all(|c| c.is_ascii_alphanumeric()))
+            {
+                return Err(ParseError(
+                    "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*"
+                        .into(),
+                ));
+            }
             for a in &st.actions {
                 if a == "*" {
                     continue;
@@ -414,6 +424,10 @@ mod tests {
             ),
             "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
         );
+        assert!(msg(
+            r#"{"Version":"2012-10-17","Statement":{"Sid":"not ok","Effect":"Allow","Action":"iam:*","Resource":"*"}}"#
+        )
+        .starts_with("Statement IDs (SID) must be alpha-numeric."));
         assert_eq!(
             msg(
                 r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:a:b","Resource":"*"}}"#
