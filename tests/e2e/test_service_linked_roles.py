@@ -250,3 +250,25 @@ def test_first_cluster_needs_permission_to_create_the_role(server):
     redshift.delete_cluster(ClusterIdentifier=args["ClusterIdentifier"], SkipFinalClusterSnapshot=True)
     with raises_aws("ClusterNotFound", 404):
         redshift.describe_clusters(ClusterIdentifier=args["ClusterIdentifier"])
+
+
+def test_service_on_behalf_sets_via_aws_service(server):
+    """Creation through the service carries aws:ViaAWSService=true; a direct call does not."""
+    iam = _fresh(server)
+    _ensure_absent(iam, "AWSServiceRoleForRedshift")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "redshift:*", "Resource": "*"},
+            {"Effect": "Allow", "Action": "iam:CreateServiceLinkedRole", "Resource": "*",
+             "Condition": {"Bool": {"aws:ViaAWSService": "true"}}},
+        ],
+    }
+    user = make_user(server, inline_policy=policy)
+    with raises_aws("AccessDenied", 403):
+        server.client("iam", **user.creds).create_service_linked_role(AWSServiceName="redshift.amazonaws.com")
+    redshift = server.client("redshift", **user.creds)
+    cluster = unique("via").lower()
+    redshift.create_cluster(ClusterIdentifier=cluster, NodeType="ra3.xlplus", MasterUsername="admin", MasterUserPassword="Sup3rSecret!")
+    iam.get_role(RoleName="AWSServiceRoleForRedshift")
+    redshift.delete_cluster(ClusterIdentifier=cluster, SkipFinalClusterSnapshot=True)

@@ -169,7 +169,7 @@ pub fn request_context(env: &mut Env<'_>, params: Params<'_>, resource: &str) ->
         .set("aws:SecureTransport", env.ctx.secure_transport.to_string())
         .set("aws:UserAgent", env.ctx.user_agent.clone())
         .set("aws:RequestedRegion", env.ctx.region.clone())
-        .set("aws:ViaAWSService", "false")
+        .set("aws:ViaAWSService", env.via_service.is_some().to_string())
         .set(
             "aws:PrincipalIsAWSService",
             matches!(principal, Principal::Service { .. }).to_string(),

@@ -24,6 +24,9 @@ pub struct Env<'a> {
     pub resources: Vec<Resource>,
     /// The authorization decision trace of a denied call, for the audit record.
     pub decision_trace: Option<serde_json::Value>,
+    /// Set while an AWS service acts on the caller's behalf (forward access):
+    /// `aws:ViaAWSService` is then true.
+    pub via_service: Option<String>,
 }
 
 impl Env<'_> {

@@ -288,6 +288,7 @@ impl Services {
                 catalogue: &self.catalogue,
                 resources: Vec::new(),
                 decision_trace: None,
+                via_service: None,
             };
             let result = run_operation(&mut env, service, op, Params(params));
             let out = match result {
@@ -318,6 +319,7 @@ impl Services {
                         catalogue: &self.catalogue,
                         resources: Vec::new(),
                         decision_trace: trace.take(),
+                        via_service: None,
                     };
                     audit::record(&mut env, facts, Err(&api))
                 });
@@ -362,6 +364,7 @@ impl Services {
                     catalogue: &self.catalogue,
                     resources: Vec::new(),
                     decision_trace: None,
+                    via_service: None,
                 };
                 f(&mut env)
             })

@@ -53,7 +53,11 @@ pub fn ensure_role(env: &mut Env<'_>, service: &str) -> Result<Entity> {
         slr::SLR_PATH_PREFIX,
         linked.role_name
     );
-    authz::authorize(env, "iam:CreateServiceLinkedRole", &arn, Params(&params))?;
+    // The service asks on the caller's behalf, so aws:ViaAWSService holds.
+    env.via_service = Some(service.to_string());
+    let decision = authz::authorize(env, "iam:CreateServiceLinkedRole", &arn, Params(&params));
+    env.via_service = None;
+    decision?;
     let role = slr::create(env, service, linked.description.as_deref(), None)?;
     // AWS records the creation with the caller's identity, invoked by the service.
     let mut caller = env.caller.clone();
