@@ -223,3 +223,40 @@ def test_invalid_trust_json_uses_awss_wording(server):
         raise AssertionError("expected MalformedPolicyDocument")
     except iam.exceptions.MalformedPolicyDocumentException as e:
         assert e.response["Error"]["Message"] == "This policy contains invalid Json"
+
+
+def test_sessions_and_trust_follow_unique_ids_not_names(server):
+    iam = server.client("iam")
+    user = make_user(server)
+    role = unique("recreated")
+
+    def trust(arn):
+        return json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": arn}, "Action": "sts:AssumeRole"}]}
+        )
+
+    arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust(user.arn))["Role"]["Arn"]
+    creds = server.client("sts", **user.creds).assume_role(RoleArn=arn, RoleSessionName="old")["Credentials"]
+    session = server.client(
+        "iam",
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+    # Re-create the role with administrator rights: the old session gains nothing.
+    iam.delete_role(RoleName=role)
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust(user.arn))
+    iam.attach_role_policy(RoleName=role, PolicyArn=ADMIN_POLICY_ARN)
+    with raises_aws("AccessDenied", 403):
+        session.list_users(MaxItems=1)
+    # Renaming the trusted user keeps the trust on the user, not on its old name.
+    renamed = unique("renamed")
+    iam.update_user(UserName=user.name, NewUserName=renamed)
+    doc = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+    assert doc["Statement"][0]["Principal"]["AWS"] == f"arn:aws:iam::{ACCOUNT_ID}:user/{renamed}"
+    iam.create_user(UserName=user.name)
+    key = iam.create_access_key(UserName=user.name)["AccessKey"]
+    impostor = server.client("sts", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    with raises_aws("AccessDenied", 403):
+        impostor.assume_role(RoleArn=arn, RoleSessionName="impostor")
+    server.client("sts", **user.creds).assume_role(RoleArn=arn, RoleSessionName="renamed-user")

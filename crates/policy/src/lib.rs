@@ -192,8 +192,14 @@ fn resource_matches(patterns: &[String], resource: &str, ctx: &Context, variable
     patterns
         .iter()
         .any(|pattern| match resolve(pattern, ctx, variables) {
+            // A request for an action without a resource type (`*`) is matched
+            // only by a pattern that covers everything; a `*` that came from a
+            // variable's value is literal and does not.
+            Resolved::Text { text, literal } if resource == "*" => {
+                literal.is_empty() && wildcard_match(&text, "*", false)
+            }
             Resolved::Text { text, literal } => {
-                text == "*" || resource == "*" || arn_match(&text, &literal, resource)
+                (text == "*" && literal.is_empty()) || arn_match(&text, &literal, resource)
             }
             // A resource with an unresolvable variable matches nothing.
             Resolved::Unresolvable => false,
@@ -347,14 +353,25 @@ pub fn decide(policies: &[Policy<'_>], q: &Query<'_>) -> Decision {
                 Vec::new(),
             );
         }
-        // Naming the role of a role session (role chaining) counts as naming it.
-        let exact: Vec<Matched> = trust_allows
-            .iter()
-            .filter(|(_, n)| *n >= Named::Role)
-            .map(|(m, _)| m.clone())
-            .collect();
+        let named = |level: Named| -> Vec<Matched> {
+            trust_allows
+                .iter()
+                .filter(|(_, n)| *n == level)
+                .map(|(m, _)| m.clone())
+                .collect()
+        };
+        let exact = named(Named::Exactly);
         if !cross_account && !exact.is_empty() {
             return decision(Outcome::Allow, Reason::Allowed, exact);
+        }
+        // Naming the role of a role session (role chaining) grants without an
+        // identity allow, but within the session's ceilings.
+        let mut by_role = named(Named::Role);
+        if !cross_account && !by_role.is_empty() {
+            if let Some(reason) = ceilings_allow(&mut by_role) {
+                return decision(Outcome::ImplicitDeny, reason, Vec::new());
+            }
+            return decision(Outcome::Allow, Reason::Allowed, by_role);
         }
         if identity_allows.is_empty() {
             return decision(
@@ -568,6 +585,85 @@ mod tests {
             &q,
         );
         assert_eq!(d.reason, Reason::NoAllow(PolicyKind::Resource));
+    }
+
+    #[test]
+    fn actions_without_resources_need_a_star_resource() {
+        let own = doc(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"iam:Get*","Resource":"arn:aws:iam::111122223333:user/${aws:username}"}}"#,
+        );
+        let mut ctx = Context::new();
+        ctx.set("aws:username", "alice");
+        let policies = [Policy {
+            id: "own",
+            kind: PolicyKind::Identity,
+            document: &own,
+        }];
+        assert!(
+            decide(
+                &policies,
+                &query(&ctx, "iam:GetUser", "arn:aws:iam::111122223333:user/alice")
+            )
+            .is_allowed()
+        );
+        assert!(
+            !decide(
+                &policies,
+                &query(&ctx, "iam:GetAccountAuthorizationDetails", "*")
+            )
+            .is_allowed()
+        );
+        // A variable whose value is `*` stays literal.
+        let mut star = Context::new();
+        star.set("aws:username", "*");
+        assert!(
+            !decide(
+                &policies,
+                &query(&star, "iam:GetUser", "arn:aws:iam::111122223333:user/bob")
+            )
+            .is_allowed()
+        );
+    }
+
+    #[test]
+    fn role_chaining_stays_within_the_session_policy() {
+        let trust = doc(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/a"},"Action":"sts:AssumeRole"}}"#,
+        );
+        let session = doc(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#,
+        );
+        let ctx = Context::new();
+        let mut q = query(&ctx, "sts:AssumeRole", "arn:aws:iam::111122223333:role/b");
+        q.principal = Principal {
+            arn: "arn:aws:sts::111122223333:assumed-role/a/s",
+            account: "111122223333",
+            role_arn: Some("arn:aws:iam::111122223333:role/a"),
+            is_service: false,
+            is_root: false,
+        };
+        let trust_only = [Policy {
+            id: "t",
+            kind: PolicyKind::Trust,
+            document: &trust,
+        }];
+        assert!(decide(&trust_only, &q).is_allowed());
+        let with_session = [
+            Policy {
+                id: "t",
+                kind: PolicyKind::Trust,
+                document: &trust,
+            },
+            Policy {
+                id: "s",
+                kind: PolicyKind::Session,
+                document: &session,
+            },
+        ];
+        assert_eq!(
+            decide(&with_session, &q).reason,
+            Reason::NoAllow(PolicyKind::Session)
+        );
     }
 
     #[test]

@@ -275,11 +275,23 @@ pub fn parse(req: &SignedRequest<'_>, mode: PathMode) -> Result<Claim, AuthError
         ));
     }
 
+    // The signature covers the body through its hash: a claimed hash must be
+    // the real one. Only S3 may leave the payload unsigned.
+    let actual = if req.body.is_empty() {
+        EMPTY_SHA256.to_string()
+    } else {
+        hex::encode(Sha256::digest(req.body))
+    };
     let payload_hash = match header_str(req.headers, "x-amz-content-sha256") {
-        Some(h) => h.to_string(),
+        Some(h) if h.eq_ignore_ascii_case(&actual) => h.to_string(),
+        Some(
+            h @ ("UNSIGNED-PAYLOAD"
+            | "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+            | "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+        ) if mode == PathMode::Raw => h.to_string(),
+        Some(_) => return Err(AuthError::Mismatch),
         None if presigned && mode == PathMode::Raw => "UNSIGNED-PAYLOAD".to_string(),
-        None if req.body.is_empty() => EMPTY_SHA256.to_string(),
-        None => hex::encode(Sha256::digest(req.body)),
+        None => actual,
     };
     let canonical_request = canonical_request(req, mode, &signed_headers, &payload_hash, presigned);
 
@@ -460,7 +472,10 @@ pub fn verify(claim: &Claim, secret: &str, now: OffsetDateTime) -> Result<(), Au
     })?;
     match claim.expires {
         Some(valid_for) => {
-            if now > signed_at + valid_for {
+            let expires_at = signed_at
+                .checked_add(valid_for)
+                .ok_or_else(|| AuthError::Expired("Request has expired".into()))?;
+            if now > expires_at {
                 return Err(AuthError::Expired("Request has expired".into()));
             }
             if signed_at > now + MAX_SKEW {
@@ -692,6 +707,66 @@ mod tests {
         };
         let claim = parse(&tampered, PathMode::NormalizeDoubleEncode).unwrap();
         assert_eq!(verify(&claim, "s3cret", now), Err(AuthError::Mismatch));
+    }
+
+    #[test]
+    fn a_claimed_body_hash_must_be_the_real_one() {
+        let mut h = headers(&[
+            ("host", "x"),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ]);
+        let body = b"Action=GetUser&Version=2010-05-08";
+        let now = parse_amz_date("20261123T190304Z").unwrap();
+        let key = SigningKey {
+            access_key_id: "AKIAEXAMPLE",
+            secret: "s",
+            session_token: None,
+        };
+        sign_request("POST", "/", "", &mut h, body, key, "us-east-1", "iam", now);
+        // Replay with a different body and the original body's hash claimed.
+        h.insert(
+            "x-amz-content-sha256",
+            http::HeaderValue::from_str(&hex::encode(Sha256::digest(body))).unwrap(),
+        );
+        let forged = SignedRequest {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &h,
+            body: b"Action=AttachUserPolicy",
+        };
+        assert_eq!(
+            parse(&forged, PathMode::NormalizeDoubleEncode).unwrap_err(),
+            AuthError::Mismatch
+        );
+        let mut h2 = h.clone();
+        h2.insert(
+            "x-amz-content-sha256",
+            http::HeaderValue::from_static("UNSIGNED-PAYLOAD"),
+        );
+        let unsigned = SignedRequest {
+            headers: &h2,
+            ..forged
+        };
+        assert_eq!(
+            parse(&unsigned, PathMode::NormalizeDoubleEncode).unwrap_err(),
+            AuthError::Mismatch
+        );
+    }
+
+    #[test]
+    fn far_future_presigned_dates_do_not_panic() {
+        let h = headers(&[("host", "x")]);
+        let q = "Action=GetCallerIdentity&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F99991231%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Date=99991231T235959Z&X-Amz-Expires=604800&X-Amz-SignedHeaders=host&X-Amz-Signature=0000000000000000000000000000000000000000000000000000000000000000";
+        let req = SignedRequest {
+            method: "GET",
+            path: "/",
+            query: q,
+            headers: &h,
+            body: b"",
+        };
+        let claim = parse(&req, PathMode::NormalizeDoubleEncode).unwrap();
+        assert!(verify(&claim, "s", parse_amz_date("20261123T190304Z").unwrap()).is_err());
     }
 
     #[test]

@@ -71,19 +71,26 @@ fn entity_documents(env: &mut Env<'_>, entity: &Entity, out: &mut Vec<Loaded>) -
 }
 
 /// The IAM entity behind a principal (the user, or the role of a session).
+/// Permissions follow the entity's unique id, not its name: a session of a role
+/// (or a user) that was deleted and re-created gets nothing from the new one.
 fn principal_entity(env: &mut Env<'_>, principal: &Principal) -> Result<Option<Entity>> {
-    let (kind, name, account) = match principal {
+    let (kind, name, account, id) = match principal {
         Principal::User {
-            name, account_id, ..
-        } => (Kind::User, name, account_id),
+            name,
+            account_id,
+            id,
+            ..
+        } => (Kind::User, name, account_id, id),
         Principal::AssumedRole {
             role_name,
             account_id,
+            role_id,
             ..
-        } => (Kind::Role, role_name, account_id),
+        } => (Kind::Role, role_name, account_id, role_id),
         Principal::Root { .. } | Principal::Service { .. } => return Ok(None),
     };
-    env.get(kind.ns(), &key(account, name))
+    let entity: Option<Entity> = env.get(kind.ns(), &key(account, name))?;
+    Ok(entity.filter(|e| e.id == *id))
 }
 
 /// Every policy that applies to the caller: identity policies (its own and its
@@ -213,8 +220,13 @@ pub fn request_context(env: &mut Env<'_>, params: Params<'_>, resource: &str) ->
             keys.iter().map(|k| (*k).to_string()).collect(),
         );
     }
-    // Tags of the IAM user or role the call acts on.
+    // Tags and boundary of the IAM user or role the call acts on.
     if let Some(target) = resource_entity(env, resource)? {
+        // A boundary given in the request wins; otherwise the target's own.
+        let requested = params.opt_str("PermissionsBoundary").ok().flatten();
+        if let (None, Some(b)) = (requested, &target.permissions_boundary) {
+            ctx.set("iam:PermissionsBoundary", b.clone());
+        }
         tags_into(&mut ctx, "aws:ResourceTag", &target.tags);
         if target.kind == Kind::Role {
             tags_into(&mut ctx, "iam:ResourceTag", &target.tags);

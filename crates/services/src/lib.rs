@@ -192,7 +192,14 @@ impl Services {
             if let Some(bytes) = tx.get(sts::NS_SESSION, access_key_id)? {
                 let session: sts::Session =
                     serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
-                if token != Some(session.token.as_str()) {
+                let matches = token.is_some_and(|t| {
+                    t.len() == session.token.len()
+                        && bool::from(subtle::ConstantTimeEq::ct_eq(
+                            t.as_bytes(),
+                            session.token.as_bytes(),
+                        ))
+                });
+                if !matches {
                     return Err(invalid_token());
                 }
                 if now >= session.expires {

@@ -274,7 +274,7 @@ pub fn delete_policy(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
         return Err(Error::InvalidInput(format!("ARN {arn} is not valid.")));
     }
     let policy = load_customer(env, arn)?;
-    if policy.attachment_count > 0 {
+    if policy.attachment_count > 0 || boundary_users(env, arn)? > 0 {
         return Err(Error::DeleteConflict(
             "Cannot delete a policy attached to entities.".into(),
         ));
@@ -287,6 +287,20 @@ pub fn delete_policy(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
     let account = env.account.clone();
     env.delete(NS_POLICY, &key(&account, &policy.name))?;
     Ok(Value::Null)
+}
+
+/// How many users and roles use `arn` as their permissions boundary.
+fn boundary_users(env: &mut Env<'_>, arn: &str) -> Result<i64> {
+    let account = env.account.clone();
+    let mut n = 0;
+    for kind in [Kind::User, Kind::Role] {
+        let all: Vec<Entity> = env.scan_all(kind.ns(), &account_prefix(&account))?;
+        n += all
+            .iter()
+            .filter(|e| e.permissions_boundary.as_deref() == Some(arn))
+            .count();
+    }
+    Ok(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
 fn version_value(v: &PolicyVersion, default: &str, with_document: bool) -> Value {

@@ -135,7 +135,14 @@ fn rename(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<Value> {
     if let Some(path) = new_path {
         entity.path = path;
     }
-    entity.arn = kind.arn(&account, &entity.path, &entity.name);
+    let old_arn = std::mem::replace(
+        &mut entity.arn,
+        kind.arn(&account, &entity.path, &entity.name),
+    );
+    // Trust policies that named the entity follow it to its new ARN.
+    if old_arn != entity.arn {
+        super::trust::repin(env, &old_arn, &entity.arn, &entity.id)?;
+    }
     // Keep membership lists pointing at the new name.
     let (other_kind, links) = match kind {
         Kind::User => (Kind::Group, entity.groups.clone()),

@@ -102,12 +102,13 @@ fn replace_principal(doc: &mut Json, arn: &str, id: &str) {
     }
 }
 
-/// After `deleted` is gone, every trust policy that named it names its unique id.
-pub fn unpin(env: &mut Env<'_>, deleted: &Entity) -> Result<()> {
+/// Rewrites every trust policy that names `arn` (pinned to `id`) to name
+/// `replacement`; the pin moves with it unless the replacement is the id itself.
+fn rewrite(env: &mut Env<'_>, arn: &str, id: &str, replacement: &str) -> Result<()> {
     let account = env.account.clone();
     let roles: Vec<Entity> = env.scan_all(Kind::Role.ns(), &account_prefix(&account))?;
     for mut role in roles {
-        if role.trust_pins.get(&deleted.arn) != Some(&deleted.id) {
+        if role.trust_pins.get(arn).map(String::as_str) != Some(id) {
             continue;
         }
         let Some(mut doc) = role
@@ -117,10 +118,24 @@ pub fn unpin(env: &mut Env<'_>, deleted: &Entity) -> Result<()> {
         else {
             continue;
         };
-        replace_principal(&mut doc, &deleted.arn, &deleted.id);
+        replace_principal(&mut doc, arn, replacement);
         role.assume_role_policy = Some(doc.to_string());
-        role.trust_pins.remove(&deleted.arn);
+        role.trust_pins.remove(arn);
+        if replacement != id {
+            role.trust_pins
+                .insert(replacement.to_string(), id.to_string());
+        }
         super::principals::save(env, &role)?;
     }
     Ok(())
+}
+
+/// After `deleted` is gone, every trust policy that named it names its unique id.
+pub fn unpin(env: &mut Env<'_>, deleted: &Entity) -> Result<()> {
+    rewrite(env, &deleted.arn, &deleted.id, &deleted.id)
+}
+
+/// After a rename or move, trust policies name the entity by its new ARN.
+pub fn repin(env: &mut Env<'_>, old_arn: &str, new_arn: &str, id: &str) -> Result<()> {
+    rewrite(env, old_arn, id, new_arn)
 }
