@@ -3,7 +3,11 @@
 import datetime
 import json
 
-from e2e_util import make_user, raises_aws, unique
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from e2e_util import REGION, ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY, http_request, make_user, raises_aws, unique
 
 
 def test_lookup_by_attribute_newest_first_with_the_full_record(server):
@@ -97,3 +101,36 @@ def test_cli_lookup_shows_what_a_service_did_on_my_behalf(server):
     names = {(e["EventSource"], e["EventName"]) for e in out["Events"]}
     assert ("sts.amazonaws.com", "AssumeRole") in names
     server.aws("redshift", "delete-cluster", "--cluster-identifier", cluster, "--skip-final-cluster-snapshot")
+
+
+def _signed_json(server, target, body, secret=None):
+    """POST a JSON body signed for CloudTrail, via urllib, to see raw headers."""
+    req = AWSRequest(
+        method="POST",
+        url=server.endpoint + "/",
+        data=body.encode(),
+        headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target},
+    )
+    SigV4Auth(Credentials(ROOT_ACCESS_KEY_ID, secret or ROOT_SECRET_ACCESS_KEY), "cloudtrail", REGION).add_auth(req)
+    prepared = req.prepare()
+    return http_request(prepared.url, data=prepared.body, headers=dict(prepared.headers.items()), method="POST")
+
+
+def test_json_errors_agree_in_header_and_body(server):
+    prefix = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"
+    cases = [
+        (f"{prefix}.LookupEvents", '{"MaxResults": 0}', "InvalidMaxResultsException"),
+        (f"{prefix}.NoSuchOperation", "{}", "UnknownOperationException"),
+        (f"{prefix}.LookupEvents", "[1, 2]", "SerializationException"),
+    ]
+    for target, body, code in cases:
+        status, headers, raw = _signed_json(server, target, body)
+        assert status == 400, raw
+        lowered = {k.lower(): v for k, v in headers.items()}
+        assert lowered["x-amzn-errortype"] == code
+        assert json.loads(raw)["__type"] == code
+        assert lowered["content-type"] == "application/x-amz-json-1.1"
+    # Authentication failures use the JSON services' names.
+    status, headers, raw = _signed_json(server, f"{prefix}.LookupEvents", "{}", secret="wrong-secret")
+    assert status == 403
+    assert json.loads(raw)["__type"] == "InvalidSignatureException"
