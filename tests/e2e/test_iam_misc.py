@@ -207,3 +207,18 @@ def test_get_account_authorization_details_filter_user_only(iam):
         assert not page.get("Policies")
         names |= {u["UserName"] for u in page.get("UserDetailList", [])}
     assert user in names
+
+
+def test_get_account_summary_counts_entities(server):
+    iam = server.client("iam")
+    before = iam.get_account_summary()["SummaryMap"]
+    iam.create_user(UserName=unique("summary"))
+    iam.create_group(GroupName=unique("summary"))
+    after = iam.get_account_summary()["SummaryMap"]
+    assert after["Users"] == before["Users"] + 1
+    assert after["Groups"] == before["Groups"] + 1
+    assert after["AccessKeysPerUserQuota"] == 2
+    assert after["PolicySizeQuota"] == 6144
+    assert after["AccountAccessKeysPresent"] == 1
+    out = server.aws("iam", "get-account-summary")
+    assert out["SummaryMap"]["UsersQuota"] == 5000

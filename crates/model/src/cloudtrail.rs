@@ -135,6 +135,12 @@ pub fn response_elements(v: &Value) -> Json {
         Value::List(items) | Value::ListOf(_, items) => {
             Json::Array(items.iter().map(response_elements).collect())
         }
+        Value::Map(entries) => Json::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), response_elements(v)))
+                .collect(),
+        ),
         Value::Struct(members) => Json::Object(
             members
                 .iter()

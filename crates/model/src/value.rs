@@ -22,6 +22,8 @@ pub enum Value {
     ListOf(String, Vec<Value>),
     /// A structure with members in declaration order.
     Struct(Vec<(String, Value)>),
+    /// A map; query XML renders each pair as `<entry><key/><value/></entry>`.
+    Map(Vec<(String, Value)>),
     /// A value sent to the caller but kept out of the audit record.
     Sensitive(Box<Value>),
 }

@@ -34,6 +34,12 @@ pub fn to_json(v: &Value) -> Json {
         Value::List(items) | Value::ListOf(_, items) => {
             Json::Array(items.iter().map(to_json).collect())
         }
+        Value::Map(entries) => Json::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), to_json(v)))
+                .collect(),
+        ),
         Value::Struct(members) => Json::Object(
             members
                 .iter()

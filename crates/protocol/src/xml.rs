@@ -31,6 +31,15 @@ fn write_value(v: &Value, out: &mut String) {
         Value::Sensitive(inner) => write_value(inner, out),
         Value::List(items) => write_list("member", items, out),
         Value::ListOf(name, items) => write_list(name, items, out),
+        Value::Map(entries) => {
+            for (key, value) in entries {
+                out.push_str("<entry><key>");
+                escape(key, out);
+                out.push_str("</key><value>");
+                write_value(value, out);
+                out.push_str("</value></entry>");
+            }
+        }
         Value::Struct(members) => {
             for (name, value) in members {
                 if matches!(value, Value::Null) {

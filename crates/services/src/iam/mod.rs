@@ -430,6 +430,11 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     // Account.
     Operation::read(
+        "GetAccountSummary",
+        |_, _| Ok("*".into()),
+        principals::get_account_summary,
+    ),
+    Operation::read(
         "GetAccountAuthorizationDetails",
         |_, _| Ok("*".into()),
         principals::get_account_authorization_details,

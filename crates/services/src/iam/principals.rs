@@ -658,3 +658,77 @@ pub fn get_account_authorization_details(
     }
     Ok(out.with("IsTruncated", false))
 }
+
+/// IAM's account summary: entity counts and the quotas trailguard enforces.
+pub fn get_account_summary(env: &mut Env<'_>, _: &Authorized, _: Params<'_>) -> Result<Value> {
+    let account = env.account.clone();
+    let prefix = account_prefix(&account);
+    let count = |n: usize| Value::Int(i64::try_from(n).unwrap_or(i64::MAX));
+    let users = env
+        .scan::<Entity>(Kind::User.ns(), &prefix, None, usize::MAX)?
+        .len();
+    let groups = env
+        .scan::<Entity>(Kind::Group.ns(), &prefix, None, usize::MAX)?
+        .len();
+    let roles = env
+        .scan::<Entity>(Kind::Role.ns(), &prefix, None, usize::MAX)?
+        .len();
+    let policies = super::policies::customer_policies(env)?;
+    let versions: usize = policies.iter().map(|p| p.versions.len()).sum();
+    let profiles = env
+        .scan::<super::entities::InstanceProfile>(
+            super::entities::NS_PROFILE,
+            &prefix,
+            None,
+            usize::MAX,
+        )?
+        .len();
+    let keys: Vec<AccessKey> = env.scan_all(NS_ACCESS_KEY, "")?;
+    let root_keys = keys
+        .iter()
+        .any(|k| k.account == account && k.user.is_none() && k.active);
+    let entries: Vec<(&str, Value)> = vec![
+        ("Users", count(users)),
+        ("UsersQuota", Value::Int(5000)),
+        ("Groups", count(groups)),
+        ("GroupsQuota", Value::Int(300)),
+        ("Roles", count(roles)),
+        ("RolesQuota", Value::Int(1000)),
+        ("Policies", count(policies.len())),
+        ("PoliciesQuota", Value::Int(1500)),
+        ("PolicyVersionsInUse", count(versions)),
+        ("PolicyVersionsInUseQuota", Value::Int(10000)),
+        ("InstanceProfiles", count(profiles)),
+        ("InstanceProfilesQuota", Value::Int(1000)),
+        ("AccessKeysPerUserQuota", Value::Int(2)),
+        ("GroupsPerUserQuota", Value::Int(10)),
+        ("AttachedPoliciesPerUserQuota", Value::Int(10)),
+        ("AttachedPoliciesPerGroupQuota", Value::Int(10)),
+        ("AttachedPoliciesPerRoleQuota", Value::Int(10)),
+        ("PolicySizeQuota", Value::Int(6144)),
+        ("UserPolicySizeQuota", Value::Int(2048)),
+        ("GroupPolicySizeQuota", Value::Int(5120)),
+        ("RolePolicySizeQuota", Value::Int(10240)),
+        ("AssumeRolePolicySizeQuota", Value::Int(2048)),
+        ("VersionsPerPolicyQuota", Value::Int(5)),
+        ("AccountAccessKeysPresent", Value::Int(i64::from(root_keys))),
+        ("AccountMFAEnabled", Value::Int(0)),
+        ("MFADevices", Value::Int(0)),
+        ("MFADevicesInUse", Value::Int(0)),
+        ("Providers", Value::Int(0)),
+        ("ServerCertificates", Value::Int(0)),
+        ("ServerCertificatesQuota", Value::Int(20)),
+        ("SigningCertificatesPerUserQuota", Value::Int(2)),
+        ("AccountSigningCertificatesPresent", Value::Int(0)),
+        ("GlobalEndpointTokenVersion", Value::Int(1)),
+    ];
+    Ok(Value::structure().with(
+        "SummaryMap",
+        Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        ),
+    ))
+}
