@@ -206,6 +206,15 @@ impl PolicyDocument {
         })
     }
 
+    /// A document with no statements: it allows nothing (a boundary or session
+    /// policy that no longer exists).
+    pub fn empty() -> Self {
+        Self {
+            version: None,
+            statements: Vec::new(),
+        }
+    }
+
     /// Whether policy variables are resolved (only in version 2012-10-17).
     pub fn variables_enabled(&self) -> bool {
         self.version.as_deref() == Some("2012-10-17")

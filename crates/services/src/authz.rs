@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::iam::entities::{CustomerPolicy, Entity, Kind, NS_POLICY, key};
 use crate::params::Params;
 use crate::sts::{NS_SESSION, Session};
+use std::sync::Arc;
 use trailguard_model::Principal;
 use trailguard_model::clock::iso8601;
 use trailguard_policy::{Context, Decision, Policy, PolicyDocument, PolicyKind, Query, Reason};
@@ -27,13 +28,13 @@ pub struct Authorized {
 pub struct Loaded {
     pub id: String,
     pub kind: PolicyKind,
-    pub document: PolicyDocument,
+    pub document: Arc<PolicyDocument>,
 }
 
 /// Loads a managed policy's default version (AWS or customer).
-pub fn managed_document(env: &mut Env<'_>, arn: &str) -> Result<Option<PolicyDocument>> {
+pub fn managed_document(env: &mut Env<'_>, arn: &str) -> Result<Option<Arc<PolicyDocument>>> {
     if let Some(p) = env.catalogue.get(arn) {
-        return Ok(Some(p.parsed.clone()));
+        return Ok(Some(Arc::clone(&p.parsed)));
     }
     let Some(name) = arn.rsplit('/').next() else {
         return Ok(None);
@@ -45,6 +46,7 @@ pub fn managed_document(env: &mut Env<'_>, arn: &str) -> Result<Option<PolicyDoc
             .iter()
             .find(|v| v.version_id == p.default_version_id)
             .and_then(|v| PolicyDocument::parse(&v.document).ok())
+            .map(Arc::new)
     }))
 }
 
@@ -63,7 +65,7 @@ fn entity_documents(env: &mut Env<'_>, entity: &Entity, out: &mut Vec<Loaded>) -
             out.push(Loaded {
                 id: format!("{}/{}/{name}", entity.kind.noun(), entity.name),
                 kind: PolicyKind::Identity,
-                document,
+                document: Arc::new(document),
             });
         }
     }
@@ -110,10 +112,8 @@ pub fn caller_policies(env: &mut Env<'_>) -> Result<Vec<Loaded>> {
     }
     if let Some(arn) = &entity.permissions_boundary {
         // A boundary that no longer exists allows nothing.
-        let document = managed_document(env, arn)?.unwrap_or(PolicyDocument {
-            version: None,
-            statements: Vec::new(),
-        });
+        let document =
+            managed_document(env, arn)?.unwrap_or_else(|| Arc::new(PolicyDocument::empty()));
         out.push(Loaded {
             id: arn.clone(),
             kind: PolicyKind::PermissionsBoundary,
@@ -131,7 +131,7 @@ pub fn caller_policies(env: &mut Env<'_>) -> Result<Vec<Loaded>> {
         {
             let document = match doc.strip_prefix("arn:") {
                 Some(_) => managed_document(env, doc)?,
-                None => PolicyDocument::parse(doc).ok(),
+                None => PolicyDocument::parse(doc).ok().map(Arc::new),
             };
             out.push(Loaded {
                 id: if doc.starts_with("arn:") {
@@ -140,10 +140,7 @@ pub fn caller_policies(env: &mut Env<'_>) -> Result<Vec<Loaded>> {
                     format!("session-policy/{i}")
                 },
                 kind: PolicyKind::Session,
-                document: document.unwrap_or(PolicyDocument {
-                    version: None,
-                    statements: Vec::new(),
-                }),
+                document: document.unwrap_or_else(|| Arc::new(PolicyDocument::empty())),
             });
         }
     }
@@ -344,7 +341,7 @@ fn decide_with(
         .map(|l| Policy {
             id: &l.id,
             kind: l.kind,
-            document: &l.document,
+            document: l.document.as_ref(),
         })
         .collect();
     trailguard_policy::decide(
@@ -437,7 +434,7 @@ pub fn authorize_assume_role(
     let trust = Loaded {
         id: format!("{role_arn}/trust-policy"),
         kind: PolicyKind::Trust,
-        document: trust,
+        document: Arc::new(trust),
     };
     let decision = decide_with(
         env,

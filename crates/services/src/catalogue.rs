@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::sync::Arc;
 use time::OffsetDateTime;
 use trailguard_policy::PolicyDocument;
 
@@ -55,7 +56,8 @@ pub struct ManagedPolicy {
     pub update_date: OffsetDateTime,
     /// The document as JSON text.
     pub document: String,
-    pub parsed: PolicyDocument,
+    /// Shared, so authorizing a call never copies a large document.
+    pub parsed: Arc<PolicyDocument>,
 }
 
 /// Every AWS managed policy, by ARN, in ARN order.
@@ -117,7 +119,7 @@ impl Catalogue {
                 default_version_id: r.default_version_id,
                 description: r.description,
                 document,
-                parsed,
+                parsed: Arc::new(parsed),
             });
         }
         policies.sort_by(|a, b| a.arn.cmp(&b.arn));

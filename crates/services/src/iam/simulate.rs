@@ -8,6 +8,7 @@ use crate::authz::{Authorized, managed_document};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::params::Params;
+use std::sync::Arc;
 use trailguard_model::Value;
 use trailguard_policy::position::statement_spans;
 use trailguard_policy::{Context, Policy, PolicyDocument, PolicyKind, Principal, Query, decide};
@@ -19,7 +20,7 @@ struct Source {
     source_type: &'static str,
     kind: PolicyKind,
     text: String,
-    document: PolicyDocument,
+    document: Arc<PolicyDocument>,
 }
 
 fn parse_input(
@@ -34,7 +35,7 @@ fn parse_input(
         source_type,
         kind,
         text: text.to_string(),
-        document,
+        document: Arc::new(document),
     })
 }
 
@@ -210,7 +211,7 @@ fn simulate(
         .map(|s| Policy {
             id: &s.id,
             kind: s.kind,
-            document: &s.document,
+            document: s.document.as_ref(),
         })
         .collect();
     let has_boundary = sources
