@@ -173,6 +173,11 @@ impl Services {
                 let bytes =
                     serde_json::to_vec(&root_key).map_err(|e| Error::Corrupt(e.to_string()))?;
                 tx.put(NS_ACCESS_KEY, &root_key.id, &bytes)?;
+                tx.put(
+                    iam::entities::NS_KEYS_BY_OWNER,
+                    &iam::entities::key_index(&root_key),
+                    b"",
+                )?;
             }
             let bytes = serde_json::to_vec(&identity).map_err(|e| Error::Corrupt(e.to_string()))?;
             tx.put(NS_ACCOUNT, DEFAULT_ACCOUNT_KEY, &bytes)?;

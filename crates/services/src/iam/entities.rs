@@ -15,6 +15,29 @@ pub const NS_POLICY: &str = "iam.policy";
 pub const NS_PROFILE: &str = "iam.instance_profile";
 pub const NS_ACCESS_KEY: &str = "iam.access_key";
 pub const NS_AWS_POLICY_USE: &str = "iam.aws_policy_use";
+/// Index of access keys by owner: `<account>/<owner>/<key id>`, so a user's keys
+/// are a prefix scan rather than a scan of every key.
+pub const NS_KEYS_BY_OWNER: &str = "iam.access_key_by_owner";
+
+/// The owner segment of the key index: the user's lower-cased name, or `%root`
+/// (`%` cannot appear in IAM names) for the root user.
+fn key_owner(user: Option<&str>) -> String {
+    user.map_or_else(|| "%root".to_string(), str::to_lowercase)
+}
+
+/// The index prefix of an owner's keys.
+pub fn keys_by_owner_prefix(account: &str, user: Option<&str>) -> String {
+    format!("{account}/{}/", key_owner(user))
+}
+
+/// Where an access key sits in the owner index.
+pub fn key_index(k: &AccessKey) -> String {
+    format!(
+        "{}{}",
+        keys_by_owner_prefix(&k.account, k.user.as_deref()),
+        k.id
+    )
+}
 
 /// The case-insensitive storage key of a named entity in an account.
 pub fn key(account: &str, name: &str) -> String {

@@ -1,6 +1,8 @@
 //! Access keys: at most two per user, secrets shown once, last-used tracking.
 
-use super::entities::{AccessKey, Kind, NS_ACCESS_KEY};
+use super::entities::{
+    AccessKey, Kind, NS_ACCESS_KEY, NS_KEYS_BY_OWNER, key_index, keys_by_owner_prefix,
+};
 use super::principals::load;
 use super::{paginate, target_user};
 use crate::authz::Authorized;
@@ -12,20 +14,35 @@ use trailguard_model::Value;
 const MAX_KEYS: usize = 2;
 
 /// Keys belonging to a user (`None`: the root user) of the current account.
-fn keys_of(env: &mut Env<'_>, user: Option<&str>) -> Result<Vec<AccessKey>> {
-    let account = env.account.clone();
-    let all: Vec<AccessKey> = env.scan_all(NS_ACCESS_KEY, "")?;
-    Ok(all
+pub fn keys_of(env: &mut Env<'_>, user: Option<&str>) -> Result<Vec<AccessKey>> {
+    let prefix = keys_by_owner_prefix(&env.account, user);
+    let ids: Vec<String> = env
+        .tx
+        .scan(NS_KEYS_BY_OWNER, &prefix, None, usize::MAX)?
         .into_iter()
-        .filter(|k| {
-            k.account == account
-                && match (&k.user, user) {
-                    (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
-                    (None, None) => true,
-                    _ => false,
-                }
-        })
-        .collect())
+        .filter_map(|(k, _)| k.strip_prefix(&prefix).map(str::to_string))
+        .collect();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(k) = env.get::<AccessKey>(NS_ACCESS_KEY, &id)? {
+            out.push(k);
+        }
+    }
+    Ok(out)
+}
+
+/// Stores a key and its owner-index entry.
+pub fn save_key(env: &mut Env<'_>, key: &AccessKey) -> Result<()> {
+    env.put(NS_ACCESS_KEY, &key.id, key)?;
+    env.tx.put(NS_KEYS_BY_OWNER, &key_index(key), b"")?;
+    Ok(())
+}
+
+/// Deletes a key and its owner-index entry.
+fn delete_key(env: &mut Env<'_>, key: &AccessKey) -> Result<()> {
+    env.delete(NS_ACCESS_KEY, &key.id)?;
+    env.tx.delete(NS_KEYS_BY_OWNER, &key_index(key))?;
+    Ok(())
 }
 
 fn status(active: bool) -> &'static str {
@@ -52,7 +69,7 @@ pub fn create_access_key(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Re
         create_date: env.now,
         last_used: None,
     };
-    env.put(NS_ACCESS_KEY, &key.id, &key)?;
+    save_key(env, &key)?;
     Ok(Value::structure().with(
         "AccessKey",
         Value::structure()
@@ -117,13 +134,13 @@ pub fn update_access_key(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Re
     };
     let mut key = owned_key(env, p)?;
     key.active = active;
-    env.put(NS_ACCESS_KEY, &key.id.clone(), &key)?;
+    save_key(env, &key)?;
     Ok(Value::Null)
 }
 
 pub fn delete_access_key(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let key = owned_key(env, p)?;
-    env.delete(NS_ACCESS_KEY, &key.id)?;
+    delete_key(env, &key)?;
     Ok(Value::Null)
 }
 

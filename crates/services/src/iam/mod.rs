@@ -5,7 +5,7 @@
 //! name), the resource it acts on and whether it only reads, next to its handler.
 
 pub mod entities;
-mod keys;
+pub mod keys;
 mod policies;
 mod principals;
 mod profiles;

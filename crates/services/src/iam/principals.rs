@@ -1,7 +1,7 @@
 //! Users, groups and roles: lifecycle, membership, trust policies, boundaries and tags.
 
 use super::entities::{
-    AccessKey, Detail, Entity, Kind, NS_ACCESS_KEY, account_prefix, key, tags_value,
+    Detail, Entity, Kind, NS_KEYS_BY_OWNER, account_prefix, key, key_index, tags_value,
 };
 use super::{paginate, target_user};
 use crate::authz::Authorized;
@@ -164,15 +164,11 @@ fn rename(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<Value> {
         save(env, &o)?;
     }
     if kind == Kind::User {
-        let keys: Vec<AccessKey> = env.scan_all(NS_ACCESS_KEY, "")?;
-        for mut k in keys.into_iter().filter(|k| {
-            k.account == account
-                && k.user
-                    .as_deref()
-                    .is_some_and(|u| u.eq_ignore_ascii_case(&old_name))
-        }) {
+        // The key index is by owner name: move the user's keys to the new one.
+        for mut k in super::keys::keys_of(env, Some(&old_name))? {
+            env.tx.delete(NS_KEYS_BY_OWNER, &key_index(&k))?;
             k.user = Some(entity.name.clone());
-            env.put(NS_ACCESS_KEY, &k.id.clone(), &k)?;
+            super::keys::save_key(env, &k)?;
         }
     }
     save(env, &entity)?;
@@ -201,13 +197,7 @@ pub fn delete_user(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<V
     let name = p.iam_name("UserName", 64)?;
     let user = load(env, Kind::User, name)?;
     let account = env.account.clone();
-    let keys: Vec<AccessKey> = env.scan_all(NS_ACCESS_KEY, "")?;
-    if keys.iter().any(|k| {
-        k.account == account
-            && k.user
-                .as_deref()
-                .is_some_and(|u| u.eq_ignore_ascii_case(&user.name))
-    }) {
+    if !super::keys::keys_of(env, Some(&user.name))?.is_empty() {
         return Err(Error::DeleteConflict(
             "Cannot delete entity, must delete access keys first.".into(),
         ));
@@ -683,10 +673,7 @@ pub fn get_account_summary(env: &mut Env<'_>, _: &Authorized, _: Params<'_>) -> 
             usize::MAX,
         )?
         .len();
-    let keys: Vec<AccessKey> = env.scan_all(NS_ACCESS_KEY, "")?;
-    let root_keys = keys
-        .iter()
-        .any(|k| k.account == account && k.user.is_none() && k.active);
+    let root_keys = super::keys::keys_of(env, None)?.iter().any(|k| k.active);
     let entries: Vec<(&str, Value)> = vec![
         ("Users", count(users)),
         ("UsersQuota", Value::Int(5000)),
