@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use trailguard_model::Value;
 
 pub const NS_DELETION_TASK: &str = "iam.slr_deletion_task";
+/// Ids of unfinished tasks, so the worker never rereads finished ones.
+const NS_PENDING_TASK: &str = "iam.slr_deletion_pending";
 
 /// The path prefix of every service-linked role.
 pub const SLR_PATH_PREFIX: &str = "/aws-service-role/";
@@ -175,7 +177,7 @@ pub fn delete_service_linked_role(
         status: "NOT_STARTED".into(),
         usage: Vec::new(),
     };
-    env.put(NS_DELETION_TASK, &id, &task)?;
+    save_task(env, &task)?;
     Ok(Value::structure().with("DeletionTaskId", id))
 }
 
@@ -187,13 +189,32 @@ fn service_of(role: &Entity) -> String {
         .to_string()
 }
 
-/// Ids of the tasks not finished yet, in every account.
+/// Stores a task, keeping the pending index in step with its status.
+fn save_task(env: &mut Env<'_>, task: &DeletionTask) -> Result<()> {
+    env.put(NS_DELETION_TASK, &task.id, task)?;
+    if matches!(task.status.as_str(), "NOT_STARTED" | "IN_PROGRESS") {
+        env.tx.put(NS_PENDING_TASK, &task.id, b"")?;
+    } else {
+        env.tx.delete(NS_PENDING_TASK, &task.id)?;
+    }
+    Ok(())
+}
+
+/// The tasks not finished yet, in every account.
 pub fn pending_tasks(env: &mut Env<'_>) -> Result<Vec<DeletionTask>> {
-    let all: Vec<DeletionTask> = env.scan_all(NS_DELETION_TASK, "")?;
-    Ok(all
+    let ids: Vec<String> = env
+        .tx
+        .scan(NS_PENDING_TASK, "", None, usize::MAX)?
         .into_iter()
-        .filter(|t| t.status == "NOT_STARTED" || t.status == "IN_PROGRESS")
-        .collect())
+        .map(|(k, _)| k)
+        .collect();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(t) = env.get::<DeletionTask>(NS_DELETION_TASK, &id)? {
+            out.push(t);
+        }
+    }
+    Ok(out)
 }
 
 /// Moves one task a step: `NOT_STARTED` -> `IN_PROGRESS`; then the linked
@@ -203,14 +224,14 @@ pub fn pending_tasks(env: &mut Env<'_>) -> Result<Vec<DeletionTask>> {
 pub fn advance(env: &mut Env<'_>, mut task: DeletionTask) -> Result<()> {
     if task.status == "NOT_STARTED" {
         task.status = "IN_PROGRESS".into();
-        return env.put(NS_DELETION_TASK, &task.id.clone(), &task);
+        return save_task(env, &task);
     }
     let account = env.account.clone();
     let role: Option<Entity> = env.get(Kind::Role.ns(), &key(&account, &task.role_name))?;
     let Some(role) = role else {
         // Deleted meanwhile (by an earlier task): nothing left to do.
         task.status = "SUCCEEDED".into();
-        return env.put(NS_DELETION_TASK, &task.id.clone(), &task);
+        return save_task(env, &task);
     };
     let usage = match crate::linked::find(&service_of(&role)) {
         Some(linked) => linked.resources_using_role(env)?,
@@ -226,7 +247,7 @@ pub fn advance(env: &mut Env<'_>, mut task: DeletionTask) -> Result<()> {
         }
         task.status = "FAILED".into();
         task.usage = by_region;
-        return env.put(NS_DELETION_TASK, &task.id.clone(), &task);
+        return save_task(env, &task);
     }
     env.delete(Kind::Role.ns(), &key(&account, &role.name))?;
     for arn in &role.attached {
@@ -239,7 +260,7 @@ pub fn advance(env: &mut Env<'_>, mut task: DeletionTask) -> Result<()> {
         }
     }
     task.status = "SUCCEEDED".into();
-    env.put(NS_DELETION_TASK, &task.id.clone(), &task)
+    save_task(env, &task)
 }
 
 pub fn get_deletion_status(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
