@@ -1,57 +1,53 @@
 //! Wildcard matching for actions, resources, ARNs and `StringLike`.
 
-/// One element of a compiled pattern.
+/// One element of a pattern, over characters (`char`) or ASCII bytes (`u8`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tok {
-    /// `*`: any run of characters.
+enum Tok<T> {
+    /// `*`: any run of elements.
     Star,
-    /// `?`: any one character.
+    /// `?`: any one element.
     One,
-    Char(char),
+    Lit(T),
 }
 
-/// Compiles a pattern; characters inside `literal` byte ranges (from policy
-/// variable values and `${*}`-style escapes) never act as wildcards.
-fn tokens(pattern: &str, literal: &[(usize, usize)]) -> Vec<Tok> {
-    pattern
-        .char_indices()
-        .map(|(i, c)| {
-            let is_literal = literal.iter().any(|(a, b)| i >= *a && i < *b);
-            match c {
-                '*' if !is_literal => Tok::Star,
-                '?' if !is_literal => Tok::One,
-                c => Tok::Char(c),
-            }
-        })
-        .collect()
+/// Classifies the pattern element at byte offset `i`; elements inside `literal`
+/// byte ranges (policy variable values, `${*}`-style escapes) are never wildcards.
+fn classify<T>(c: T, i: usize, literal: &[(usize, usize)], star: T, one: T) -> Tok<T>
+where
+    T: PartialEq,
+{
+    let is_literal = !literal.is_empty() && literal.iter().any(|(a, b)| i >= *a && i < *b);
+    match c {
+        c if c == star && !is_literal => Tok::Star,
+        c if c == one && !is_literal => Tok::One,
+        c => Tok::Lit(c),
+    }
 }
 
 /// Iterative matching with single-star backtracking: linear in practice, and no
-/// recursion to overflow on hostile patterns.
-fn match_tokens(p: &[Tok], value: &str, case_insensitive: bool) -> bool {
-    let v: Vec<char> = value.chars().collect();
-    let eq = |a: char, b: char| {
-        if case_insensitive {
-            a.to_lowercase().eq(b.to_lowercase())
-        } else {
-            a == b
-        }
-    };
+/// recursion to overflow on hostile patterns. `tok(i)` is the pattern's `i`-th
+/// element; the same code serves the ASCII fast path and the general one.
+fn glob<T: Copy>(
+    len: usize,
+    tok: impl Fn(usize) -> Tok<T>,
+    v: &[T],
+    eq: impl Fn(T, T) -> bool,
+) -> bool {
     let (mut pi, mut vi) = (0usize, 0usize);
     let mut star: Option<usize> = None;
     let mut mark = 0usize;
-    while vi < v.len() {
-        match (p.get(pi), v.get(vi)) {
-            (Some(Tok::Star), _) => {
+    while let Some(&vc) = v.get(vi) {
+        match (pi < len).then(|| tok(pi)) {
+            Some(Tok::Star) => {
                 star = Some(pi);
                 mark = vi;
                 pi += 1;
             }
-            (Some(Tok::One), Some(_)) => {
+            Some(Tok::One) => {
                 pi += 1;
                 vi += 1;
             }
-            (Some(Tok::Char(pc)), Some(&vc)) if eq(*pc, vc) => {
+            Some(Tok::Lit(pc)) if eq(pc, vc) => {
                 pi += 1;
                 vi += 1;
             }
@@ -65,57 +61,10 @@ fn match_tokens(p: &[Tok], value: &str, case_insensitive: bool) -> bool {
             },
         }
     }
-    while p.get(pi) == Some(&Tok::Star) {
+    while pi < len && matches!(tok(pi), Tok::Star) {
         pi += 1;
     }
-    pi == p.len()
-}
-
-/// The byte-level matcher for ASCII patterns and values: the hot path, with no
-/// allocation. Same algorithm as [`match_tokens`].
-fn match_ascii(p: &[u8], literal: &[(usize, usize)], v: &[u8], case_insensitive: bool) -> bool {
-    let is_literal =
-        |i: usize| !literal.is_empty() && literal.iter().any(|(a, b)| i >= *a && i < *b);
-    let eq = |a: u8, b: u8| {
-        if case_insensitive {
-            a.eq_ignore_ascii_case(&b)
-        } else {
-            a == b
-        }
-    };
-    let (mut pi, mut vi) = (0usize, 0usize);
-    let mut star: Option<usize> = None;
-    let mut mark = 0usize;
-    while vi < v.len() {
-        let vc = v.get(vi).copied().unwrap_or(0);
-        match p.get(pi).copied() {
-            Some(b'*') if !is_literal(pi) => {
-                star = Some(pi);
-                mark = vi;
-                pi += 1;
-            }
-            Some(b'?') if !is_literal(pi) => {
-                pi += 1;
-                vi += 1;
-            }
-            Some(c) if eq(c, vc) => {
-                pi += 1;
-                vi += 1;
-            }
-            _ => match star {
-                Some(s) => {
-                    pi = s + 1;
-                    mark += 1;
-                    vi = mark;
-                }
-                None => return false,
-            },
-        }
-    }
-    while p.get(pi) == Some(&b'*') && !is_literal(pi) {
-        pi += 1;
-    }
-    pi == p.len()
+    pi == len
 }
 
 /// Matches `value` against `pattern` (`*` any run, `?` any one character).
@@ -131,14 +80,30 @@ pub fn wildcard_match_literal(
     case_insensitive: bool,
 ) -> bool {
     if pattern.is_ascii() && value.is_ascii() {
-        return match_ascii(
-            pattern.as_bytes(),
-            literal,
-            value.as_bytes(),
-            case_insensitive,
-        );
+        // The hot path: bytes, no allocation.
+        let p = pattern.as_bytes();
+        let tok = |i: usize| classify(p.get(i).copied().unwrap_or(0), i, literal, b'*', b'?');
+        return if case_insensitive {
+            glob(p.len(), tok, value.as_bytes(), |a, b| {
+                a.eq_ignore_ascii_case(&b)
+            })
+        } else {
+            glob(p.len(), tok, value.as_bytes(), |a, b| a == b)
+        };
     }
-    match_tokens(&tokens(pattern, literal), value, case_insensitive)
+    let toks: Vec<Tok<char>> = pattern
+        .char_indices()
+        .map(|(i, c)| classify(c, i, literal, '*', '?'))
+        .collect();
+    let chars: Vec<char> = value.chars().collect();
+    let tok = |i: usize| toks.get(i).copied().unwrap_or(Tok::Star);
+    if case_insensitive {
+        glob(toks.len(), tok, &chars, |a, b| {
+            a.to_lowercase().eq(b.to_lowercase())
+        })
+    } else {
+        glob(toks.len(), tok, &chars, |a, b| a == b)
+    }
 }
 
 /// Actions match case-insensitively.
