@@ -127,7 +127,7 @@ pub fn user_identity(caller: &Caller) -> Json {
 /// sensitive values left out.
 pub fn response_elements(v: &Value) -> Json {
     match v {
-        Value::Null | Value::Sensitive(_) => Json::Null,
+        Value::Null | Value::Sensitive(_) | Value::Blob(_) => Json::Null,
         Value::Str(s) => Json::String(s.clone()),
         Value::Int(n) => Json::from(*n),
         Value::Bool(b) => Json::Bool(*b),
@@ -144,7 +144,7 @@ pub fn response_elements(v: &Value) -> Json {
         Value::Struct(members) => Json::Object(
             members
                 .iter()
-                .filter(|(_, v)| !matches!(v, Value::Null | Value::Sensitive(_)))
+                .filter(|(_, v)| !matches!(v, Value::Null | Value::Sensitive(_) | Value::Blob(_)))
                 .map(|(k, v)| (lower_camel(k), response_elements(v)))
                 .collect(),
         ),

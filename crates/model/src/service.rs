@@ -7,6 +7,10 @@ pub enum ServiceId {
     Sts,
     Redshift,
     CloudTrail,
+    /// Amazon Lex V1: model building and runtime share the signing name `lex`.
+    Lex,
+    Polly,
+    GuardDuty,
 }
 
 impl ServiceId {
@@ -17,6 +21,9 @@ impl ServiceId {
             "sts" => Some(ServiceId::Sts),
             "redshift" => Some(ServiceId::Redshift),
             "cloudtrail" => Some(ServiceId::CloudTrail),
+            "lex" => Some(ServiceId::Lex),
+            "polly" => Some(ServiceId::Polly),
+            "guardduty" => Some(ServiceId::GuardDuty),
             _ => None,
         }
     }
@@ -28,6 +35,9 @@ impl ServiceId {
             ServiceId::Sts => "sts",
             ServiceId::Redshift => "redshift",
             ServiceId::CloudTrail => "cloudtrail",
+            ServiceId::Lex => "lex",
+            ServiceId::Polly => "polly",
+            ServiceId::GuardDuty => "guardduty",
         }
     }
 
@@ -38,6 +48,9 @@ impl ServiceId {
             ServiceId::Sts => "sts.amazonaws.com",
             ServiceId::Redshift => "redshift.amazonaws.com",
             ServiceId::CloudTrail => "cloudtrail.amazonaws.com",
+            ServiceId::Lex => "lex.amazonaws.com",
+            ServiceId::Polly => "polly.amazonaws.com",
+            ServiceId::GuardDuty => "guardduty.amazonaws.com",
         }
     }
 }

@@ -26,6 +26,9 @@ pub enum Value {
     Map(Vec<(String, Value)>),
     /// A value sent to the caller but kept out of the audit record.
     Sensitive(Box<Value>),
+    /// Raw bytes (synthesized audio): a REST payload as is, base64 elsewhere,
+    /// never in the audit record.
+    Blob(Vec<u8>),
 }
 
 impl Value {
@@ -51,6 +54,27 @@ impl Value {
             Value::Struct(members) => members.iter().find(|(k, _)| k == name).map(|(_, v)| v),
             Value::Sensitive(inner) => inner.get(name),
             _ => None,
+        }
+    }
+
+    /// A JSON document as a value: objects become structures (members in the
+    /// document's order), numbers without a fraction become `Int`, other numbers
+    /// their decimal text, `null` is absent.
+    pub fn from_json(j: &serde_json::Value) -> Self {
+        use serde_json::Value as Json;
+        match j {
+            Json::Null => Value::Null,
+            Json::Bool(b) => Value::Bool(*b),
+            Json::Number(n) => n
+                .as_i64()
+                .map_or_else(|| Value::Str(n.to_string()), Value::Int),
+            Json::String(s) => Value::Str(s.clone()),
+            Json::Array(items) => Value::List(items.iter().map(Value::from_json).collect()),
+            Json::Object(m) => Value::Struct(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                    .collect(),
+            ),
         }
     }
 

@@ -5,6 +5,8 @@
 //! header first), so both always carry the same value and no conflicting `code`
 //! member is ever sent.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Map, Value as Json};
 use trailguard_model::{ApiError, Value};
 
@@ -31,6 +33,7 @@ pub fn to_json(v: &Value) -> Json {
         Value::Bool(b) => Json::Bool(*b),
         Value::Time(t) => Json::from(t.unix_timestamp()),
         Value::Sensitive(inner) => to_json(inner),
+        Value::Blob(bytes) => Json::String(B64.encode(bytes)),
         Value::List(items) | Value::ListOf(_, items) => {
             Json::Array(items.iter().map(to_json).collect())
         }

@@ -7,6 +7,7 @@
 
 pub mod json;
 pub mod query;
+pub mod rest;
 pub mod route;
 pub mod sigv4;
 pub mod xml;

@@ -13,12 +13,15 @@ pub enum Protocol {
     AwsQuery,
     /// JSON in and out, the operation named by `X-Amz-Target: PREFIX.Operation`.
     AwsJson11 { target_prefix: &'static str },
+    /// Method and path name the operation; see [`crate::rest`].
+    RestJson1,
 }
 
 /// The protocol a service speaks.
 pub fn protocol(service: ServiceId) -> Protocol {
     match service {
         ServiceId::Iam | ServiceId::Sts | ServiceId::Redshift => Protocol::AwsQuery,
+        ServiceId::Lex | ServiceId::Polly | ServiceId::GuardDuty => Protocol::RestJson1,
         ServiceId::CloudTrail => Protocol::AwsJson11 {
             target_prefix: "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101",
         },
@@ -31,6 +34,6 @@ pub fn xml_namespace(service: ServiceId) -> &'static str {
         ServiceId::Iam => "https://iam.amazonaws.com/doc/2010-05-08/",
         ServiceId::Sts => "https://sts.amazonaws.com/doc/2011-06-15/",
         ServiceId::Redshift => "http://redshift.amazonaws.com/doc/2012-12-01/",
-        ServiceId::CloudTrail => "",
+        ServiceId::CloudTrail | ServiceId::Lex | ServiceId::Polly | ServiceId::GuardDuty => "",
     }
 }

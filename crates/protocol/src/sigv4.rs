@@ -168,6 +168,17 @@ fn incomplete(msg: &str) -> AuthError {
 
 /// Parses the signature claim and builds the canonical request.
 pub fn parse(req: &SignedRequest<'_>, mode: PathMode) -> Result<Claim, AuthError> {
+    parse_with(req, mode, mode == PathMode::Raw)
+}
+
+/// [`parse`], saying whether the operation may leave its payload unsigned
+/// (`UNSIGNED-PAYLOAD`): S3, and operations whose models say `v4-unsigned-body`
+/// (Lex's `PostContent`).
+pub fn parse_with(
+    req: &SignedRequest<'_>,
+    mode: PathMode,
+    unsigned_payload_ok: bool,
+) -> Result<Claim, AuthError> {
     let pairs = query_pairs(req.query);
     let (credential, signed_headers, signature, amz_date, token, expires, presigned) = if let Some(
         auth,
@@ -276,7 +287,8 @@ pub fn parse(req: &SignedRequest<'_>, mode: PathMode) -> Result<Claim, AuthError
     }
 
     // The signature covers the body through its hash: a claimed hash must be
-    // the real one. Only S3 may leave the payload unsigned.
+    // the real one. Only S3 and `v4-unsigned-body` operations may leave the
+    // payload unsigned.
     let actual = if req.body.is_empty() {
         EMPTY_SHA256.to_string()
     } else {
@@ -288,9 +300,9 @@ pub fn parse(req: &SignedRequest<'_>, mode: PathMode) -> Result<Claim, AuthError
             h @ ("UNSIGNED-PAYLOAD"
             | "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
             | "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
-        ) if mode == PathMode::Raw => h.to_string(),
+        ) if unsigned_payload_ok => h.to_string(),
         Some(_) => return Err(AuthError::Mismatch),
-        None if presigned && mode == PathMode::Raw => "UNSIGNED-PAYLOAD".to_string(),
+        None if presigned && unsigned_payload_ok => "UNSIGNED-PAYLOAD".to_string(),
         None => actual,
     };
     let canonical_request = canonical_request(req, mode, &signed_headers, &payload_hash, presigned);

@@ -3,6 +3,8 @@
 //! aws-sdk-rust requires the result element to be the first child of the response
 //! element, so `<OpResult>` always precedes `<ResponseMetadata>`.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
 use trailguard_model::clock::iso8601;
 use trailguard_model::{ApiError, Fault, Value};
 
@@ -29,6 +31,7 @@ fn write_value(v: &Value, out: &mut String) {
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Time(t) => out.push_str(&iso8601(*t)),
         Value::Sensitive(inner) => write_value(inner, out),
+        Value::Blob(bytes) => out.push_str(&B64.encode(bytes)),
         Value::List(items) => write_list("member", items, out),
         Value::ListOf(name, items) => write_list(name, items, out),
         Value::Map(entries) => {

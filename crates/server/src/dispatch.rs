@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 use trailguard_model::{ApiError, Caller, RequestContext, ServiceId, Value};
 use trailguard_protocol::sigv4::{self, AuthError, PathMode, SignedRequest};
-use trailguard_protocol::{json, query, route, xml};
+use trailguard_protocol::{json, query, rest, route, xml};
 
 /// The largest request body accepted.
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -25,7 +25,7 @@ fn error_response(service: ServiceId, request_id: &str, err: &ApiError) -> Respo
             "text/xml",
             xml::error(route::xml_namespace(service), request_id, err),
         ),
-        route::Protocol::AwsJson11 { .. } => {
+        proto @ (route::Protocol::AwsJson11 { .. } | route::Protocol::RestJson1) => {
             // JSON services name the same failures differently.
             let code = match err.code.as_ref() {
                 "SignatureDoesNotMatch" => "InvalidSignatureException",
@@ -35,18 +35,19 @@ fn error_response(service: ServiceId, request_id: &str, err: &ApiError) -> Respo
                 "IncompleteSignature" => "IncompleteSignatureException",
                 "InvalidAction" => "UnknownOperationException",
                 "ServiceFailure" => "InternalFailure",
+                "AccessDenied" => "AccessDeniedException",
                 other => other,
             };
             let err = ApiError {
                 code: code.to_string().into(),
                 ..err.clone()
             };
-            let mut resp = build(
-                err.status,
-                request_id,
-                "application/x-amz-json-1.1",
-                json::error_body(&err),
-            );
+            let content_type = if proto == route::Protocol::RestJson1 {
+                "application/json"
+            } else {
+                "application/x-amz-json-1.1"
+            };
+            let mut resp = build(err.status, request_id, content_type, json::error_body(&err));
             if let Ok(v) = HeaderValue::from_str(&err.code) {
                 resp.headers_mut().insert(json::ERROR_TYPE_HEADER, v);
             }
@@ -154,7 +155,14 @@ async fn dispatch(
             return (error_response(ServiceId::Sts, request_id, &err), None, None);
         }
     };
-    let claim = match sigv4::parse(&signed, PathMode::NormalizeDoubleEncode) {
+    let unsigned_body_ok = rest::find(
+        rest::routes(service),
+        parts.method.as_str(),
+        parts.uri.path(),
+    )
+    .is_some_and(|(r, _)| r.unsigned_body);
+    let claim = match sigv4::parse_with(&signed, PathMode::NormalizeDoubleEncode, unsigned_body_ok)
+    {
         Ok(c) => c,
         Err(e) => {
             return (
@@ -223,6 +231,28 @@ async fn dispatch(
                     .map_err(|m| ApiError::sender("SerializationException", 400, m)),
             }
         }
+        route::Protocol::RestJson1 => rest::decode(
+            rest::routes(service),
+            parts.method.as_str(),
+            parts.uri.path(),
+            query,
+            &parts.headers,
+            body,
+        )
+        .map(|(_, req)| req)
+        .map_err(|e| match e {
+            rest::RestError::NoRoute => ApiError::sender(
+                "UnknownOperationException",
+                404,
+                format!(
+                    "No {} operation is served at {} {}.",
+                    service.signing_name(),
+                    parts.method,
+                    parts.uri.path()
+                ),
+            ),
+            rest::RestError::Malformed(m) => ApiError::sender("SerializationException", 400, m),
+        }),
     };
     let decoded = match decoded {
         Ok(d) => d,
@@ -275,6 +305,25 @@ fn success(service: ServiceId, action: &str, request_id: &str, out: &Value) -> R
                 v => v.to_string(),
             };
             build(200, request_id, "application/x-amz-json-1.1", body)
+        }
+        route::Protocol::RestJson1 => {
+            let Some(route) = rest::routes(service).iter().find(|r| r.operation == action) else {
+                return error_response(service, request_id, &ApiError::internal());
+            };
+            let encoded = rest::encode(route, out);
+            let mut resp = Response::new(Full::new(Bytes::from(encoded.body)));
+            *resp.status_mut() = StatusCode::from_u16(encoded.status).unwrap_or(StatusCode::OK);
+            let headers = resp.headers_mut();
+            for (name, value) in encoded.headers {
+                // A value a header cannot carry is left out; its encoded twin is sent.
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    headers.insert(name, v);
+                }
+            }
+            if let Ok(v) = HeaderValue::from_str(request_id) {
+                headers.insert("x-amzn-requestid", v);
+            }
+            resp
         }
     }
 }

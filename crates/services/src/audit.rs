@@ -54,6 +54,16 @@ pub fn request_parameters(params: &Json) -> Json {
     }
 }
 
+/// Polly's records show the text to speak only as asterisks.
+fn redact(service: ServiceId, mut params: Json) -> Json {
+    if service == ServiceId::Polly
+        && let Some(text) = params.get_mut("text")
+    {
+        *text = Json::String("**********".into());
+    }
+    params
+}
+
 /// What the call is, for the record.
 #[derive(Debug, Clone, Copy)]
 pub struct CallFacts<'a> {
@@ -108,7 +118,12 @@ pub fn append(
     let region = match call.service {
         // IAM is global and records in us-east-1.
         ServiceId::Iam => "us-east-1".to_string(),
-        ServiceId::Sts | ServiceId::Redshift | ServiceId::CloudTrail => env.ctx.region.clone(),
+        ServiceId::Sts
+        | ServiceId::Redshift
+        | ServiceId::CloudTrail
+        | ServiceId::Lex
+        | ServiceId::Polly
+        | ServiceId::GuardDuty => env.ctx.region.clone(),
     };
     let (error_code, error_message, response) = match outcome {
         Ok(out) if call.record_response => (None, None, response_elements(out)),
@@ -134,7 +149,7 @@ pub fn append(
         user_agent: origin.user_agent.clone(),
         error_code,
         error_message,
-        request_parameters: request_parameters(call.params),
+        request_parameters: redact(call.service, request_parameters(call.params)),
         response_elements: response,
         // Beyond AWS: a denied call carries the decision that denied it.
         additional_event_data: env
@@ -192,6 +207,8 @@ pub fn lookup_resources(
         ("instanceProfileName", "AWS::IAM::InstanceProfile"),
         ("accessKeyId", "AWS::IAM::AccessKey"),
         ("clusterIdentifier", "AWS::Redshift::Cluster"),
+        ("botName", "AWS::Lex::Bot"),
+        ("detectorId", "AWS::GuardDuty::Detector"),
     ];
     let mut out: Vec<(String, String)> = Vec::new();
     for (param, ty) in BY_PARAM {

@@ -48,6 +48,39 @@ pub enum Error {
     InvalidMaxResults(String),
     #[error("{0}")]
     InvalidNextToken(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    ResourceInUse(String),
+    #[error("{0}")]
+    DependencyFailed(String),
+    #[error("{0}")]
+    NotAcceptable(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    ValidationException(String),
+    #[error("{0}")]
+    TextLengthExceeded(String),
+    #[error("{0}")]
+    InvalidSsml(String),
+    #[error("{0}")]
+    InvalidSampleRate(String),
+    #[error("{0}")]
+    MarksNotSupportedForFormat(String),
+    #[error("{0}")]
+    EngineNotSupported(String),
+    #[error("{0}")]
+    LanguageNotSupported(String),
+    /// Polly could not synthesize (the speech engine is missing or failed).
+    #[error("{0}")]
+    SynthesisFailure(String),
     /// A storage failure: logged, never shown to the client.
     #[error("storage: {0}")]
     Store(#[from] StoreError),
@@ -81,6 +114,28 @@ impl Error {
             Error::InvalidTimeRange(_) => ("InvalidTimeRangeException", 400),
             Error::InvalidMaxResults(_) => ("InvalidMaxResultsException", 400),
             Error::InvalidNextToken(_) => ("InvalidNextTokenException", 400),
+            Error::NotFound(_) => ("NotFoundException", 404),
+            Error::BadRequest(_) => ("BadRequestException", 400),
+            Error::Conflict(_) => ("ConflictException", 409),
+            Error::PreconditionFailed(_) => ("PreconditionFailedException", 412),
+            Error::ResourceInUse(_) => ("ResourceInUseException", 400),
+            Error::DependencyFailed(_) => ("DependencyFailedException", 424),
+            Error::NotAcceptable(_) => ("NotAcceptableException", 406),
+            Error::UnsupportedMediaType(_) => ("UnsupportedMediaTypeException", 415),
+            Error::ValidationException(_) => ("ValidationException", 400),
+            Error::TextLengthExceeded(_) => ("TextLengthExceededException", 400),
+            Error::InvalidSsml(_) => ("InvalidSsmlException", 400),
+            Error::InvalidSampleRate(_) => ("InvalidSampleRateException", 400),
+            Error::MarksNotSupportedForFormat(_) => ("MarksNotSupportedForFormatException", 400),
+            Error::EngineNotSupported(_) => ("EngineNotSupportedException", 400),
+            Error::LanguageNotSupported(_) => ("LanguageNotSupportedException", 400),
+            Error::SynthesisFailure(_) => {
+                // A server fault, but its cause (a missing speech engine) is the
+                // operator's to fix, so the message is sent.
+                let mut e = ApiError::sender("ServiceFailureException", 500, self.to_string());
+                e.fault = trailguard_model::Fault::Receiver;
+                return e;
+            }
             Error::Store(_) | Error::Corrupt(_) => return ApiError::internal(),
         };
         ApiError::sender(code, status, self.to_string())

@@ -26,7 +26,11 @@ pub trait LinkedResources: Sync {
 
 /// Every linked service with resources.
 pub fn registry() -> &'static [&'static dyn LinkedResources] {
-    &[&crate::redshift::Linked]
+    &[
+        &crate::redshift::Linked,
+        &crate::lex::Linked,
+        &crate::guardduty::Linked,
+    ]
 }
 
 /// The linked service with this principal, if it has resources.
@@ -136,4 +140,84 @@ pub fn assume_role(
         }),
         invoked_by: Some(service.to_string()),
     })
+}
+
+const NS_SERVICE_SESSION: &str = "linked.session";
+/// A cached session is reused while it has at least this long to live.
+const SESSION_MARGIN_SECONDS: i64 = 300;
+
+/// A session of the service's role for `session_name`, reused while it lasts (as
+/// services cache their credentials), else freshly assumed.
+pub fn session(
+    env: &mut Env<'_>,
+    role: Entity,
+    service: &str,
+    session_name: &str,
+) -> Result<Caller> {
+    let cache_key = format!("{}/{service}/{session_name}", env.account);
+    if let Some(key_id) = env.get::<String>(NS_SERVICE_SESSION, &cache_key)?
+        && let Some(s) = env.get::<crate::sts::Session>(crate::sts::NS_SESSION, &key_id)?
+        && (s.expires - env.now).whole_seconds() > SESSION_MARGIN_SECONDS
+    {
+        return Ok(Caller {
+            principal: s.to_principal(),
+            access_key_id: s.access_key_id.clone(),
+            session: Some(trailguard_model::SessionInfo {
+                issued_at: s.issued,
+                expires_at: s.expires,
+                mfa_authenticated: false,
+            }),
+            invoked_by: Some(service.to_string()),
+        });
+    }
+    let caller = assume_role(env, role, service, session_name)?;
+    env.put(NS_SERVICE_SESSION, &cache_key, &caller.access_key_id)?;
+    Ok(caller)
+}
+
+/// The service calls another service's operation as `caller` (a session of its
+/// role): authorized against the role's policies and recorded as the seed post
+/// shows it (`AssumedRole`, `invokedBy`, source and agent the service principal),
+/// in the same transaction as the call that caused it.
+pub fn act_as(
+    env: &mut Env<'_>,
+    caller: &Caller,
+    service: &str,
+    target: ServiceId,
+    operation: &str,
+    params: &serde_json::Value,
+) -> Result<Value> {
+    let op = crate::operation(target, operation)
+        .ok_or_else(|| Error::InvalidAction(format!("{operation} is not served")))?;
+    let ctx = trailguard_model::RequestContext {
+        source_ip: service.to_string(),
+        user_agent: service.to_string(),
+        request_id: env.ids.uuid(),
+        ..env.ctx.clone()
+    };
+    let mut inner = Env {
+        tx: &mut *env.tx,
+        now: env.now,
+        ids: env.ids,
+        caller,
+        ctx: &ctx,
+        account: env.account.clone(),
+        catalogue: env.catalogue,
+        resources: Vec::new(),
+        decision_trace: None,
+        via_service: None,
+    };
+    let result = crate::run_operation(&mut inner, target, op, Params(params));
+    let facts = CallFacts {
+        service: target,
+        name: op.name,
+        read_only: op.read_only,
+        record_response: op.record_response,
+        params,
+    };
+    match &result {
+        Ok(out) => audit::record(&mut inner, facts, Ok(out))?,
+        Err(e) => audit::record(&mut inner, facts, Err(&e.to_api()))?,
+    }
+    result
 }

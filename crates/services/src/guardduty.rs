@@ -1,0 +1,200 @@
+//! Amazon GuardDuty detectors: the control-plane core that makes GuardDuty a
+//! linked service. Creating a detector creates `AWSServiceRoleForAmazonGuardDuty`
+//! (when the caller may), and while a detector exists in any region the role
+//! cannot be deleted. Findings and detection are built on this module.
+
+use crate::authz::Authorized;
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::linked::{self, LinkedResources};
+use crate::ops::Operation;
+use crate::params::Params;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use trailguard_model::Value;
+use trailguard_model::clock::iso8601;
+
+/// GuardDuty's service principal.
+pub const SERVICE: &str = "guardduty.amazonaws.com";
+const NS_DETECTOR: &str = "guardduty.detector";
+
+/// The GuardDuty operations served.
+pub const OPERATIONS: &[Operation] = &[
+    Operation::write(
+        "CreateDetector",
+        |e, _| Ok(detector_arn(e, "*")),
+        create_detector,
+    ),
+    Operation::read("GetDetector", detector_res, get_detector),
+    Operation::read(
+        "ListDetectors",
+        |e, _| Ok(detector_arn(e, "*")),
+        list_detectors,
+    ),
+    Operation::write("UpdateDetector", detector_res, update_detector),
+    Operation::write("DeleteDetector", detector_res, delete_detector),
+];
+
+const FREQUENCIES: &[&str] = &["FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS"];
+
+/// A detector: one per account and region.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Detector {
+    id: String,
+    account: String,
+    region: String,
+    enabled: bool,
+    frequency: String,
+    service_role: String,
+    #[serde(default)]
+    tags: serde_json::Map<String, serde_json::Value>,
+    #[serde(with = "time::serde::rfc3339")]
+    created: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    updated: OffsetDateTime,
+}
+
+fn detector_arn(env: &Env<'_>, id: &str) -> String {
+    format!(
+        "arn:aws:guardduty:{}:{}:detector/{id}",
+        env.ctx.region, env.account
+    )
+}
+
+fn detector_res(env: &mut Env<'_>, p: Params<'_>) -> Result<String> {
+    Ok(detector_arn(env, p.opt_str("detectorId")?.unwrap_or("*")))
+}
+
+fn region_prefix(env: &Env<'_>) -> String {
+    format!("{}/{}/", env.account, env.ctx.region)
+}
+
+fn bad(message: &str) -> Error {
+    Error::BadRequest(format!("The request is rejected because {message}"))
+}
+
+fn frequency(p: Params<'_>) -> Result<Option<String>> {
+    match p.opt_str("findingPublishingFrequency")? {
+        None => Ok(None),
+        Some(f) if FREQUENCIES.contains(&f) => Ok(Some(f.to_string())),
+        Some(f) => Err(bad(&format!(
+            "the findingPublishingFrequency '{f}' is not one of {}.",
+            FREQUENCIES.join(", ")
+        ))),
+    }
+}
+
+fn load(env: &mut Env<'_>, id: &str) -> Result<Detector> {
+    let k = format!("{}{id}", region_prefix(env));
+    env.get(NS_DETECTOR, &k)?
+        .ok_or_else(|| bad("the input detectorId is not owned by the current account."))
+}
+
+pub fn create_detector(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
+    let enable = p
+        .opt_bool("enable")?
+        .ok_or_else(|| bad("the enable parameter is missing."))?;
+    let freq = frequency(p)?.unwrap_or_else(|| "SIX_HOURS".into());
+    let prefix = region_prefix(env);
+    if !env
+        .scan::<Detector>(NS_DETECTOR, &prefix, None, 1)?
+        .is_empty()
+    {
+        return Err(bad("a detector already exists for the current account."));
+    }
+    let role = linked::ensure_role(env, SERVICE)?;
+    let tags = match p.0.get("tags") {
+        Some(serde_json::Value::Object(m)) => m.clone(),
+        _ => serde_json::Map::new(),
+    };
+    let detector = Detector {
+        id: env.ids.uuid().replace('-', ""),
+        account: env.account.clone(),
+        region: env.ctx.region.clone(),
+        enabled: enable,
+        frequency: freq,
+        service_role: role.arn,
+        tags,
+        created: env.now,
+        updated: env.now,
+    };
+    let k = format!("{prefix}{}", detector.id);
+    env.put(NS_DETECTOR, &k, &detector)?;
+    Ok(Value::structure().with("detectorId", detector.id))
+}
+
+pub fn get_detector(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
+    let d = load(env, p.str("detectorId")?)?;
+    Ok(Value::structure()
+        .with("createdAt", iso8601(d.created))
+        .with("findingPublishingFrequency", d.frequency)
+        .with("serviceRole", d.service_role)
+        .with("status", if d.enabled { "ENABLED" } else { "DISABLED" })
+        .with("updatedAt", iso8601(d.updated))
+        .with("tags", Value::from_json(&serde_json::Value::Object(d.tags))))
+}
+
+pub fn list_detectors(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
+    let max = usize::try_from(p.opt_int("maxResults", 1, 50)?.unwrap_or(50)).unwrap_or(50);
+    let prefix = region_prefix(env);
+    let after = p.opt_str("nextToken")?.map(|t| format!("{prefix}{t}"));
+    let page = env.scan::<Detector>(NS_DETECTOR, &prefix, after.as_deref(), max + 1)?;
+    let next = (page.len() > max)
+        .then(|| page.get(max - 1).map(|(_, d)| d.id.clone()))
+        .flatten();
+    let ids = page
+        .into_iter()
+        .take(max)
+        .map(|(_, d)| Value::Str(d.id))
+        .collect();
+    Ok(Value::structure()
+        .with("detectorIds", Value::List(ids))
+        .with("nextToken", next))
+}
+
+pub fn update_detector(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
+    let mut d = load(env, p.str("detectorId")?)?;
+    if let Some(enable) = p.opt_bool("enable")? {
+        d.enabled = enable;
+    }
+    if let Some(f) = frequency(p)? {
+        d.frequency = f;
+    }
+    d.updated = env.now;
+    let k = format!("{}{}", region_prefix(env), d.id);
+    env.put(NS_DETECTOR, &k, &d)?;
+    Ok(Value::structure())
+}
+
+pub fn delete_detector(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
+    let d = load(env, p.str("detectorId")?)?;
+    let k = format!("{}{}", region_prefix(env), d.id);
+    env.delete(NS_DETECTOR, &k)?;
+    Ok(Value::structure())
+}
+
+/// GuardDuty's side of the linked-service seam: detectors use the role.
+pub struct Linked;
+
+impl LinkedResources for Linked {
+    fn service(&self) -> &'static str {
+        SERVICE
+    }
+
+    fn resources_using_role(&self, env: &mut Env<'_>) -> Result<Vec<(String, String)>> {
+        let prefix = format!("{}/", env.account);
+        let detectors: Vec<Detector> = env.scan_all(NS_DETECTOR, &prefix)?;
+        Ok(detectors
+            .iter()
+            .map(|d| {
+                (
+                    d.region.clone(),
+                    format!(
+                        "arn:aws:guardduty:{}:{}:detector/{}",
+                        d.region, d.account, d.id
+                    ),
+                )
+            })
+            .collect())
+    }
+}
