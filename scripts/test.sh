@@ -18,6 +18,9 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "$want" > "$stamp"
 fi
 
+step "speech synthesis for Polly (Debian: espeak-ng, lame, vorbis-tools)"
+./scripts/speech-deps.sh
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -120,8 +120,16 @@ class EventRow:
 class TrailguardServer:
     """One trailguard process on one data dir. Can be stopped, killed and restarted."""
 
-    def __init__(self, data_dir: Path, log_dir: Path, *, fixed_root_creds: bool = True):
+    def __init__(
+        self,
+        data_dir: Path,
+        log_dir: Path,
+        *,
+        fixed_root_creds: bool = True,
+        extra_env: dict | None = None,
+    ):
         self.binary = server_binary()
+        self.extra_env = dict(extra_env or {})
         self.data_dir = Path(data_dir)
         self.log_dir = Path(log_dir)
         self.fixed_root_creds = fixed_root_creds
@@ -158,6 +166,7 @@ class TrailguardServer:
         # Verbose server logging makes the "no secrets in logs" checks stricter.
         env.setdefault("RUST_LOG", "info,trailguard=debug")
         env.setdefault("RUST_BACKTRACE", "1")
+        env.update(self.extra_env)
         return env
 
     def start(self) -> "TrailguardServer":
@@ -394,11 +403,18 @@ class ServerFactory:
         self.data_dir = base / "data"
         self.servers: list[TrailguardServer] = []
 
-    def start(self, *, fixed_root_creds: bool = True, data_dir: Path | None = None):
+    def start(
+        self,
+        *,
+        fixed_root_creds: bool = True,
+        data_dir: Path | None = None,
+        extra_env: dict | None = None,
+    ):
         srv = TrailguardServer(
             data_dir or self.data_dir,
             self.base / f"logs{len(self.servers)}",
             fixed_root_creds=fixed_root_creds,
+            extra_env=extra_env,
         )
         self.servers.append(srv)
         return srv.start()

@@ -1,0 +1,28 @@
+//! The restJson1 decoder must answer every request, against every service's
+//! routes, with an operation and parameters or a decode error: never a panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use trailguard_model::ServiceId;
+use trailguard_protocol::rest;
+
+fuzz_target!(|data: &[u8]| {
+    // Lines: method, path, query, one header value, then the body.
+    let mut parts = data.splitn(5, |b| *b == b'\n');
+    let mut next = || String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+    let (method, path, query, header) = (next(), next(), next(), next());
+    let body = data.rsplit(|b| *b == b'\n').next().unwrap_or_default();
+    let mut headers = http::HeaderMap::new();
+    if let Ok(v) = http::HeaderValue::from_str(&header) {
+        headers.insert("x-amz-lex-session-attributes", v.clone());
+        headers.insert("content-type", v);
+    }
+    for service in [ServiceId::Lex, ServiceId::Polly, ServiceId::GuardDuty] {
+        if let Ok((route, req)) =
+            rest::decode(rest::routes(service), &method, &path, &query, &headers, body)
+        {
+            assert_eq!(route.operation, req.action);
+            assert!(req.params.is_object());
+        }
+    }
+});
