@@ -9,7 +9,8 @@ use std::sync::Arc;
 use trailguard_model::{RandomIds, SystemClock};
 use trailguard_server::Server;
 use trailguard_services::Services;
-use trailguard_store::{Durability, SqliteStore};
+use trailguard_services::cloudtrail::delivery::Timing as TrailTiming;
+use trailguard_store::{Durability, FsBlobs, SqliteStore};
 
 #[derive(Parser)]
 #[command(
@@ -64,6 +65,12 @@ enum Command {
             env = "TRAILGUARD_DURABILITY"
         )]
         durability: DurabilityArg,
+        /// Seconds between a logging trail's log file deliveries (AWS: about 300).
+        #[arg(long, default_value_t = 300, env = "TRAILGUARD_TRAIL_LOG_INTERVAL")]
+        trail_log_interval: u32,
+        /// Seconds between a trail's digest files (AWS: hourly).
+        #[arg(long, default_value_t = 3600, env = "TRAILGUARD_TRAIL_DIGEST_INTERVAL")]
+        trail_digest_interval: u32,
     },
     /// List every API operation served, with its IAM action, as JSON lines.
     Operations,
@@ -107,7 +114,7 @@ fn main() -> ExitCode {
                     service.signing_name(),
                     op.name,
                     service.signing_name(),
-                    op.name,
+                    op.action.unwrap_or(op.name),
                     op.read_only
                 );
             }
@@ -121,6 +128,8 @@ fn main() -> ExitCode {
             root_secret_access_key,
             region,
             durability,
+            trail_log_interval,
+            trail_digest_interval,
         } => match serve(ServeArgs {
             listen,
             data_dir,
@@ -129,6 +138,10 @@ fn main() -> ExitCode {
             root_secret_access_key,
             region,
             durability,
+            trail_timing: TrailTiming {
+                log_interval: time::Duration::seconds(i64::from(trail_log_interval.max(1))),
+                digest_interval: time::Duration::seconds(i64::from(trail_digest_interval.max(1))),
+            },
         }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -147,6 +160,7 @@ struct ServeArgs {
     root_secret_access_key: Option<String>,
     region: String,
     durability: DurabilityArg,
+    trail_timing: TrailTiming,
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {
@@ -181,7 +195,14 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot open {}: {e}", db.display()))?;
     let clock = Arc::new(SystemClock);
     let ids = Arc::new(RandomIds);
-    let services = Arc::new(Services::new(Arc::new(store), clock.clone(), ids.clone()));
+    let objects = args.data_dir.join("objects");
+    let blobs =
+        FsBlobs::open(&objects).map_err(|e| format!("cannot open {}: {e}", objects.display()))?;
+    let services = Arc::new(
+        Services::new(Arc::new(store), clock.clone(), ids.clone())
+            .with_blobs(Arc::new(blobs))
+            .with_trail_timing(args.trail_timing),
+    );
     let (identity, generated) = services
         .bootstrap(args.account_id.as_deref(), root_key)
         .map_err(|e| format!("cannot set up the default account: {e}"))?;

@@ -11,6 +11,7 @@ pub enum ServiceId {
     Lex,
     Polly,
     GuardDuty,
+    S3,
 }
 
 impl ServiceId {
@@ -24,6 +25,7 @@ impl ServiceId {
             "lex" => Some(ServiceId::Lex),
             "polly" => Some(ServiceId::Polly),
             "guardduty" => Some(ServiceId::GuardDuty),
+            "s3" => Some(ServiceId::S3),
             _ => None,
         }
     }
@@ -38,6 +40,7 @@ impl ServiceId {
             ServiceId::Lex => "lex",
             ServiceId::Polly => "polly",
             ServiceId::GuardDuty => "guardduty",
+            ServiceId::S3 => "s3",
         }
     }
 
@@ -51,6 +54,7 @@ impl ServiceId {
             ServiceId::Lex => "lex.amazonaws.com",
             ServiceId::Polly => "polly.amazonaws.com",
             ServiceId::GuardDuty => "guardduty.amazonaws.com",
+            ServiceId::S3 => "s3.amazonaws.com",
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod json;
 pub mod query;
 pub mod rest;
 pub mod route;
+pub mod s3;
 pub mod sigv4;
 pub mod xml;
 

@@ -212,7 +212,11 @@ pub fn routes(service: ServiceId) -> &'static [Route] {
         ServiceId::Lex => LEX,
         ServiceId::Polly => POLLY,
         ServiceId::GuardDuty => GUARDDUTY,
-        ServiceId::Iam | ServiceId::Sts | ServiceId::Redshift | ServiceId::CloudTrail => &[],
+        ServiceId::Iam
+        | ServiceId::Sts
+        | ServiceId::Redshift
+        | ServiceId::CloudTrail
+        | ServiceId::S3 => &[],
     }
 }
 

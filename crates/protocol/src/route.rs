@@ -15,6 +15,8 @@ pub enum Protocol {
     AwsJson11 { target_prefix: &'static str },
     /// Method and path name the operation; see [`crate::rest`].
     RestJson1,
+    /// S3's REST/XML; see [`crate::s3`].
+    RestXmlS3,
 }
 
 /// The protocol a service speaks.
@@ -22,6 +24,7 @@ pub fn protocol(service: ServiceId) -> Protocol {
     match service {
         ServiceId::Iam | ServiceId::Sts | ServiceId::Redshift => Protocol::AwsQuery,
         ServiceId::Lex | ServiceId::Polly | ServiceId::GuardDuty => Protocol::RestJson1,
+        ServiceId::S3 => Protocol::RestXmlS3,
         ServiceId::CloudTrail => Protocol::AwsJson11 {
             target_prefix: "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101",
         },
@@ -34,6 +37,10 @@ pub fn xml_namespace(service: ServiceId) -> &'static str {
         ServiceId::Iam => "https://iam.amazonaws.com/doc/2010-05-08/",
         ServiceId::Sts => "https://sts.amazonaws.com/doc/2011-06-15/",
         ServiceId::Redshift => "http://redshift.amazonaws.com/doc/2012-12-01/",
-        ServiceId::CloudTrail | ServiceId::Lex | ServiceId::Polly | ServiceId::GuardDuty => "",
+        ServiceId::CloudTrail
+        | ServiceId::Lex
+        | ServiceId::Polly
+        | ServiceId::GuardDuty
+        | ServiceId::S3 => "",
     }
 }

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 use trailguard_model::{ApiError, Caller, RequestContext, ServiceId, Value};
 use trailguard_protocol::sigv4::{self, AuthError, PathMode, SignedRequest};
-use trailguard_protocol::{json, query, rest, route, xml};
+use trailguard_protocol::{json, query, rest, route, s3, xml};
 
 /// The largest request body accepted.
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -19,6 +19,35 @@ type Body = Full<Bytes>;
 /// How a response is rendered when the service is known (or guessed).
 fn error_response(service: ServiceId, request_id: &str, err: &ApiError) -> Response<Body> {
     match route::protocol(service) {
+        route::Protocol::RestXmlS3 => {
+            let err = match err.code.as_ref() {
+                "InvalidClientTokenId" => ApiError {
+                    code: "InvalidAccessKeyId".into(),
+                    message: "The AWS Access Key Id you provided does not exist in our records."
+                        .into(),
+                    ..err.clone()
+                },
+                "MissingAuthenticationToken" => {
+                    ApiError::sender("AccessDenied", 403, "Access Denied")
+                }
+                "ServiceFailure" => ApiError {
+                    code: "InternalError".into(),
+                    ..err.clone()
+                },
+                _ => err.clone(),
+            };
+            let mut resp = Response::new(Full::new(Bytes::from(s3::error(&err, request_id, None))));
+            *resp.status_mut() =
+                StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            resp.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/xml"),
+            );
+            if let Ok(v) = HeaderValue::from_str(request_id) {
+                resp.headers_mut().insert("x-amz-request-id", v);
+            }
+            resp
+        }
         route::Protocol::AwsQuery => build(
             err.status,
             request_id,
@@ -161,8 +190,13 @@ async fn dispatch(
         parts.uri.path(),
     )
     .is_some_and(|(r, _)| r.unsigned_body);
-    let claim = match sigv4::parse_with(&signed, PathMode::NormalizeDoubleEncode, unsigned_body_ok)
-    {
+    // S3 signs the path as sent; every other service normalizes and re-encodes it.
+    let path_mode = if service == ServiceId::S3 {
+        PathMode::Raw
+    } else {
+        PathMode::NormalizeDoubleEncode
+    };
+    let claim = match sigv4::parse_with(&signed, path_mode, unsigned_body_ok) {
         Ok(c) => c,
         Err(e) => {
             return (
@@ -231,6 +265,18 @@ async fn dispatch(
                     .map_err(|m| ApiError::sender("SerializationException", 400, m)),
             }
         }
+        route::Protocol::RestXmlS3 => s3::decode(
+            parts.method.as_str(),
+            parts.uri.path(),
+            query,
+            &parts.headers,
+            body,
+        )
+        .map(|r| query::QueryRequest {
+            action: r.operation.to_string(),
+            version: None,
+            params: r.params,
+        }),
         route::Protocol::RestJson1 => rest::decode(
             rest::routes(service),
             parts.method.as_str(),
@@ -305,6 +351,24 @@ fn success(service: ServiceId, action: &str, request_id: &str, out: &Value) -> R
                 v => v.to_string(),
             };
             build(200, request_id, "application/x-amz-json-1.1", body)
+        }
+        route::Protocol::RestXmlS3 => {
+            let encoded = s3::encode(action, out);
+            let mut resp = Response::new(Full::new(Bytes::from(encoded.body)));
+            *resp.status_mut() = StatusCode::from_u16(encoded.status).unwrap_or(StatusCode::OK);
+            let headers = resp.headers_mut();
+            for (name, value) in encoded.headers {
+                if let (Ok(n), Ok(v)) = (
+                    http::header::HeaderName::from_bytes(name.as_bytes()),
+                    HeaderValue::from_str(&value),
+                ) {
+                    headers.insert(n, v);
+                }
+            }
+            if let Ok(v) = HeaderValue::from_str(request_id) {
+                headers.insert("x-amz-request-id", v);
+            }
+            resp
         }
         route::Protocol::RestJson1 => {
             let Some(route) = rest::routes(service).iter().find(|r| r.operation == action) else {

@@ -70,12 +70,20 @@ pub async fn run(
             tracing::warn!("in-flight requests did not finish within 30 s");
         }
     }
+    // Deliver what trails still owe before exiting, as a graceful stop should.
+    let services = server.services.clone();
+    match tokio::task::spawn_blocking(move || services.deliver_trails(true)).await {
+        Ok(Ok(n)) if n > 0 => tracing::info!(trails = n, "trail delivery flushed on shutdown"),
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %e, "trail delivery could not be flushed"),
+        Err(e) => tracing::warn!(error = %e, "trail delivery flush failed"),
+    }
     Ok(())
 }
 
 /// Periodic work the services need done outside requests: service-linked role
-/// deletion tasks. Each step is its own transaction, so stopping at any point
-/// leaves every task in a state the next run picks up.
+/// deletion tasks and trail delivery. Each step is its own transaction, so
+/// stopping at any point leaves every task in a state the next run picks up.
 async fn background_worker(services: Arc<Services>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
     loop {
@@ -85,6 +93,12 @@ async fn background_worker(services: Arc<Services>) {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "deletion tasks could not be processed"),
             Err(e) => tracing::warn!(error = %e, "deletion task worker failed"),
+        }
+        let s = services.clone();
+        match tokio::task::spawn_blocking(move || s.deliver_trails(false)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "trails could not be delivered"),
+            Err(e) => tracing::warn!(error = %e, "trail delivery worker failed"),
         }
     }
 }

@@ -19,6 +19,8 @@ const HIDDEN: &[&str] = &[
     "secretAccessKey",
     "masterUserPassword",
 ];
+/// Request members CloudTrail leaves out: payloads (object bodies, Lex input).
+const DROPPED: &[&str] = &["body", "inputStream"];
 /// Request members CloudTrail shows as numbers.
 const NUMERIC: &[&str] = &["durationSeconds", "maxItems", "maxSessionDuration"];
 
@@ -28,6 +30,7 @@ pub fn request_parameters(params: &Json) -> Json {
         match v {
             Json::Object(m) => Json::Object(
                 m.iter()
+                    .filter(|(k, _)| !DROPPED.contains(&lower_camel(k).as_str()))
                     .map(|(k, v)| {
                         let key = lower_camel(k);
                         let value = if HIDDEN.contains(&key.as_str()) {
@@ -71,6 +74,8 @@ pub struct CallFacts<'a> {
     pub name: &'a str,
     pub read_only: bool,
     pub record_response: bool,
+    /// A management event; `false` for data events (S3 object calls).
+    pub management: bool,
     pub params: &'a Json,
 }
 
@@ -123,7 +128,8 @@ pub fn append(
         | ServiceId::CloudTrail
         | ServiceId::Lex
         | ServiceId::Polly
-        | ServiceId::GuardDuty => env.ctx.region.clone(),
+        | ServiceId::GuardDuty
+        | ServiceId::S3 => env.ctx.region.clone(),
     };
     let (error_code, error_message, response) = match outcome {
         Ok(out) if call.record_response => (None, None, response_elements(out)),
@@ -161,10 +167,15 @@ pub fn append(
         read_only: call.read_only,
         resources: std::mem::take(&mut env.resources),
         event_type: "AwsApiCall".into(),
-        management_event: true,
+        management_event: call.management,
         recipient_account_id: env.account.clone(),
         shared_event_id,
-        event_category: "Management".into(),
+        event_category: if call.management {
+            "Management"
+        } else {
+            "Data"
+        }
+        .into(),
     };
     let text =
         serde_json::to_string(&rec).map_err(|e| crate::error::Error::Corrupt(e.to_string()))?;
@@ -189,6 +200,7 @@ pub fn append(
         access_key_id: Some(caller.access_key_id.as_str()).filter(|k| !k.is_empty()),
         record: &text,
         resources: &resources,
+        management: call.management,
     })?;
     Ok(())
 }

@@ -8,11 +8,13 @@ use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 use trailguard_model::cloudtrail::Resource;
 use trailguard_model::{Caller, IdGen, RequestContext};
-use trailguard_store::Tx;
+use trailguard_store::{Blobs, Tx};
 
 /// One operation's view of the world.
 pub struct Env<'a> {
     pub tx: &'a mut dyn Tx,
+    /// Object bytes (S3); written before the transaction that names them commits.
+    pub blobs: &'a dyn Blobs,
     pub now: OffsetDateTime,
     pub ids: &'a dyn IdGen,
     pub caller: &'a Caller,

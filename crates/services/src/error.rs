@@ -81,6 +81,58 @@ pub enum Error {
     /// Polly could not synthesize (the speech engine is missing or failed).
     #[error("{0}")]
     SynthesisFailure(String),
+    #[error("{0}")]
+    NoSuchBucket(String),
+    #[error("{0}")]
+    NoSuchKey(String),
+    #[error("{0}")]
+    InvalidBucketName(String),
+    #[error("{0}")]
+    BucketAlreadyExists(String),
+    #[error("{0}")]
+    BucketAlreadyOwnedByYou(String),
+    #[error("{0}")]
+    BucketNotEmpty(String),
+    #[error("{0}")]
+    NoSuchBucketPolicy(String),
+    #[error("{0}")]
+    MalformedPolicy(String),
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("{0}")]
+    KeyTooLongError(String),
+    #[error("{0}")]
+    InvalidLocationConstraint(String),
+    #[error("{0}")]
+    IllegalLocationConstraint(String),
+    #[error("{0}")]
+    TrailAlreadyExists(String),
+    #[error("{0}")]
+    TrailNotFound(String),
+    #[error("{0}")]
+    InvalidTrailName(String),
+    #[error("{0}")]
+    S3BucketDoesNotExist(String),
+    #[error("{0}")]
+    InsufficientS3BucketPolicy(String),
+    #[error("{0}")]
+    InvalidEventSelectors(String),
+    #[error("{0}")]
+    InvalidParameterCloudTrail(String),
+    #[error("{0}")]
+    InvalidS3Prefix(String),
+    #[error("{0}")]
+    InvalidHomeRegion(String),
+    #[error("{0}")]
+    ResourceNotFound(String),
+    #[error("{0}")]
+    InvalidTag(String),
+    #[error("{0}")]
+    TagsLimitExceeded(String),
+    #[error("{0}")]
+    InvalidParameterCombinationCloudTrail(String),
+    #[error("{0}")]
+    InvalidKmsKeyId(String),
     /// A storage failure: logged, never shown to the client.
     #[error("storage: {0}")]
     Store(#[from] StoreError),
@@ -129,6 +181,34 @@ impl Error {
             Error::MarksNotSupportedForFormat(_) => ("MarksNotSupportedForFormatException", 400),
             Error::EngineNotSupported(_) => ("EngineNotSupportedException", 400),
             Error::LanguageNotSupported(_) => ("LanguageNotSupportedException", 400),
+            Error::NoSuchBucket(_) => ("NoSuchBucket", 404),
+            Error::NoSuchKey(_) => ("NoSuchKey", 404),
+            Error::InvalidBucketName(_) => ("InvalidBucketName", 400),
+            Error::BucketAlreadyExists(_) => ("BucketAlreadyExists", 409),
+            Error::BucketAlreadyOwnedByYou(_) => ("BucketAlreadyOwnedByYou", 409),
+            Error::BucketNotEmpty(_) => ("BucketNotEmpty", 409),
+            Error::NoSuchBucketPolicy(_) => ("NoSuchBucketPolicy", 404),
+            Error::MalformedPolicy(_) => ("MalformedPolicy", 400),
+            Error::InvalidArgument(_) => ("InvalidArgument", 400),
+            Error::KeyTooLongError(_) => ("KeyTooLongError", 400),
+            Error::InvalidLocationConstraint(_) => ("InvalidLocationConstraint", 400),
+            Error::IllegalLocationConstraint(_) => ("IllegalLocationConstraintException", 400),
+            Error::TrailAlreadyExists(_) => ("TrailAlreadyExistsException", 400),
+            Error::TrailNotFound(_) => ("TrailNotFoundException", 400),
+            Error::InvalidTrailName(_) => ("InvalidTrailNameException", 400),
+            Error::S3BucketDoesNotExist(_) => ("S3BucketDoesNotExistException", 400),
+            Error::InsufficientS3BucketPolicy(_) => ("InsufficientS3BucketPolicyException", 403),
+            Error::InvalidEventSelectors(_) => ("InvalidEventSelectorsException", 400),
+            Error::InvalidParameterCloudTrail(_) => ("InvalidParameterException", 400),
+            Error::InvalidS3Prefix(_) => ("InvalidS3PrefixException", 400),
+            Error::InvalidHomeRegion(_) => ("InvalidHomeRegionException", 400),
+            Error::ResourceNotFound(_) => ("ResourceNotFoundException", 400),
+            Error::InvalidTag(_) => ("InvalidTagParameterException", 400),
+            Error::TagsLimitExceeded(_) => ("TagsLimitExceededException", 400),
+            Error::InvalidParameterCombinationCloudTrail(_) => {
+                ("InvalidParameterCombinationException", 400)
+            }
+            Error::InvalidKmsKeyId(_) => ("InvalidKmsKeyIdException", 400),
             Error::SynthesisFailure(_) => {
                 // A server fault, but its cause (a missing speech engine) is the
                 // operator's to fix, so the message is sent.

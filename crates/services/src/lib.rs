@@ -20,6 +20,7 @@ pub mod ops;
 pub mod params;
 pub mod polly;
 pub mod redshift;
+pub mod s3;
 pub mod sts;
 
 use catalogue::Catalogue;
@@ -33,7 +34,7 @@ use std::sync::Arc;
 use trailguard_model::{
     ApiError, Caller, Clock, IdGen, Principal, RequestContext, ServiceId, SessionInfo, Value,
 };
-use trailguard_store::{Store, transact};
+use trailguard_store::{Blobs, Store, transact};
 
 const NS_ACCOUNT: &str = "account";
 const DEFAULT_ACCOUNT_KEY: &str = "default";
@@ -75,6 +76,8 @@ impl std::fmt::Debug for Credential {
 /// Every service, sharing one store, clock and id source.
 pub struct Services {
     store: Arc<dyn Store>,
+    blobs: Arc<dyn Blobs>,
+    trail_timing: cloudtrail::delivery::Timing,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGen>,
     catalogue: Catalogue,
@@ -90,6 +93,7 @@ pub fn operation(service: ServiceId, name: &str) -> Option<&'static Operation> {
         ServiceId::Lex => lex::OPERATIONS,
         ServiceId::Polly => polly::OPERATIONS,
         ServiceId::GuardDuty => guardduty::OPERATIONS,
+        ServiceId::S3 => s3::OPERATIONS,
     };
     table.iter().find(|op| op.name == name)
 }
@@ -108,6 +112,7 @@ pub fn all_operations() -> impl Iterator<Item = (ServiceId, &'static Operation)>
         (ServiceId::Lex, lex::OPERATIONS),
         (ServiceId::Polly, polly::OPERATIONS),
         (ServiceId::GuardDuty, guardduty::OPERATIONS),
+        (ServiceId::S3, s3::OPERATIONS),
     ]
     .into_iter()
     .flat_map(|(s, ops)| ops.iter().map(move |op| (s, op)));
@@ -126,10 +131,26 @@ impl Services {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, ids: Arc<dyn IdGen>) -> Self {
         Self {
             store,
+            blobs: Arc::new(trailguard_store::MemBlobs::default()),
+            trail_timing: cloudtrail::delivery::Timing::default(),
             clock,
             ids,
             catalogue: Catalogue::builtin(),
         }
+    }
+
+    /// Keeps object bytes (S3 buckets, trail logs) in `blobs` rather than memory.
+    #[must_use]
+    pub fn with_blobs(mut self, blobs: Arc<dyn Blobs>) -> Self {
+        self.blobs = blobs;
+        self
+    }
+
+    /// How often trails deliver log files and digests.
+    #[must_use]
+    pub fn with_trail_timing(mut self, timing: cloudtrail::delivery::Timing) -> Self {
+        self.trail_timing = timing;
+        self
     }
 
     /// Ensures the default account and its root key exist. Given values win (and
@@ -298,6 +319,7 @@ impl Services {
             name: op.name,
             read_only: op.read_only,
             record_response: op.record_response,
+            management: !op.data_event,
             params,
         };
         let account = caller.principal.account_id().to_string();
@@ -305,6 +327,7 @@ impl Services {
         let mut trace = None;
         let outcome = transact(self.store.as_ref(), |tx| {
             let mut env = Env {
+                blobs: self.blobs.as_ref(),
                 tx,
                 now,
                 ids: self.ids.as_ref(),
@@ -336,6 +359,7 @@ impl Services {
                 };
                 let recorded = transact(self.store.as_ref(), |tx| {
                     let mut env = Env {
+                        blobs: self.blobs.as_ref(),
                         tx,
                         now,
                         ids: self.ids.as_ref(),
@@ -381,6 +405,7 @@ impl Services {
         let with_env = |account: &str, f: &mut dyn FnMut(&mut Env<'_>) -> error::Result<()>| {
             transact(self.store.as_ref(), |tx| {
                 let mut env = Env {
+                    blobs: self.blobs.as_ref(),
                     tx,
                     now,
                     ids: self.ids.as_ref(),
@@ -422,7 +447,11 @@ pub(crate) fn run_operation(
     op: &Operation,
     p: Params<'_>,
 ) -> error::Result<Value> {
-    let action_name = format!("{}:{}", service.signing_name(), op.name);
+    let action_name = format!(
+        "{}:{}",
+        service.signing_name(),
+        op.action.unwrap_or(op.name)
+    );
     let token = if service == ServiceId::Sts && sts::custom_authorization(op.name) {
         // GetCallerIdentity is always allowed; AssumeRole is decided in its handler
         // by `authz::authorize_assume_role` (the trust policy is the resource
@@ -454,7 +483,7 @@ fn note_key_use(env: &mut Env<'_>, service: ServiceId) -> error::Result<()> {
     Ok(())
 }
 
-fn log_internal(e: &Error) -> ApiError {
+pub(crate) fn log_internal(e: &Error) -> ApiError {
     tracing::error!(error = %e, "internal failure");
     ApiError::internal()
 }
@@ -473,6 +502,7 @@ mod tests {
             (ServiceId::Lex, lex::OPERATIONS),
             (ServiceId::Polly, polly::OPERATIONS),
             (ServiceId::GuardDuty, guardduty::OPERATIONS),
+            (ServiceId::S3, s3::OPERATIONS),
         ] {
             let mut names: Vec<&str> = table.iter().map(|o| o.name).collect();
             let n = names.len();

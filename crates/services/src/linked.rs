@@ -76,6 +76,7 @@ pub fn ensure_role(env: &mut Env<'_>, service: &str) -> Result<Entity> {
             name: "CreateServiceLinkedRole",
             read_only: false,
             record_response: true,
+            management: true,
             params: &params,
         },
         Ok(&out),
@@ -119,6 +120,7 @@ pub fn assume_role(
             name: "AssumeRole",
             read_only: true,
             record_response: true,
+            management: true,
             params: &params,
         },
         Ok(&out),
@@ -196,6 +198,7 @@ pub fn act_as(
         ..env.ctx.clone()
     };
     let mut inner = Env {
+        blobs: env.blobs,
         tx: &mut *env.tx,
         now: env.now,
         ids: env.ids,
@@ -213,6 +216,7 @@ pub fn act_as(
         name: op.name,
         read_only: op.read_only,
         record_response: op.record_response,
+        management: !op.data_event,
         params,
     };
     match &result {

@@ -22,6 +22,11 @@ pub struct Operation {
     pub run: Handler,
     /// Whether CloudTrail records the response (mutating calls, and STS credential calls).
     pub record_response: bool,
+    /// The IAM action, when it is not the operation's name (`s3:ListBucket` for
+    /// `ListObjects`).
+    pub action: Option<&'static str>,
+    /// A CloudTrail data event (S3 object calls), not a management event.
+    pub data_event: bool,
 }
 
 impl Operation {
@@ -33,6 +38,8 @@ impl Operation {
             resource,
             run,
             record_response: false,
+            action: None,
+            data_event: false,
         }
     }
 
@@ -44,7 +51,21 @@ impl Operation {
             resource,
             run,
             record_response: true,
+            action: None,
+            data_event: false,
         }
+    }
+
+    /// Authorized as this IAM action (without the service prefix).
+    pub const fn action(mut self, action: &'static str) -> Self {
+        self.action = Some(action);
+        self
+    }
+
+    /// Recorded as a data event.
+    pub const fn data_event(mut self) -> Self {
+        self.data_event = true;
+        self
     }
 
     /// Records the response in CloudTrail even though the call only reads.

@@ -297,7 +297,11 @@ fn every_operation_passes_the_authorization_point() {
         let before = w.store.events_after(0, usize::MAX).unwrap().len();
         let err = w.call(&nobody, service, op.name, json!({})).unwrap_err();
         assert_eq!(err.code, "AccessDenied", "{} answered {err:?}", op.name);
-        let action = format!("{}:{}", service.signing_name(), op.name);
+        let action = format!(
+            "{}:{}",
+            service.signing_name(),
+            op.action.unwrap_or(op.name)
+        );
         assert!(
             err.message.contains(&format!(
                 "is not authorized to perform: {action} on resource: "

@@ -9,7 +9,10 @@
 //! SQLite (WAL mode) is the embedded default. A PostgreSQL backend implements the
 //! same [`Store`] trait over the same schema.
 
+mod blobs;
 mod sqlite;
+
+pub use blobs::{Blobs, FsBlobs, MemBlobs};
 
 pub use sqlite::{Durability, SqliteStore};
 
@@ -42,6 +45,8 @@ pub struct EventRow<'a> {
     pub record: &'a str,
     /// `(resource type, resource name)` pairs for lookups by resource.
     pub resources: &'a [(String, String)],
+    /// A management event (shown by LookupEvents), not a data event.
+    pub management: bool,
 }
 
 /// The one attribute a lookup filters on.
@@ -105,6 +110,10 @@ pub trait Tx {
     fn append_event(&mut self, row: &EventRow<'_>) -> Result<i64, StoreError>;
     /// Finds audit records, newest first.
     fn lookup_events(&mut self, lookup: &Lookup) -> Result<Vec<FoundEvent>, StoreError>;
+    /// Audit records after `seq`, oldest first, at most `limit`.
+    fn events_after(&mut self, seq: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+    /// The sequence number of the newest audit record (0 when there is none).
+    fn last_event_seq(&mut self) -> Result<i64, StoreError>;
 }
 
 /// What a transaction body decided.

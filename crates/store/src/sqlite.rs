@@ -16,6 +16,7 @@ use std::sync::Mutex;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_lookup.sql"),
+    include_str!("../migrations/0003_data_events.sql"),
 ];
 
 /// How hard SQLite works to make a commit durable.
@@ -148,8 +149,8 @@ impl Tx for SqliteTx<'_> {
 
     fn append_event(&mut self, row: &EventRow<'_>) -> Result<i64, StoreError> {
         let mut stmt = self.tx.prepare_cached(
-            "INSERT INTO cloudtrail_events (event_id, account_id, event_time, event_time_ms, event_source, event_name, read_only, username, access_key_id, record)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO cloudtrail_events (event_id, account_id, event_time, event_time_ms, event_source, event_name, read_only, username, access_key_id, record, management)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?;
         stmt.execute(params![
             row.event_id,
@@ -161,7 +162,8 @@ impl Tx for SqliteTx<'_> {
             row.read_only,
             row.username,
             row.access_key_id,
-            row.record
+            row.record,
+            row.management
         ])?;
         let seq = self.tx.last_insert_rowid();
         if !row.resources.is_empty() {
@@ -173,6 +175,18 @@ impl Tx for SqliteTx<'_> {
             }
         }
         Ok(seq)
+    }
+
+    fn events_after(&mut self, seq: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        Self::read_events_after(&self.tx, seq, limit)
+    }
+
+    fn last_event_seq(&mut self) -> Result<i64, StoreError> {
+        Ok(self.tx.query_row(
+            "SELECT COALESCE(MAX(seq), 0) FROM cloudtrail_events",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     fn lookup_events(&mut self, l: &Lookup) -> Result<Vec<FoundEvent>, StoreError> {
@@ -204,7 +218,7 @@ impl Tx for SqliteTx<'_> {
             "SELECT e.seq, e.event_time_ms, e.record FROM cloudtrail_events e
              WHERE e.account_id = ?1 AND e.event_time_ms >= ?2 AND e.event_time_ms <= ?3
                AND (e.event_time_ms < ?4 OR (e.event_time_ms = ?4 AND e.seq < ?5))
-               AND {condition}
+               AND e.management = 1 AND {condition}
              ORDER BY e.event_time_ms DESC, e.seq DESC LIMIT ?7"
         );
         let (before_ms, before_seq) = l.before.unwrap_or((i64::MAX, i64::MAX));
@@ -233,6 +247,26 @@ impl Tx for SqliteTx<'_> {
     }
 }
 
+impl SqliteTx<'_> {
+    fn read_events_after(
+        conn: &Connection,
+        seq: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, record FROM cloudtrail_events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![seq, limit], |r| {
+            Ok(StoredEvent {
+                seq: r.get(0)?,
+                record: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
 impl Store for SqliteStore {
     fn run(
         &self,
@@ -250,17 +284,7 @@ impl Store for SqliteStore {
 
     fn events_after(&self, seq: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT seq, record FROM cloudtrail_events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![seq, limit], |r| {
-            Ok(StoredEvent {
-                seq: r.get(0)?,
-                record: r.get(1)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        SqliteTx::read_events_after(&conn, seq, limit)
     }
 }
 
@@ -282,6 +306,7 @@ mod tests {
             access_key_id: None,
             record: "{}",
             resources: &[],
+            management: true,
         }
     }
 

@@ -1,8 +1,16 @@
-//! CloudTrail's event history: `LookupEvents` over the records every call writes.
+//! CloudTrail: the event history (`LookupEvents` over the records every call
+//! writes), trails ([`trails`]), their event selectors ([`selectors`]), delivery
+//! of log files and signed digests to S3 ([`delivery`]) and the signing keys
+//! `ListPublicKeys` shows ([`signing`]).
 //!
-//! Newest first, management events of the last 90 days, at most one lookup
-//! attribute, and a `NextToken` that is only valid with the parameters it was
-//! issued for (it carries a digest of them).
+//! Lookups are newest first, management events of the last 90 days, at most one
+//! lookup attribute, and a `NextToken` that is only valid with the parameters it
+//! was issued for (it carries a digest of them).
+
+pub mod delivery;
+pub mod selectors;
+pub mod signing;
+pub mod trails;
 
 use crate::authz::Authorized;
 use crate::env::Env;
@@ -16,12 +24,73 @@ use time::{Duration, OffsetDateTime};
 use trailguard_model::Value;
 use trailguard_store::{Lookup, LookupFilter};
 
+fn any(_: &mut Env<'_>, _: Params<'_>) -> Result<String> {
+    Ok("*".into())
+}
+
+/// The trail a call names (by name or ARN), as its IAM resource.
+fn trail_arn(env: &mut Env<'_>, p: Params<'_>) -> Result<String> {
+    let named = p
+        .opt_str("Name")?
+        .or(p.opt_str("TrailName")?)
+        .or(p.opt_str("ResourceId")?)
+        .unwrap_or("*");
+    if named.starts_with("arn:") {
+        return Ok(named.to_string());
+    }
+    Ok(format!(
+        "arn:aws:cloudtrail:{}:{}:trail/{named}",
+        env.ctx.region, env.account
+    ))
+}
+
 /// The CloudTrail operations served.
-pub const OPERATIONS: &[Operation] = &[Operation::read(
-    "LookupEvents",
-    |_, _| Ok("*".into()),
-    lookup_events,
-)];
+pub const OPERATIONS: &[Operation] = &[
+    Operation::read("LookupEvents", any, lookup_events),
+    Operation::write("CreateTrail", trail_arn, trails::create_trail),
+    Operation::write("UpdateTrail", trail_arn, trails::update_trail),
+    Operation::write("DeleteTrail", trail_arn, trails::delete_trail),
+    Operation::read("DescribeTrails", any, trails::describe_trails),
+    Operation::read("GetTrail", trail_arn, trails::get_trail),
+    Operation::read("ListTrails", any, trails::list_trails),
+    Operation::read("GetTrailStatus", trail_arn, trails::get_trail_status),
+    Operation::write("StartLogging", trail_arn, trails::start_logging),
+    Operation::write("StopLogging", trail_arn, trails::stop_logging),
+    Operation::write("PutEventSelectors", trail_arn, trails::put_event_selectors),
+    Operation::read("GetEventSelectors", trail_arn, trails::get_event_selectors),
+    Operation::write("AddTags", trail_arn, trails::add_tags),
+    Operation::write("RemoveTags", trail_arn, trails::remove_tags),
+    Operation::read("ListTags", any, trails::list_tags),
+    Operation::read("ListPublicKeys", any, list_public_keys),
+];
+
+/// `ListPublicKeys`: the digest signing keys of the caller's region valid in
+/// `[StartTime, EndTime]` (now when absent), as PKCS#1 DER.
+pub fn list_public_keys(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
+    let start = time_param(p, "StartTime")?.unwrap_or(env.now);
+    let end = time_param(p, "EndTime")?.unwrap_or(env.now);
+    if start > end {
+        return Err(Error::InvalidTimeRange(
+            "Start time must be before end time.".into(),
+        ));
+    }
+    let region = env.ctx.region.clone();
+    let keys = signing::overlapping(env, &region, start, end)?;
+    let list = keys
+        .iter()
+        .map(|k| {
+            Value::structure()
+                .with(
+                    "Value",
+                    Value::Blob(hex::decode(&k.public_der).unwrap_or_default()),
+                )
+                .with("ValidityStartTime", k.valid_from)
+                .with("ValidityEndTime", k.valid_to)
+                .with("Fingerprint", k.fingerprint.clone())
+        })
+        .collect();
+    Ok(Value::structure().with("PublicKeyList", Value::List(list)))
+}
 
 const MAX_AGE: Duration = Duration::days(90);
 
