@@ -1,5 +1,6 @@
-//! The restJson1 decoder must answer every request, against every service's
-//! routes, with an operation and parameters or a decode error: never a panic.
+//! The restJson1 decoder (against every service's routes) and the S3 decoder
+//! must answer every request with an operation and parameters or an error:
+//! never a panic.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -16,6 +17,9 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(v) = http::HeaderValue::from_str(&header) {
         headers.insert("x-amz-lex-session-attributes", v.clone());
         headers.insert("content-type", v);
+    }
+    if let Ok(req) = trailguard_protocol::s3::decode(&method, &path, &query, &headers, body) {
+        assert!(req.params.is_object());
     }
     for service in [ServiceId::Lex, ServiceId::Polly, ServiceId::GuardDuty] {
         if let Ok((route, req)) =
