@@ -197,7 +197,7 @@ impl Error {
             Error::TrailNotFound(_) => ("TrailNotFoundException", 400),
             Error::InvalidTrailName(_) => ("InvalidTrailNameException", 400),
             Error::S3BucketDoesNotExist(_) => ("S3BucketDoesNotExistException", 400),
-            Error::InsufficientS3BucketPolicy(_) => ("InsufficientS3BucketPolicyException", 403),
+            Error::InsufficientS3BucketPolicy(_) => ("InsufficientS3BucketPolicyException", 400),
             Error::InvalidEventSelectors(_) => ("InvalidEventSelectorsException", 400),
             Error::InvalidParameterCloudTrail(_) => ("InvalidParameterException", 400),
             Error::InvalidS3Prefix(_) => ("InvalidS3PrefixException", 400),

@@ -265,10 +265,33 @@ pub fn put_bucket_policy(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Re
         .map_err(|_| Error::MalformedPolicy("Policies must be valid JSON".into()))?;
     trailguard_policy::PolicyDocument::parse(&text)
         .map_err(|e| Error::MalformedPolicy(e.to_string()))?;
-    if !text.contains("\"Principal\"") && !text.contains("\"NotPrincipal\"") {
-        return Err(Error::MalformedPolicy(
-            "Missing required field Principal".into(),
-        ));
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|_| Error::MalformedPolicy("Policies must be valid JSON".into()))?;
+    let statements = match json.get("Statement") {
+        Some(serde_json::Value::Array(list)) => list.clone(),
+        Some(one) => vec![one.clone()],
+        None => Vec::new(),
+    };
+    let own = format!("arn:aws:s3:::{name}");
+    for st in &statements {
+        if st.get("Principal").is_none() && st.get("NotPrincipal").is_none() {
+            return Err(Error::MalformedPolicy(
+                "Missing required field Principal".into(),
+            ));
+        }
+        let resources: Vec<&str> = match st.get("Resource") {
+            Some(serde_json::Value::String(r)) => vec![r.as_str()],
+            Some(serde_json::Value::Array(rs)) => {
+                rs.iter().filter_map(serde_json::Value::as_str).collect()
+            }
+            _ => Vec::new(),
+        };
+        if resources
+            .iter()
+            .any(|r| *r != own && !r.starts_with(&format!("{own}/")))
+        {
+            return Err(Error::MalformedPolicy("Policy has invalid resource".into()));
+        }
     }
     bucket.policy = Some(text);
     env.put(NS_BUCKET, name, &bucket)?;
@@ -420,7 +443,8 @@ fn list(
     loop {
         let batch: Vec<(String, Object)> =
             env.scan(NS_OBJECT, &scan_prefix, cursor.as_deref(), 1000)?;
-        let done = batch.len() < 1000;
+        let exhausted = batch.len() < 1000;
+        let mut skipped = false;
         for (full, object) in batch {
             cursor = Some(full.clone());
             let key = full.get(bucket.len() + 1..).unwrap_or_default().to_string();
@@ -430,23 +454,28 @@ fn list(
                     .and_then(|i| rest.get(..i + d.len()))
                     .map(|head| format!("{prefix}{head}"))
             });
-            if out.contents.len() + out.prefixes.len() >= max {
+            let new_prefix = common
+                .as_ref()
+                .is_some_and(|cp| after.is_none_or(|a| cp.as_str() > a));
+            if (common.is_none() || new_prefix) && out.contents.len() + out.prefixes.len() >= max {
                 out.truncated = true;
                 return Ok(out);
             }
             match common {
                 Some(cp) => {
-                    if out.prefixes.last() != Some(&cp) {
+                    // A prefix at or before the marker was returned on an earlier page.
+                    if after.is_none_or(|a| cp.as_str() > a) {
                         out.prefixes.push(cp.clone());
                     }
-                    // Skip the rest of this common prefix.
+                    // Rescan after everything under this common prefix.
                     cursor = Some(format!("{bucket}/{cp}\u{10FFFF}"));
+                    skipped = true;
                     break;
                 }
                 None => out.contents.push((key, object)),
             }
         }
-        if done && cursor.as_deref().is_none_or(|c| !c.ends_with('\u{10FFFF}')) {
+        if !skipped && exhausted {
             return Ok(out);
         }
     }
