@@ -130,6 +130,7 @@ pub fn response_elements(v: &Value) -> Json {
         Value::Null | Value::Sensitive(_) | Value::Blob(_) => Json::Null,
         Value::Str(s) => Json::String(s.clone()),
         Value::Int(n) => Json::from(*n),
+        Value::Float(f) => Json::from(*f),
         Value::Bool(b) => Json::Bool(*b),
         Value::Time(t) => Json::String(cloudtrail_java_date(*t)),
         Value::List(items) | Value::ListOf(_, items) => {

@@ -14,6 +14,8 @@ pub enum Value {
     Null,
     Str(String),
     Int(i64),
+    /// A double (GuardDuty severities).
+    Float(f64),
     Bool(bool),
     Time(OffsetDateTime),
     /// A list; query XML renders each element as `<member>`.
@@ -65,9 +67,11 @@ impl Value {
         match j {
             Json::Null => Value::Null,
             Json::Bool(b) => Value::Bool(*b),
-            Json::Number(n) => n
-                .as_i64()
-                .map_or_else(|| Value::Str(n.to_string()), Value::Int),
+            Json::Number(n) => match (n.as_i64(), n.as_f64()) {
+                (Some(i), _) => Value::Int(i),
+                (None, Some(f)) => Value::Float(f),
+                (None, None) => Value::Str(n.to_string()),
+            },
             Json::String(s) => Value::Str(s.clone()),
             Json::Array(items) => Value::List(items.iter().map(Value::from_json).collect()),
             Json::Object(m) => Value::Struct(

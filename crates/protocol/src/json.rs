@@ -30,6 +30,7 @@ pub fn to_json(v: &Value) -> Json {
         Value::Null => Json::Null,
         Value::Str(s) => Json::String(s.clone()),
         Value::Int(n) => Json::from(*n),
+        Value::Float(f) => Json::from(*f),
         Value::Bool(b) => Json::Bool(*b),
         Value::Time(t) => Json::from(t.unix_timestamp()),
         Value::Sensitive(inner) => to_json(inner),

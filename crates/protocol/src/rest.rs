@@ -204,6 +204,51 @@ const GUARDDUTY: &[Route] = &[
     Route::json("GET", "/detector/{detectorId}", "GetDetector"),
     Route::json("POST", "/detector/{detectorId}", "UpdateDetector"),
     Route::json("DELETE", "/detector/{detectorId}", "DeleteDetector"),
+    Route::json("POST", "/detector/{detectorId}/findings", "ListFindings"),
+    Route::json("POST", "/detector/{detectorId}/findings/get", "GetFindings"),
+    Route::json(
+        "POST",
+        "/detector/{detectorId}/findings/archive",
+        "ArchiveFindings",
+    ),
+    Route::json(
+        "POST",
+        "/detector/{detectorId}/findings/unarchive",
+        "UnarchiveFindings",
+    ),
+    Route::json(
+        "POST",
+        "/detector/{detectorId}/findings/feedback",
+        "UpdateFindingsFeedback",
+    ),
+    Route::json(
+        "POST",
+        "/detector/{detectorId}/findings/statistics",
+        "GetFindingsStatistics",
+    ),
+    Route::json(
+        "POST",
+        "/detector/{detectorId}/findings/create",
+        "CreateSampleFindings",
+    ),
+    Route::json("POST", "/detector/{detectorId}/filter", "CreateFilter"),
+    Route::json("GET", "/detector/{detectorId}/filter", "ListFilters")
+        .query(&[("maxResults", "maxResults"), ("nextToken", "nextToken")]),
+    Route::json(
+        "GET",
+        "/detector/{detectorId}/filter/{filterName}",
+        "GetFilter",
+    ),
+    Route::json(
+        "POST",
+        "/detector/{detectorId}/filter/{filterName}",
+        "UpdateFilter",
+    ),
+    Route::json(
+        "DELETE",
+        "/detector/{detectorId}/filter/{filterName}",
+        "DeleteFilter",
+    ),
 ];
 
 /// The routes of a restJson1 service (empty for the others).

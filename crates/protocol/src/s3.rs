@@ -175,6 +175,7 @@ fn write(v: &Value, out: &mut String) {
         Value::Null | Value::Blob(_) => {}
         Value::Str(s) => escape(s, out),
         Value::Int(n) => out.push_str(&n.to_string()),
+        Value::Float(f) => out.push_str(&f.to_string()),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Time(t) => out.push_str(&xml_time(*t)),
         Value::Sensitive(inner) => write(inner, out),

@@ -28,6 +28,7 @@ fn write_value(v: &Value, out: &mut String) {
         Value::Null => {}
         Value::Str(s) => escape(s, out),
         Value::Int(n) => out.push_str(&n.to_string()),
+        Value::Float(f) => out.push_str(&f.to_string()),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Time(t) => out.push_str(&iso8601(*t)),
         Value::Sensitive(inner) => write_value(inner, out),

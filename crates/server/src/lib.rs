@@ -82,7 +82,7 @@ pub async fn run(
 }
 
 /// Periodic work the services need done outside requests: service-linked role
-/// deletion tasks and trail delivery. Each step is its own transaction, so
+/// deletion tasks, GuardDuty's live detections and trail delivery. Each step is its own transaction, so
 /// stopping at any point leaves every task in a state the next run picks up.
 async fn background_worker(services: Arc<Services>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
@@ -93,6 +93,12 @@ async fn background_worker(services: Arc<Services>) {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "deletion tasks could not be processed"),
             Err(e) => tracing::warn!(error = %e, "deletion task worker failed"),
+        }
+        let s = services.clone();
+        match tokio::task::spawn_blocking(move || s.detect_findings()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "detections could not run"),
+            Err(e) => tracing::warn!(error = %e, "detection worker failed"),
         }
         let s = services.clone();
         match tokio::task::spawn_blocking(move || s.deliver_trails(false)).await {

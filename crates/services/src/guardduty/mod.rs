@@ -1,7 +1,14 @@
 //! Amazon GuardDuty detectors: the control-plane core that makes GuardDuty a
 //! linked service. Creating a detector creates `AWSServiceRoleForAmazonGuardDuty`
 //! (when the caller may), and while a detector exists in any region the role
-//! cannot be deleted. Findings and detection are built on this module.
+//! cannot be deleted. Findings ([`findings`]) with their criteria ([`criteria`])
+//! and filters ([`filters`]), and the live detections over the trail
+//! ([`detect`]), hang off a detector and go with it.
+
+pub mod criteria;
+pub mod detect;
+pub mod filters;
+pub mod findings;
 
 use crate::authz::Authorized;
 use crate::env::Env;
@@ -33,17 +40,55 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     Operation::write("UpdateDetector", detector_res, update_detector),
     Operation::write("DeleteDetector", detector_res, delete_detector),
+    Operation::read("ListFindings", detector_res, findings::list_findings),
+    Operation::read("GetFindings", detector_res, findings::get_findings),
+    Operation::write("ArchiveFindings", detector_res, findings::archive_findings),
+    Operation::write(
+        "UnarchiveFindings",
+        detector_res,
+        findings::unarchive_findings,
+    ),
+    Operation::write(
+        "UpdateFindingsFeedback",
+        detector_res,
+        findings::update_findings_feedback,
+    ),
+    Operation::read(
+        "GetFindingsStatistics",
+        detector_res,
+        findings::get_findings_statistics,
+    ),
+    Operation::write(
+        "CreateSampleFindings",
+        detector_res,
+        findings::create_sample_findings,
+    ),
+    Operation::write("CreateFilter", filter_res, filters::create_filter),
+    Operation::read("GetFilter", filter_res, filters::get_filter),
+    Operation::write("UpdateFilter", filter_res, filters::update_filter),
+    Operation::write("DeleteFilter", filter_res, filters::delete_filter),
+    Operation::read("ListFilters", detector_res, filters::list_filters),
 ];
+
+fn filter_res(env: &mut Env<'_>, p: Params<'_>) -> Result<String> {
+    Ok(format!(
+        "{}/filter/{}",
+        detector_arn(env, p.opt_str("detectorId")?.unwrap_or("*")),
+        p.opt_str("filterName")?
+            .or(p.opt_str("name")?)
+            .unwrap_or("*")
+    ))
+}
 
 const FREQUENCIES: &[&str] = &["FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS"];
 
 /// A detector: one per account and region.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Detector {
-    id: String,
-    account: String,
-    region: String,
-    enabled: bool,
+pub struct Detector {
+    pub id: String,
+    pub account: String,
+    pub region: String,
+    pub enabled: bool,
     frequency: String,
     service_role: String,
     #[serde(default)]
@@ -84,7 +129,14 @@ fn frequency(p: Params<'_>) -> Result<Option<String>> {
     }
 }
 
-fn load(env: &mut Env<'_>, id: &str) -> Result<Detector> {
+impl Detector {
+    fn key(&self) -> String {
+        format!("{}/{}/{}", self.account, self.region, self.id)
+    }
+}
+
+/// The caller's detector in the request's region.
+pub fn load(env: &mut Env<'_>, id: &str) -> Result<Detector> {
     let k = format!("{}{id}", region_prefix(env));
     env.get(NS_DETECTOR, &k)?
         .ok_or_else(|| bad("the input detectorId is not owned by the current account."))
@@ -120,6 +172,7 @@ pub fn create_detector(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Resu
     };
     let k = format!("{prefix}{}", detector.id);
     env.put(NS_DETECTOR, &k, &detector)?;
+    detect::start(env, &detector)?;
     Ok(Value::structure().with("detectorId", detector.id))
 }
 
@@ -155,6 +208,10 @@ pub fn list_detectors(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Resul
 pub fn update_detector(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let mut d = load(env, p.str("detectorId")?)?;
     if let Some(enable) = p.opt_bool("enable")? {
+        if enable && !d.enabled {
+            // A re-enabled detector watches from now on, not the gap.
+            detect::start(env, &d)?;
+        }
         d.enabled = enable;
     }
     if let Some(f) = frequency(p)? {
@@ -170,6 +227,10 @@ pub fn delete_detector(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Resu
     let d = load(env, p.str("detectorId")?)?;
     let k = format!("{}{}", region_prefix(env), d.id);
     env.delete(NS_DETECTOR, &k)?;
+    // Its findings, filters and detection cursor go with it.
+    findings::delete_all(env, &d)?;
+    filters::delete_all(env, &d)?;
+    detect::forget(env, &d)?;
     Ok(Value::structure())
 }
 

@@ -1,0 +1,262 @@
+//! The first detections, on the account's own CloudTrail records as they commit.
+//!
+//! Each enabled detector keeps a cursor into the audit table; the server's
+//! worker moves it every tick, in one transaction with the findings it makes, so
+//! a record is examined exactly once. Rules and their aggregation keys (repeats
+//! with the same key update one finding):
+//!
+//! | type | trigger | aggregated by |
+//! | --- | --- | --- |
+//! | `Stealth:IAMUser/CloudTrailLoggingDisabled` | successful `StopLogging` or `DeleteTrail` | caller ARN, access key |
+//! | `Policy:IAMUser/RootCredentialUsage` | any call made with the root user's credentials | access key |
+//! | `PenTest:IAMUser/KaliLinux` (`ParrotLinux`, `PentooLinux`) | the user agent names the distribution | caller ARN, access key |
+//! | `Stealth:IAMUser/PasswordPolicyChange` | `UpdateAccountPasswordPolicy` or `DeleteAccountPasswordPolicy` | caller ARN |
+//!
+//! Calls made by AWS services (`AWSService` identities, or `invokedBy`) are the
+//! services' own and trigger nothing.
+
+use super::findings::{self, Observation};
+use super::{Detector, NS_DETECTOR};
+use crate::Services;
+use crate::env::Env;
+use crate::error::{Error, Result};
+use serde_json::{Value as Json, json};
+use time::OffsetDateTime;
+use trailguard_model::{ApiError, Caller, Principal, RequestContext};
+use trailguard_store::transact;
+
+const NS_CURSOR: &str = "guardduty.cursor";
+const BATCH: usize = 2_000;
+
+/// CreateDetector: detection starts with the records committed from now on.
+pub fn start(env: &mut Env<'_>, d: &Detector) -> Result<()> {
+    let seq = env.tx.last_event_seq()?;
+    env.put(NS_CURSOR, &d.key(), &seq)
+}
+
+/// DeleteDetector.
+pub fn forget(env: &mut Env<'_>, d: &Detector) -> Result<()> {
+    env.delete(NS_CURSOR, &d.key())?;
+    Ok(())
+}
+
+fn text<'a>(r: &'a Json, path: &[&str]) -> &'a str {
+    let mut v = r;
+    for p in path {
+        v = &v[*p];
+    }
+    v.as_str().unwrap_or_default()
+}
+
+/// The finding types a record triggers.
+fn rules(r: &Json) -> Vec<&'static str> {
+    let identity = &r["userIdentity"];
+    let kind = text(identity, &["type"]);
+    if kind == "AWSService" || identity.get("invokedBy").is_some() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let ok = r.get("errorCode").is_none();
+    let name = text(r, &["eventName"]);
+    if ok
+        && text(r, &["eventSource"]) == "cloudtrail.amazonaws.com"
+        && matches!(name, "StopLogging" | "DeleteTrail")
+    {
+        out.push("Stealth:IAMUser/CloudTrailLoggingDisabled");
+    }
+    if kind == "Root" {
+        out.push("Policy:IAMUser/RootCredentialUsage");
+    }
+    let agent = text(r, &["userAgent"]).to_ascii_lowercase();
+    for (needle, ty) in [
+        ("kali", "PenTest:IAMUser/KaliLinux"),
+        ("parrot", "PenTest:IAMUser/ParrotLinux"),
+        ("pentoo", "PenTest:IAMUser/PentooLinux"),
+    ] {
+        if agent.contains(needle) {
+            out.push(ty);
+        }
+    }
+    if matches!(
+        name,
+        "UpdateAccountPasswordPolicy" | "DeleteAccountPasswordPolicy"
+    ) {
+        out.push("Stealth:IAMUser/PasswordPolicyChange");
+    }
+    out
+}
+
+/// The finding for a record of a rule.
+fn observe(ty: &'static findings::FindingType, r: &Json) -> Observation {
+    let identity = &r["userIdentity"];
+    let key_id = text(identity, &["accessKeyId"]);
+    let arn = text(identity, &["arn"]);
+    let user = match text(identity, &["type"]) {
+        "Root" => "Root".to_string(),
+        "AssumedRole" => {
+            text(identity, &["sessionContext", "sessionIssuer", "userName"]).to_string()
+        }
+        _ => text(identity, &["userName"]).to_string(),
+    };
+    let ip = text(r, &["sourceIPAddress"]);
+    let api = text(r, &["eventName"]);
+    let resource = json!({
+        "resourceType": "AccessKey",
+        "accessKeyDetails": {
+            "accessKeyId": key_id,
+            "principalId": text(identity, &["principalId"]),
+            "userName": user,
+            "userType": text(identity, &["type"]),
+        },
+    });
+    let mut call = json!({
+        "api": api,
+        "serviceName": text(r, &["eventSource"]),
+        "callerType": "Remote IP",
+        "userAgent": text(r, &["userAgent"]),
+        "remoteIpDetails": {"ipAddressV4": ip},
+    });
+    if let Some(code) = r.get("errorCode").and_then(Json::as_str) {
+        findings::set(&mut call, &["errorCode"], json!(code));
+    }
+    let aggregation_key = match ty.name.as_str() {
+        "Policy:IAMUser/RootCredentialUsage" => format!("{}/{key_id}", ty.name),
+        "Stealth:IAMUser/PasswordPolicyChange" => format!("{}/{arn}", ty.name),
+        _ => format!("{}/{arn}/{key_id}", ty.name),
+    };
+    let event_time = trailguard_model::clock::parse_iso8601(text(r, &["eventTime"]))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    Observation {
+        finding_type: ty,
+        aggregation_key,
+        resource,
+        action: json!({"actionType": "AWS_API_CALL", "awsApiCallAction": call}),
+        evidence: None,
+        additional: json!({}),
+        event_ids: vec![text(r, &["eventID"]).to_string()],
+        event_time,
+        fill: vec![
+            ("userName", user.clone()),
+            ("accessKeyId", key_id.to_string()),
+            ("remoteIp", ip.to_string()),
+            ("api", api.to_string()),
+            ("instanceId", String::new()),
+            ("bucketName", String::new()),
+            ("domain", String::new()),
+        ],
+    }
+}
+
+/// Whether the detector sees a record: its account, and its region (IAM's
+/// global events are seen in us-east-1, where they are recorded).
+fn sees(d: &Detector, r: &Json) -> bool {
+    text(r, &["recipientAccountId"]) == d.account && text(r, &["awsRegion"]) == d.region
+}
+
+fn process(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
+    let mut cursor: i64 = env.get(NS_CURSOR, &d.key())?.unwrap_or(0);
+    let mut made = 0;
+    loop {
+        let events = env.tx.events_after(cursor, BATCH)?;
+        let full = events.len() == BATCH;
+        for e in events {
+            cursor = e.seq;
+            let Ok(r) = serde_json::from_str::<Json>(&e.record) else {
+                continue;
+            };
+            if !sees(d, &r) {
+                continue;
+            }
+            for name in rules(&r) {
+                if let Some(ty) = findings::finding_type(name) {
+                    findings::upsert(env, d, observe(ty, &r))?;
+                    made += 1;
+                }
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    env.put(NS_CURSOR, &d.key(), &cursor)?;
+    Ok(made)
+}
+
+impl Services {
+    /// Runs the live detections of every enabled detector over the records
+    /// committed since its last run. Returns how many occurrences were recorded.
+    pub fn detect_findings(&self) -> std::result::Result<usize, ApiError> {
+        let now = self.clock.now();
+        let worker = Caller::long_term(
+            Principal::Service {
+                service: super::SERVICE.into(),
+            },
+            "",
+        );
+        let ctx = RequestContext {
+            request_id: String::new(),
+            source_ip: super::SERVICE.into(),
+            user_agent: super::SERVICE.into(),
+            region: "us-east-1".into(),
+            received_at: now,
+            secure_transport: true,
+        };
+        let detectors: Vec<Detector> = transact(self.store.as_ref(), |tx| {
+            let rows = tx.scan(NS_DETECTOR, "", None, usize::MAX)?;
+            Ok::<_, Error>(
+                rows.into_iter()
+                    .filter_map(|(_, v)| serde_json::from_slice::<Detector>(&v).ok())
+                    .filter(|d| d.enabled)
+                    .collect(),
+            )
+        })
+        .map_err(|e| crate::log_internal(&e))?;
+        let mut made = 0;
+        for d in detectors {
+            let result = transact(self.store.as_ref(), |tx| {
+                let mut env = Env {
+                    blobs: self.blobs.as_ref(),
+                    tx,
+                    now,
+                    ids: self.ids.as_ref(),
+                    caller: &worker,
+                    ctx: &ctx,
+                    account: d.account.clone(),
+                    catalogue: &self.catalogue,
+                    resources: Vec::new(),
+                    decision_trace: None,
+                    via_service: None,
+                };
+                process(&mut env, &d)
+            });
+            match result {
+                Ok(n) => made += n,
+                Err(e) => tracing::error!(detector = %d.id, error = %e, "detection failed"),
+            }
+        }
+        Ok(made)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_fire_on_what_they_name() {
+        let root = json!({"userIdentity": {"type": "Root"}, "eventSource": "iam.amazonaws.com", "eventName": "ListUsers", "userAgent": "aws-cli/1.46"});
+        assert_eq!(rules(&root), vec!["Policy:IAMUser/RootCredentialUsage"]);
+        let stop = json!({"userIdentity": {"type": "IAMUser"}, "eventSource": "cloudtrail.amazonaws.com", "eventName": "StopLogging", "userAgent": "Boto3/1.44 kali"});
+        assert_eq!(
+            rules(&stop),
+            vec![
+                "Stealth:IAMUser/CloudTrailLoggingDisabled",
+                "PenTest:IAMUser/KaliLinux"
+            ]
+        );
+        let failed = json!({"userIdentity": {"type": "IAMUser"}, "eventSource": "cloudtrail.amazonaws.com", "eventName": "StopLogging", "errorCode": "AccessDenied"});
+        assert!(rules(&failed).is_empty());
+        let service = json!({"userIdentity": {"type": "Root", "invokedBy": "lex.amazonaws.com"}, "eventName": "CreateServiceLinkedRole"});
+        assert!(rules(&service).is_empty());
+    }
+}

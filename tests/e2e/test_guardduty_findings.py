@@ -1,0 +1,205 @@
+"""GuardDuty findings through boto3 and the AWS CLI: the seed walk-through (enable,
+generate sample findings, open one, filter on a value, archive by filter), the
+finding criteria, statistics and feedback, and the first live detections on
+trailguard's own trail, which name the CloudTrail events behind them."""
+
+import json
+import time
+
+from e2e_util import ACCOUNT_ID, make_user, raises_aws
+
+SEVERITY = {"Low": (1.0, 3.9), "Medium": (4.0, 6.9), "High": (7.0, 8.9)}
+
+
+def detector(srv):
+    gd = srv.client("guardduty")
+    return gd, gd.create_detector(Enable=True)["DetectorId"]
+
+
+def all_ids(gd, det, criteria=None):
+    args = {"DetectorId": det, "MaxResults": 50}
+    if criteria is not None:
+        args["FindingCriteria"] = {"Criterion": criteria}
+    ids = []
+    for page in gd.get_paginator("list_findings").paginate(**args):
+        ids += page["FindingIds"]
+    return ids
+
+
+def findings(gd, det, ids):
+    out = []
+    for i in range(0, len(ids), 50):
+        out += gd.get_findings(DetectorId=det, FindingIds=ids[i:i + 50])["Findings"]
+    return out
+
+
+def wait_for(gd, det, criteria, timeout=15.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        ids = all_ids(gd, det, criteria)
+        if ids:
+            return findings(gd, det, ids)
+        time.sleep(0.2)
+    raise AssertionError(f"no finding matched {criteria}")
+
+
+def test_seed_walk_through_sample_findings_filter_and_archive(fresh_server):
+    srv = fresh_server.start()
+    det = srv.aws("guardduty", "create-detector", "--enable")["DetectorId"]
+    gd = srv.client("guardduty")
+    srv.aws("guardduty", "create-sample-findings", "--detector-id", det)
+    every = [f for f in findings(gd, det, all_ids(gd, det))
+             if json.loads(f["Service"]["AdditionalInfo"]["Value"]).get("sample")]
+    types = {f["Type"] for f in every}
+    # One of each classic type, from every source (root's own calls may add a
+    # live RootCredentialUsage finding beside them).
+    assert len(every) == len(types) >= 60
+    for t in ("Recon:EC2/PortProbeUnprotectedPort", "UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom",
+              "Stealth:IAMUser/CloudTrailLoggingDisabled", "Policy:IAMUser/RootCredentialUsage"):
+        assert t in types, t
+    f = next(f for f in every if f["Type"] == "Recon:EC2/PortProbeUnprotectedPort")
+    assert f["SchemaVersion"] == "2.0" and f["AccountId"] == ACCOUNT_ID and f["Region"] == "us-east-1"
+    assert f["Arn"] == f"arn:aws:guardduty:us-east-1:{ACCOUNT_ID}:detector/{det}/finding/{f['Id']}"
+    assert len(f["Id"]) == 32
+    assert f["Resource"]["ResourceType"] == "Instance"
+    assert f["Resource"]["InstanceDetails"]["InstanceId"] == "i-99999999"
+    assert f["Service"]["Action"]["ActionType"] == "PORT_PROBE"
+    assert f["Service"]["Archived"] is False and f["Service"]["Count"] == 1
+    assert f["Service"]["DetectorId"] == det and f["Service"]["ServiceName"] == "guardduty"
+    assert json.loads(f["Service"]["AdditionalInfo"]["Value"]) == {"sample": True}
+    assert isinstance(f["Severity"], float)
+    for g in every:
+        assert any(lo <= g["Severity"] <= hi for lo, hi in SEVERITY.values()), g["Type"]
+    # Samples again: the same findings count up instead of multiplying.
+    gd.create_sample_findings(DetectorId=det, FindingTypes=["Recon:EC2/PortProbeUnprotectedPort"])
+    again = findings(gd, det, all_ids(gd, det, {"type": {"Equals": ["Recon:EC2/PortProbeUnprotectedPort"]}}))
+    assert len(again) == 1 and again[0]["Service"]["Count"] == 2 and again[0]["Id"] == f["Id"]
+
+    # Filter on a value.
+    high = all_ids(gd, det, {"severity": {"GreaterThanOrEqual": 7}})
+    assert high and all(g["Severity"] >= 7 for g in findings(gd, det, high))
+    by_type = all_ids(gd, det, {"type": {"Equals": ["Recon:EC2/PortProbeUnprotectedPort"]}})
+    assert by_type == [f["Id"]]
+    assert f["Id"] not in all_ids(gd, det, {"type": {"NotEquals": ["Recon:EC2/PortProbeUnprotectedPort"]}})
+    # Sorted by severity, highest first.
+    page = gd.list_findings(DetectorId=det, SortCriteria={"AttributeName": "severity", "OrderBy": "DESC"}, MaxResults=5)
+    top = findings(gd, det, page["FindingIds"])
+    assert [g["Severity"] for g in top] == sorted((g["Severity"] for g in top), reverse=True)
+    assert "NextToken" in page
+
+    # Archive by filter: new and updated matches are archived.
+    srv.aws("guardduty", "create-filter", "--detector-id", det, "--name", "suppress-probes", "--action", "ARCHIVE",
+            "--rank", "1", "--finding-criteria", json.dumps({"Criterion": {"type": {"Eq": ["Recon:EC2/PortProbeUnprotectedPort"]}}}))
+    assert gd.list_filters(DetectorId=det)["FilterNames"] == ["suppress-probes"]
+    got = gd.get_filter(DetectorId=det, FilterName="suppress-probes")
+    assert got["Action"] == "ARCHIVE" and got["Rank"] == 1
+    gd.create_sample_findings(DetectorId=det, FindingTypes=["Recon:EC2/PortProbeUnprotectedPort"])
+    archived = all_ids(gd, det, {"service.archived": {"Equals": ["true"]}})
+    assert archived == [f["Id"]]
+    ids = all_ids(gd, det)
+    current = all_ids(gd, det, {"service.archived": {"Equals": ["false"]}})
+    assert f["Id"] not in current and len(current) == len(ids) - 1
+    # Archive and unarchive by hand.
+    gd.unarchive_findings(DetectorId=det, FindingIds=[f["Id"]])
+    assert findings(gd, det, [f["Id"]])[0]["Service"]["Archived"] is False
+    gd.archive_findings(DetectorId=det, FindingIds=current[:2])
+    assert set(current[:2]) <= set(all_ids(gd, det, {"service.archived": {"Equals": ["true"]}}))
+    gd.update_filter(DetectorId=det, FilterName="suppress-probes", Action="NOOP")
+    gd.delete_filter(DetectorId=det, FilterName="suppress-probes")
+    assert gd.list_filters(DetectorId=det)["FilterNames"] == []
+
+    # Statistics and feedback.
+    ids = all_ids(gd, det)
+    stats = gd.get_findings_statistics(DetectorId=det, FindingStatisticTypes=["COUNT_BY_SEVERITY"])["FindingStatistics"]
+    assert sum(stats["CountBySeverity"].values()) == len(ids)
+    grouped = gd.get_findings_statistics(DetectorId=det, GroupBy="SEVERITY")["FindingStatistics"]["GroupedBySeverity"]
+    assert {g["Severity"] for g in grouped} <= {2.0, 5.0, 8.0}
+    assert sum(g["TotalFindings"] for g in grouped) == len(ids)
+    gd.update_findings_feedback(DetectorId=det, FindingIds=[f["Id"]], Feedback="USEFUL")
+    assert findings(gd, det, [f["Id"]])[0]["Service"]["UserFeedback"] == "USEFUL"
+
+    # Deleting the detector takes its findings with it.
+    gd.delete_detector(DetectorId=det)
+    det2 = gd.create_detector(Enable=True)["DetectorId"]
+    assert all_ids(gd, det2) == []
+
+
+def test_criteria_and_filter_errors(fresh_server):
+    srv = fresh_server.start()
+    gd, det = detector(srv)
+    with raises_aws("BadRequestException", 400):
+        gd.list_findings(DetectorId=det, FindingCriteria={"Criterion": {"type": {"Matches": ["Recon:*"]}}})
+    with raises_aws("BadRequestException", 400):
+        gd.create_sample_findings(DetectorId=det, FindingTypes=["Nope:EC2/NotAType"])
+    with raises_aws("BadRequestException", 400):
+        gd.create_filter(DetectorId=det, Name="no spaces!", FindingCriteria={"Criterion": {}})
+    with raises_aws("BadRequestException", 400):
+        gd.create_filter(DetectorId=det, Name="bad-action", Action="DELETE", FindingCriteria={"Criterion": {}})
+    gd.create_filter(DetectorId=det, Name="recon", FindingCriteria={"Criterion": {"type": {"Matches": ["Recon:*"]}}})
+    with raises_aws("BadRequestException", 400, "already exists"):
+        gd.create_filter(DetectorId=det, Name="recon", FindingCriteria={"Criterion": {}})
+    with raises_aws("BadRequestException", 400):
+        gd.get_filter(DetectorId=det, FilterName="missing")
+    with raises_aws("BadRequestException", 400):
+        gd.get_findings(DetectorId=det, FindingIds=[])
+    with raises_aws("BadRequestException", 400, "not owned"):
+        gd.list_findings(DetectorId="0" * 32)
+
+
+def test_live_detections_name_the_events_behind_them(fresh_server):
+    srv = fresh_server.start()
+    gd, det = detector(srv)
+    # Root credentials in use: one finding, counting up.
+    iam = srv.client("iam")
+    seq = srv.max_seq()
+    iam.list_users()
+    iam.list_roles()
+    root = wait_for(gd, det, {"type": {"Equals": ["Policy:IAMUser/RootCredentialUsage"]}})
+    assert len(root) == 1
+    ids_behind = set(json.loads(root[0]["Service"]["AdditionalInfo"]["Value"])["cloudTrailEventIds"])
+    recorded = {e["eventID"]: e for e in srv.events_since(seq)}
+    assert ids_behind & set(recorded)
+    assert all(recorded[i]["userIdentity"]["type"] == "Root" for i in ids_behind & set(recorded))
+    assert root[0]["Resource"]["AccessKeyDetails"]["UserType"] == "Root"
+
+    # A user turns off a trail from a Kali box.
+    s3 = srv.client("s3")
+    s3.create_bucket(Bucket="gd-trail-logs")
+    s3.put_bucket_policy(Bucket="gd-trail-logs", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
+         "Resource": f"arn:aws:s3:::gd-trail-logs/AWSLogs/{ACCOUNT_ID}/*"}]}))
+    srv.client("cloudtrail").create_trail(Name="watched", S3BucketName="gd-trail-logs")
+    srv.client("cloudtrail").start_logging(Name="watched")
+    user = make_user(srv, admin=True)
+    from botocore.config import Config
+    kali = srv.client("cloudtrail", **user.creds, config=Config(user_agent_extra="kali-linux/2026.3"))
+    kali.stop_logging(Name="watched")
+    stealth = wait_for(gd, det, {"type": {"Equals": ["Stealth:IAMUser/CloudTrailLoggingDisabled"]}})
+    assert len(stealth) == 1
+    f = stealth[0]
+    assert f["Severity"] <= 3.9
+    call = f["Service"]["Action"]["AwsApiCallAction"]
+    assert call["Api"] == "StopLogging" and call["ServiceName"] == "cloudtrail.amazonaws.com"
+    assert call["RemoteIpDetails"]["IpAddressV4"] == "127.0.0.1"
+    assert f["Resource"]["AccessKeyDetails"]["UserName"] == user.name
+    assert f["Resource"]["AccessKeyDetails"]["AccessKeyId"] == user.access_key_id
+    (event_id,) = json.loads(f["Service"]["AdditionalInfo"]["Value"])["cloudTrailEventIds"]
+    behind = next(e for e in srv.events() if e["eventID"] == event_id)
+    assert behind["eventName"] == "StopLogging" and behind["userIdentity"]["arn"] == user.arn
+    pentest = wait_for(gd, det, {"type": {"Equals": ["PenTest:IAMUser/KaliLinux"]}})
+    assert pentest[0]["Severity"] >= 4.0
+    # A refused StopLogging is no finding.
+    nobody = make_user(srv)
+    with raises_aws("AccessDeniedException", 403):
+        srv.client("cloudtrail", **nobody.creds).stop_logging(Name="watched")
+    time.sleep(1.5)
+    stealth = findings(gd, det, all_ids(gd, det, {"type": {"Equals": ["Stealth:IAMUser/CloudTrailLoggingDisabled"]}}))
+    assert len(stealth) == 1 and stealth[0]["Service"]["Count"] == 1
+
+    # A disabled detector detects nothing.
+    gd.update_detector(DetectorId=det, Enable=False)
+    before = findings(gd, det, all_ids(gd, det, {"type": {"Equals": ["Policy:IAMUser/RootCredentialUsage"]}}))[0]
+    iam.list_users()
+    time.sleep(1.5)
+    after = findings(gd, det, [before["Id"]])[0]
+    assert after["Service"]["Count"] == before["Service"]["Count"]
