@@ -261,3 +261,18 @@ class AwsCliError(Exception):
         self.returncode = returncode
         self.stdout = stdout
         self.stderr = stderr
+
+
+def wait_for_deletion_task(iam, task, timeout=15.0):
+    """Polls a deletion task until it finishes; returns the last status answer."""
+    seen = []
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        answer = iam.get_service_linked_role_deletion_status(DeletionTaskId=task)
+        if not seen or seen[-1] != answer["Status"]:
+            seen.append(answer["Status"])
+        if answer["Status"] in ("SUCCEEDED", "FAILED"):
+            answer["_seen"] = seen
+            return answer
+        time.sleep(0.1)
+    raise AssertionError(f"deletion task {task} did not finish: {seen}")

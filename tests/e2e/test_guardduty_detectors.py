@@ -2,21 +2,10 @@
 AWSServiceRoleForAmazonGuardDuty, and while a detector exists the role stays."""
 
 import json
-import time
 
-from e2e_util import ACCOUNT_ID, make_user, raises_aws
+from e2e_util import ACCOUNT_ID, make_user, raises_aws, wait_for_deletion_task
 
 ROLE = "AWSServiceRoleForAmazonGuardDuty"
-
-
-def wait_for_task(iam, task, timeout=15.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        answer = iam.get_service_linked_role_deletion_status(DeletionTaskId=task)
-        if answer["Status"] in ("SUCCEEDED", "FAILED"):
-            return answer
-        time.sleep(0.1)
-    raise AssertionError(f"deletion task {task} did not finish")
 
 
 def test_detector_lifecycle_and_its_role(fresh_server):
@@ -52,7 +41,7 @@ def test_detector_lifecycle_and_its_role(fresh_server):
 
     # A detector keeps the role; once it is gone the role can go.
     task = iam.delete_service_linked_role(RoleName=ROLE)["DeletionTaskId"]
-    status = wait_for_task(iam, task)
+    status = wait_for_deletion_task(iam, task)
     assert status["Status"] == "FAILED"
     assert status["Reason"]["RoleUsageList"] == [{
         "Region": "us-east-1",
@@ -61,7 +50,7 @@ def test_detector_lifecycle_and_its_role(fresh_server):
     gd.delete_detector(DetectorId=detector)
     assert gd.list_detectors()["DetectorIds"] == []
     task = iam.delete_service_linked_role(RoleName=ROLE)["DeletionTaskId"]
-    assert wait_for_task(iam, task)["Status"] == "SUCCEEDED"
+    assert wait_for_deletion_task(iam, task)["Status"] == "SUCCEEDED"
 
 
 def test_detector_in_another_region_blocks_deletion_too(fresh_server):
@@ -70,7 +59,7 @@ def test_detector_in_another_region_blocks_deletion_too(fresh_server):
     west = srv.client("guardduty", config=Config(region_name="eu-west-1"))
     detector = west.create_detector(Enable=True)["DetectorId"]
     iam = srv.client("iam")
-    status = wait_for_task(iam, iam.delete_service_linked_role(RoleName=ROLE)["DeletionTaskId"])
+    status = wait_for_deletion_task(iam, iam.delete_service_linked_role(RoleName=ROLE)["DeletionTaskId"])
     assert status["Reason"]["RoleUsageList"][0]["Region"] == "eu-west-1"
     assert srv.client("guardduty").list_detectors()["DetectorIds"] == []
     west.delete_detector(DetectorId=detector)

@@ -4,9 +4,8 @@ API's rules, the runtime's conversation, and the bot keeping its role alive."""
 
 import base64
 import json
-import time
 
-from e2e_util import ACCOUNT_ID, make_user, raises_aws
+from e2e_util import ACCOUNT_ID, make_user, raises_aws, wait_for_deletion_task
 
 ROLE = "AWSServiceRoleForLexBots"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/aws-service-role/lex.amazonaws.com/{ROLE}"
@@ -62,16 +61,6 @@ def build_order_flowers(lex, bot="OrderFlowers"):
     lex.put_slot_type(**FLOWER_TYPES)
     lex.put_intent(**ORDER_FLOWERS_INTENT)
     return lex.put_bot(**order_flowers_bot(bot))
-
-
-def wait_for_task(iam, task, timeout=15.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        answer = iam.get_service_linked_role_deletion_status(DeletionTaskId=task)
-        if answer["Status"] in ("SUCCEEDED", "FAILED"):
-            return answer
-        time.sleep(0.1)
-    raise AssertionError(f"deletion task {task} did not finish")
 
 
 def write_json(tmp_path, name, doc):
@@ -188,14 +177,14 @@ def test_seed_walk_through_order_flowers_speaks_through_polly_on_your_behalf(fre
     # The role cannot be deleted while the bot uses it, and the task says why.
     task = srv.aws("iam", "delete-service-linked-role", "--role-name", ROLE)["DeletionTaskId"]
     assert task.startswith(f"task/aws-service-role/lex.amazonaws.com/{ROLE}/")
-    status = wait_for_task(iam, task)
+    status = wait_for_deletion_task(iam, task)
     assert status["Status"] == "FAILED"
     assert status["Reason"]["RoleUsageList"] == [
         {"Region": "us-east-1", "Resources": [f"arn:aws:lex:us-east-1:{ACCOUNT_ID}:bot:OrderFlowers"]}
     ]
     srv.aws("lex-models", "delete-bot", "--name", "OrderFlowers")
     task = iam.delete_service_linked_role(RoleName=ROLE)["DeletionTaskId"]
-    assert wait_for_task(iam, task)["Status"] == "SUCCEEDED"
+    assert wait_for_deletion_task(iam, task)["Status"] == "SUCCEEDED"
 
 
 def test_model_building_rules(fresh_server):
@@ -327,7 +316,7 @@ def test_first_bot_needs_permission_to_create_the_role(fresh_server):
     srv.client("lex-models").delete_bot(name="Seed")
     iam = srv.client("iam")
     task = iam.delete_service_linked_role(RoleName=ROLE)["DeletionTaskId"]
-    assert wait_for_task(iam, task)["Status"] == "SUCCEEDED"
+    assert wait_for_deletion_task(iam, task)["Status"] == "SUCCEEDED"
     only_lex = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "lex:*", "Resource": "*"}]}
     user = make_user(srv, inline_policy=only_lex)
     lex = srv.client("lex-models", **user.creds)

@@ -3,9 +3,8 @@ service trusted, deleted through a deletion task; the seed's scoped policy."""
 
 import json
 import re
-import time
 
-from e2e_util import ACCOUNT_ID, ADMIN_POLICY_ARN, make_user, raises_aws, unique
+from e2e_util import ACCOUNT_ID, ADMIN_POLICY_ARN, make_user, raises_aws, unique, wait_for_deletion_task
 
 UNMODIFIABLE = "Cannot perform the operation on the protected role '{}' - this role is only modifiable by AWS"
 
@@ -15,28 +14,13 @@ def _fresh(server):
     return server.client("iam")
 
 
-def _wait_for_task(iam, task, timeout=15.0):
-    """Polls a deletion task until it finishes; returns the last status answer."""
-    seen = []
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        answer = iam.get_service_linked_role_deletion_status(DeletionTaskId=task)
-        if not seen or seen[-1] != answer["Status"]:
-            seen.append(answer["Status"])
-        if answer["Status"] in ("SUCCEEDED", "FAILED"):
-            answer["_seen"] = seen
-            return answer
-        time.sleep(0.1)
-    raise AssertionError(f"deletion task {task} did not finish: {seen}")
-
-
 def _ensure_absent(iam, name):
     try:
         iam.get_role(RoleName=name)
     except iam.exceptions.NoSuchEntityException:
         return
     task = iam.delete_service_linked_role(RoleName=name)["DeletionTaskId"]
-    assert _wait_for_task(iam, task)["Status"] == "SUCCEEDED"
+    assert wait_for_deletion_task(iam, task)["Status"] == "SUCCEEDED"
 
 
 def test_lex_role_as_aws_creates_it(server):
@@ -128,7 +112,7 @@ def test_deletion_task(server):
     assert re.fullmatch(
         r"task/aws-service-role/guardduty\.amazonaws\.com/AWSServiceRoleForAmazonGuardDuty/[0-9a-f-]{36}", task
     ), task
-    answer = _wait_for_task(iam, task)
+    answer = wait_for_deletion_task(iam, task)
     assert answer["Status"] == "SUCCEEDED"
     assert "Reason" not in answer
     assert set(answer["_seen"]) <= {"NOT_STARTED", "IN_PROGRESS", "SUCCEEDED"}
@@ -213,7 +197,7 @@ def test_redshift_seed_flow_role_appears_acts_and_blocks_deletion(server):
     assert "Sup3rSecret!" not in json.dumps(events)
     # Deleting the role is refused while the cluster uses it, and says why.
     task = server.aws("iam", "delete-service-linked-role", "--role-name", "AWSServiceRoleForRedshift")["DeletionTaskId"]
-    answer = _wait_for_task(iam, task)
+    answer = wait_for_deletion_task(iam, task)
     assert answer["Status"] == "FAILED"
     assert answer["Reason"]["RoleUsageList"] == [
         {"Region": "us-east-1", "Resources": [f"arn:aws:redshift:us-east-1:{ACCOUNT_ID}:cluster:{cluster}"]}
@@ -222,7 +206,7 @@ def test_redshift_seed_flow_role_appears_acts_and_blocks_deletion(server):
     # Once the cluster is gone, the role can go.
     server.aws("redshift", "delete-cluster", "--cluster-identifier", cluster, "--skip-final-cluster-snapshot")
     task = iam.delete_service_linked_role(RoleName="AWSServiceRoleForRedshift")["DeletionTaskId"]
-    assert _wait_for_task(iam, task)["Status"] == "SUCCEEDED"
+    assert wait_for_deletion_task(iam, task)["Status"] == "SUCCEEDED"
     with raises_aws("NoSuchEntity", 404):
         iam.get_role(RoleName="AWSServiceRoleForRedshift")
 

@@ -65,6 +65,22 @@ pub fn parse_iso8601(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
 }
 
+/// ISO 8601 with milliseconds, `2026-11-23T19:03:04.000Z`, as S3's XML and
+/// GuardDuty's findings write times.
+pub fn iso8601_millis(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
 /// The Java-style date CloudTrail uses inside IAM and STS `responseElements`:
 /// `Nov 23, 2026, 7:03:04 PM`.
 pub fn cloudtrail_java_date(t: OffsetDateTime) -> String {

@@ -13,6 +13,7 @@ use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value as Json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc2822;
+use trailguard_model::clock::iso8601_millis;
 use trailguard_model::{ApiError, Value};
 
 use crate::xml::escape;
@@ -154,20 +155,6 @@ pub fn http_date(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// `2026-11-23T22:00:00.000Z`, as S3's XML writes times.
-fn xml_time(t: OffsetDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
-}
-
 /// S3's XML: a `List` member repeats its element (S3 lists are flattened), a
 /// `ListOf(name)` member wraps elements called `name`.
 fn write(v: &Value, out: &mut String) {
@@ -177,7 +164,7 @@ fn write(v: &Value, out: &mut String) {
         Value::Int(n) => out.push_str(&n.to_string()),
         Value::Float(f) => out.push_str(&f.to_string()),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Time(t) => out.push_str(&xml_time(*t)),
+        Value::Time(t) => out.push_str(&iso8601_millis(*t)),
         Value::Sensitive(inner) => write(inner, out),
         Value::List(_) | Value::Map(_) => {}
         Value::ListOf(name, items) => {

@@ -383,58 +383,74 @@ impl Services {
     }
 }
 
+/// Who an AWS service's own background work acts as, and from where.
+pub(crate) struct Background {
+    now: time::OffsetDateTime,
+    caller: Caller,
+    ctx: RequestContext,
+}
+
 impl Services {
+    /// The identity and origin of a service's background work (`origin` is what
+    /// its records would show as source and agent).
+    pub(crate) fn background(&self, principal: &str, origin: &str) -> Background {
+        let now = self.clock.now();
+        Background {
+            now,
+            caller: Caller::long_term(
+                Principal::Service {
+                    service: principal.to_string(),
+                },
+                "",
+            ),
+            ctx: RequestContext {
+                request_id: String::new(),
+                source_ip: origin.to_string(),
+                user_agent: origin.to_string(),
+                region: "us-east-1".into(),
+                received_at: now,
+                secure_transport: true,
+            },
+        }
+    }
+
+    /// Runs `f` in one transaction of its own, as background work in `account`.
+    pub(crate) fn in_background<T>(
+        &self,
+        bg: &Background,
+        account: &str,
+        f: impl FnOnce(&mut Env<'_>) -> error::Result<T>,
+    ) -> error::Result<T> {
+        transact(self.store.as_ref(), |tx| {
+            let mut env = Env {
+                blobs: self.blobs.as_ref(),
+                tx,
+                now: bg.now,
+                ids: self.ids.as_ref(),
+                caller: &bg.caller,
+                ctx: &bg.ctx,
+                account: account.to_string(),
+                catalogue: &self.catalogue,
+                resources: Vec::new(),
+                decision_trace: None,
+                via_service: None,
+            };
+            f(&mut env)
+        })
+    }
+
     /// Moves every unfinished service-linked role deletion task one step; called
     /// periodically by the server. Returns how many tasks moved.
     pub fn process_deletion_tasks(&self) -> Result<usize, ApiError> {
-        let now = self.clock.now();
-        let worker = Caller::long_term(
-            Principal::Service {
-                service: "iam.amazonaws.com".into(),
-            },
-            "",
-        );
-        let ctx = RequestContext {
-            request_id: String::new(),
-            source_ip: "AWS Internal".into(),
-            user_agent: "AWS Internal".into(),
-            region: "us-east-1".into(),
-            received_at: now,
-            secure_transport: true,
-        };
-        let with_env = |account: &str, f: &mut dyn FnMut(&mut Env<'_>) -> error::Result<()>| {
-            transact(self.store.as_ref(), |tx| {
-                let mut env = Env {
-                    blobs: self.blobs.as_ref(),
-                    tx,
-                    now,
-                    ids: self.ids.as_ref(),
-                    caller: &worker,
-                    ctx: &ctx,
-                    account: account.to_string(),
-                    catalogue: &self.catalogue,
-                    resources: Vec::new(),
-                    decision_trace: None,
-                    via_service: None,
-                };
-                f(&mut env)
-            })
-        };
-        let mut pending = Vec::new();
-        with_env("", &mut |env| {
-            pending = iam::slr::pending_tasks(env)?;
-            Ok(())
-        })
-        .map_err(|e| log_internal(&e))?;
+        let bg = self.background("iam.amazonaws.com", "AWS Internal");
+        let pending = self
+            .in_background(&bg, "", iam::slr::pending_tasks)
+            .map_err(|e| log_internal(&e))?;
         let moved = pending.len();
         for task in pending {
             let account = task.account.clone();
-            let mut task = Some(task);
-            with_env(&account, &mut |env| match task.take() {
-                Some(t) => iam::slr::advance(env, t),
-                None => Ok(()),
-            })
-            .map_err(|e| log_internal(&e))?;
+            self.in_background(&bg, &account, |env| iam::slr::advance(env, task))
+                .map_err(|e| log_internal(&e))?;
         }
         Ok(moved)
     }

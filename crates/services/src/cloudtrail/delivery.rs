@@ -24,9 +24,8 @@ use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use time::{Duration, OffsetDateTime};
+use trailguard_model::ApiError;
 use trailguard_model::clock::iso8601;
-use trailguard_model::{ApiError, Caller, Principal, RequestContext};
-use trailguard_store::transact;
 
 const NS_STATE: &str = "cloudtrail.delivery";
 /// Records read per batch; a log file holds at most this many.
@@ -400,49 +399,16 @@ impl Services {
     /// them now (the server calls this on graceful shutdown). Each trail is its
     /// own transaction. Returns how many trails did work.
     pub fn deliver_trails(&self, force: bool) -> std::result::Result<usize, ApiError> {
-        let now = self.clock.now();
-        let worker = Caller::long_term(
-            Principal::Service {
-                service: "cloudtrail.amazonaws.com".into(),
-            },
-            "",
-        );
-        let ctx = RequestContext {
-            request_id: String::new(),
-            source_ip: "cloudtrail.amazonaws.com".into(),
-            user_agent: "cloudtrail.amazonaws.com".into(),
-            region: "us-east-1".into(),
-            received_at: now,
-            secure_transport: true,
-        };
-        let trails: Vec<Trail> = transact(self.store.as_ref(), |tx| {
-            let rows = tx.scan(NS_TRAIL, "", None, usize::MAX)?;
-            Ok::<_, Error>(
-                rows.into_iter()
-                    .filter_map(|(_, v)| serde_json::from_slice::<Trail>(&v).ok())
-                    .collect(),
-            )
-        })
-        .map_err(|e| crate::log_internal(&e))?;
+        let bg = self.background("cloudtrail.amazonaws.com", "cloudtrail.amazonaws.com");
+        let trails: Vec<Trail> = self
+            .in_background(&bg, "", |env| env.scan_all(NS_TRAIL, ""))
+            .map_err(|e| crate::log_internal(&e))?;
         let mut worked = 0;
         for trail in trails {
-            let result = transact(self.store.as_ref(), |tx| {
-                let mut env = Env {
-                    blobs: self.blobs.as_ref(),
-                    tx,
-                    now,
-                    ids: self.ids.as_ref(),
-                    caller: &worker,
-                    ctx: &ctx,
-                    account: trail.account.clone(),
-                    catalogue: &self.catalogue,
-                    resources: Vec::new(),
-                    decision_trace: None,
-                    via_service: None,
-                };
+            let result = self.in_background(&bg, &trail.account, |env| {
                 // The trail may have changed since it was listed.
                 match env.get::<Trail>(NS_TRAIL, &trail.key())? {
-                    Some(current) => process(&mut env, &current, self.trail_timing, force),
+                    Some(current) => process(env, &current, self.trail_timing, force),
                     None => Ok(false),
                 }
             });

@@ -50,29 +50,7 @@ impl Trail {
         trail_key(&self.account, &self.home_region, &self.name)
     }
 
-    fn to_value(&self) -> Value {
-        Value::structure()
-            .with("Name", self.name.clone())
-            .with("S3BucketName", self.bucket.clone())
-            .with("S3KeyPrefix", self.prefix.clone())
-            .with("SnsTopicARN", self.sns_topic.clone())
-            .with("IncludeGlobalServiceEvents", self.include_global)
-            .with("IsMultiRegionTrail", self.multi_region)
-            .with("HomeRegion", self.home_region.clone())
-            .with("TrailARN", self.arn.clone())
-            .with("LogFileValidationEnabled", self.validation)
-            .with("CloudWatchLogsLogGroupArn", self.log_group.clone())
-            .with("CloudWatchLogsRoleArn", self.log_role.clone())
-            .with("KmsKeyId", self.kms_key.clone())
-            .with(
-                "HasCustomEventSelectors",
-                !matches!(self.selectors, Selectors::Default),
-            )
-            .with("HasInsightSelectors", false)
-            .with("IsOrganizationTrail", self.organization)
-    }
-
-    /// What Create/UpdateTrail answer (no home region or selector flags).
+    /// What Create/UpdateTrail answer.
     fn to_created_value(&self) -> Value {
         Value::structure()
             .with("Name", self.name.clone())
@@ -87,6 +65,17 @@ impl Trail {
             .with("CloudWatchLogsRoleArn", self.log_role.clone())
             .with("KmsKeyId", self.kms_key.clone())
             .with("IsOrganizationTrail", self.organization)
+    }
+
+    /// What Describe/GetTrail answer: the same, with the home region and flags.
+    fn to_value(&self) -> Value {
+        self.to_created_value()
+            .with("HomeRegion", self.home_region.clone())
+            .with(
+                "HasCustomEventSelectors",
+                !matches!(self.selectors, Selectors::Default),
+            )
+            .with("HasInsightSelectors", false)
     }
 }
 

@@ -19,11 +19,10 @@ use super::findings::{self, Observation};
 use super::{Detector, NS_DETECTOR};
 use crate::Services;
 use crate::env::Env;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use serde_json::{Value as Json, json};
 use time::OffsetDateTime;
-use trailguard_model::{ApiError, Caller, Principal, RequestContext};
-use trailguard_store::transact;
+use trailguard_model::ApiError;
 
 const NS_CURSOR: &str = "guardduty.cursor";
 const BATCH: usize = 2_000;
@@ -186,50 +185,13 @@ impl Services {
     /// Runs the live detections of every enabled detector over the records
     /// committed since its last run. Returns how many occurrences were recorded.
     pub fn detect_findings(&self) -> std::result::Result<usize, ApiError> {
-        let now = self.clock.now();
-        let worker = Caller::long_term(
-            Principal::Service {
-                service: super::SERVICE.into(),
-            },
-            "",
-        );
-        let ctx = RequestContext {
-            request_id: String::new(),
-            source_ip: super::SERVICE.into(),
-            user_agent: super::SERVICE.into(),
-            region: "us-east-1".into(),
-            received_at: now,
-            secure_transport: true,
-        };
-        let detectors: Vec<Detector> = transact(self.store.as_ref(), |tx| {
-            let rows = tx.scan(NS_DETECTOR, "", None, usize::MAX)?;
-            Ok::<_, Error>(
-                rows.into_iter()
-                    .filter_map(|(_, v)| serde_json::from_slice::<Detector>(&v).ok())
-                    .filter(|d| d.enabled)
-                    .collect(),
-            )
-        })
-        .map_err(|e| crate::log_internal(&e))?;
+        let bg = self.background(super::SERVICE, super::SERVICE);
+        let detectors: Vec<Detector> = self
+            .in_background(&bg, "", |env| env.scan_all(NS_DETECTOR, ""))
+            .map_err(|e| crate::log_internal(&e))?;
         let mut made = 0;
-        for d in detectors {
-            let result = transact(self.store.as_ref(), |tx| {
-                let mut env = Env {
-                    blobs: self.blobs.as_ref(),
-                    tx,
-                    now,
-                    ids: self.ids.as_ref(),
-                    caller: &worker,
-                    ctx: &ctx,
-                    account: d.account.clone(),
-                    catalogue: &self.catalogue,
-                    resources: Vec::new(),
-                    decision_trace: None,
-                    via_service: None,
-                };
-                process(&mut env, &d)
-            });
-            match result {
+        for d in detectors.into_iter().filter(|d| d.enabled) {
+            match self.in_background(&bg, &d.account, |env| process(env, &d)) {
                 Ok(n) => made += n,
                 Err(e) => tracing::error!(detector = %d.id, error = %e, "detection failed"),
             }

@@ -61,16 +61,7 @@ pub fn finding_type(name: &str) -> Option<&'static FindingType> {
 
 /// GuardDuty's timestamps: ISO 8601 with milliseconds.
 pub fn timestamp(t: OffsetDateTime) -> String {
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
+    trailguard_model::clock::iso8601_millis(t)
 }
 
 fn key_prefix(d: &Detector) -> String {
