@@ -224,6 +224,19 @@ fn all(env: &mut Env<'_>, d: &Detector) -> Result<Vec<Json>> {
     env.scan_all(NS_FINDING, &key_prefix(d))
 }
 
+/// The detector's findings that meet `FindingCriteria` (read APIs take no
+/// `matches`).
+fn matching(env: &mut Env<'_>, d: &Detector, wanted: Option<&Json>) -> Result<Vec<Json>> {
+    criteria::validate(wanted, false)?;
+    let mut found = Vec::new();
+    for f in all(env, d)? {
+        if criteria::matches(&f, wanted, false)? {
+            found.push(f);
+        }
+    }
+    Ok(found)
+}
+
 /// Deletes a detector's findings (DeleteDetector).
 pub fn delete_all(env: &mut Env<'_>, d: &Detector) -> Result<()> {
     for ns in [NS_FINDING, NS_AGGREGATE] {
@@ -299,14 +312,7 @@ pub fn list_findings(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
     let d = super::load(env, p.str("detectorId")?)?;
     let max = usize::try_from(p.opt_int("maxResults", 1, 50)?.unwrap_or(50)).unwrap_or(50);
     let offset = page_offset(p.opt_str("nextToken")?)?;
-    let wanted = p.0.get("findingCriteria");
-    criteria::validate(wanted, false)?;
-    let mut found = Vec::new();
-    for f in all(env, &d)? {
-        if criteria::matches(&f, wanted, false)? {
-            found.push(f);
-        }
-    }
+    let mut found = matching(env, &d, p.0.get("findingCriteria"))?;
     sort(&mut found, p.0.get("sortCriteria"))?;
     let page: Vec<Value> = found
         .iter()
@@ -393,14 +399,7 @@ pub fn update_findings_feedback(env: &mut Env<'_>, _: &Authorized, p: Params<'_>
 
 pub fn get_findings_statistics(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let d = super::load(env, p.str("detectorId")?)?;
-    let wanted = p.0.get("findingCriteria");
-    criteria::validate(wanted, false)?;
-    let mut found = Vec::new();
-    for f in all(env, &d)? {
-        if criteria::matches(&f, wanted, false)? {
-            found.push(f);
-        }
-    }
+    let found = matching(env, &d, p.0.get("findingCriteria"))?;
     let mut stats = json!({});
     let types = p.str_list("findingStatisticTypes")?;
     if types.contains(&"COUNT_BY_SEVERITY") {
