@@ -203,3 +203,69 @@ def test_live_detections_name_the_events_behind_them(fresh_server):
     time.sleep(1.5)
     after = findings(gd, det, [before["Id"]])[0]
     assert after["Service"]["Count"] == before["Service"]["Count"]
+
+
+def test_threat_and_trusted_lists(fresh_server, tmp_path):
+    """Lists load from a trailguard bucket or a local file; an active threat
+    list naming the caller's IP makes MaliciousIPCaller.Custom findings, and a
+    trusted list silences every detection."""
+    srv = fresh_server.start()
+    gd, det = detector(srv)
+    s3 = srv.client("s3")
+    s3.create_bucket(Bucket="gd-lists")
+    s3.put_object(Bucket="gd-lists", Key="threats.txt", Body=b"# known bad\n127.0.0.1\n203.0.113.0/24\nevil.example.com\n")
+    s3.put_object(Bucket="gd-lists", Key="bad.txt", Body=b"10.0.0.1\nnot an ip at all\n")
+    with raises_aws("BadRequestException", 400, "line 2"):
+        gd.create_threat_intel_set(DetectorId=det, Name="broken", Format="TXT",
+                                   Location="s3://gd-lists/bad.txt", Activate=True)
+    assert gd.list_threat_intel_sets(DetectorId=det)["ThreatIntelSetIds"] == []
+    with raises_aws("BadRequestException", 400, "does not exist"):
+        gd.create_threat_intel_set(DetectorId=det, Name="missing", Format="TXT",
+                                   Location="s3://gd-lists/nope.txt", Activate=True)
+    tid = srv.aws("guardduty", "create-threat-intel-set", "--detector-id", det, "--name", "bad-hosts",
+                  "--format", "TXT", "--location", "https://s3.amazonaws.com/gd-lists/threats.txt",
+                  "--activate")["ThreatIntelSetId"]
+    got = gd.get_threat_intel_set(DetectorId=det, ThreatIntelSetId=tid)
+    assert got["Status"] == "ACTIVE" and got["Format"] == "TXT" and got["Name"] == "bad-hosts"
+    assert gd.list_threat_intel_sets(DetectorId=det)["ThreatIntelSetIds"] == [tid]
+
+    user = make_user(srv, admin=True)
+    srv.client("iam", **user.creds).list_users()
+    srv.client("iam", **user.creds).create_group(GroupName="from-a-bad-host")
+    # Root's own calls come from the same address; look at the user's.
+    mine = {"resource.accessKeyDetails.userName": {"Equals": [user.name]}}
+    recon = wait_for(gd, det, {"type": {"Equals": ["Recon:IAMUser/MaliciousIPCaller.Custom"]}, **mine})
+    assert recon[0]["Service"]["Action"]["AwsApiCallAction"]["Api"] == "ListUsers"
+    assert recon[0]["Service"]["Evidence"]["ThreatIntelligenceDetails"][0]["ThreatListName"] == "bad-hosts"
+    assert recon[0]["Resource"]["AccessKeyDetails"]["UserName"] == user.name
+    unauthorized = wait_for(gd, det, {"type": {"Equals": ["UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom"]}, **mine})
+    assert unauthorized[0]["Service"]["Action"]["AwsApiCallAction"]["Api"] == "CreateGroup"
+
+    # A trusted list (one at most, from a local file) silences the IP entirely.
+    trusted = tmp_path / "trusted.txt"
+    trusted.write_text("127.0.0.0/8\n")
+    iid = gd.create_ip_set(DetectorId=det, Name="office", Format="TXT", Location=f"file://{trusted}",
+                           Activate=True)["IpSetId"]
+    with raises_aws("BadRequestException", 400, "at most 1"):
+        gd.create_ip_set(DetectorId=det, Name="second", Format="TXT", Location=f"file://{trusted}", Activate=True)
+    time.sleep(1.0)
+    before = {f["Id"]: f["Service"]["Count"] for f in findings(gd, det, all_ids(gd, det))}
+    srv.client("iam", **user.creds).list_users()
+    srv.client("iam").list_users()
+    time.sleep(1.5)
+    after = {f["Id"]: f["Service"]["Count"] for f in findings(gd, det, all_ids(gd, det))}
+    assert after == before
+    # Deactivated, it no longer silences.
+    gd.update_ip_set(DetectorId=det, IpSetId=iid, Activate=False)
+    assert gd.get_ip_set(DetectorId=det, IpSetId=iid)["Status"] == "INACTIVE"
+    srv.client("iam", **user.creds).list_users()
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        count = findings(gd, det, [recon[0]["Id"]])[0]["Service"]["Count"]
+        if count > before[recon[0]["Id"]]:
+            break
+        time.sleep(0.2)
+    assert count > before[recon[0]["Id"]]
+    gd.delete_ip_set(DetectorId=det, IpSetId=iid)
+    gd.delete_threat_intel_set(DetectorId=det, ThreatIntelSetId=tid)
+    assert gd.list_ip_sets(DetectorId=det)["IpSetIds"] == []

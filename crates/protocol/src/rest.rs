@@ -249,6 +249,46 @@ const GUARDDUTY: &[Route] = &[
         "/detector/{detectorId}/filter/{filterName}",
         "DeleteFilter",
     ),
+    Route::json("POST", "/detector/{detectorId}/ipset", "CreateIPSet"),
+    Route::json("GET", "/detector/{detectorId}/ipset", "ListIPSets")
+        .query(&[("maxResults", "maxResults"), ("nextToken", "nextToken")]),
+    Route::json("GET", "/detector/{detectorId}/ipset/{ipSetId}", "GetIPSet"),
+    Route::json(
+        "POST",
+        "/detector/{detectorId}/ipset/{ipSetId}",
+        "UpdateIPSet",
+    ),
+    Route::json(
+        "DELETE",
+        "/detector/{detectorId}/ipset/{ipSetId}",
+        "DeleteIPSet",
+    ),
+    Route::json(
+        "POST",
+        "/detector/{detectorId}/threatintelset",
+        "CreateThreatIntelSet",
+    ),
+    Route::json(
+        "GET",
+        "/detector/{detectorId}/threatintelset",
+        "ListThreatIntelSets",
+    )
+    .query(&[("maxResults", "maxResults"), ("nextToken", "nextToken")]),
+    Route::json(
+        "GET",
+        "/detector/{detectorId}/threatintelset/{threatIntelSetId}",
+        "GetThreatIntelSet",
+    ),
+    Route::json(
+        "POST",
+        "/detector/{detectorId}/threatintelset/{threatIntelSetId}",
+        "UpdateThreatIntelSet",
+    ),
+    Route::json(
+        "DELETE",
+        "/detector/{detectorId}/threatintelset/{threatIntelSetId}",
+        "DeleteThreatIntelSet",
+    ),
 ];
 
 /// The routes of a restJson1 service (empty for the others).

@@ -11,16 +11,21 @@
 //! | `Policy:IAMUser/RootCredentialUsage` | any call made with the root user's credentials | access key |
 //! | `PenTest:IAMUser/KaliLinux` (`ParrotLinux`, `PentooLinux`) | the user agent names the distribution | caller ARN, access key |
 //! | `Stealth:IAMUser/PasswordPolicyChange` | `UpdateAccountPasswordPolicy` or `DeleteAccountPasswordPolicy` | caller ARN |
+//! | `Recon:IAMUser/MaliciousIPCaller.Custom` | a `Get`/`List`/`Describe` call from an IP on an active threat list | caller ARN, source IP |
+//! | `UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom` | any other call from such an IP | caller ARN, source IP |
 //!
+//! Calls from an IP on the detector's active trusted list trigger nothing.
 //! Calls made by AWS services (`AWSService` identities, or `invokedBy`) are the
 //! services' own and trigger nothing.
 
 use super::findings::{self, Observation};
+use super::lists::{self, Kind, List};
 use super::{Detector, NS_DETECTOR};
 use crate::Services;
 use crate::env::Env;
 use crate::error::Result;
 use serde_json::{Value as Json, json};
+use std::net::IpAddr;
 use time::OffsetDateTime;
 use trailguard_model::ApiError;
 
@@ -146,14 +151,49 @@ fn observe(ty: &'static findings::FindingType, r: &Json) -> Observation {
     }
 }
 
+/// A call from an IP on a threat list: reconnaissance for reads, unauthorized
+/// access otherwise; the evidence names the list.
+fn malicious_caller(r: &Json, ip: IpAddr, list: &List) -> Option<Observation> {
+    let identity = &r["userIdentity"];
+    if text(identity, &["type"]) == "AWSService" || identity.get("invokedBy").is_some() {
+        return None;
+    }
+    let api = text(r, &["eventName"]);
+    let recon = ["Get", "List", "Describe"]
+        .iter()
+        .any(|p| api.starts_with(p));
+    let name = if recon {
+        "Recon:IAMUser/MaliciousIPCaller.Custom"
+    } else {
+        "UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom"
+    };
+    let ty = findings::finding_type(name)?;
+    let mut o = observe(ty, r);
+    o.aggregation_key = format!("{name}/{}/{ip}", text(identity, &["arn"]));
+    o.evidence = Some(json!({"threatIntelligenceDetails": [
+        {"threatListName": list.name(), "threatNames": []}
+    ]}));
+    o.additional = json!({"threatListName": list.name()});
+    Some(o)
+}
+
 /// Whether the detector sees a record: its account, and its region (IAM's
 /// global events are seen in us-east-1, where they are recorded).
 fn sees(d: &Detector, r: &Json) -> bool {
     text(r, &["recipientAccountId"]) == d.account && text(r, &["awsRegion"]) == d.region
 }
 
+/// The active threat list naming an IP, if any.
+fn threat_list(threats: &[List], ip: IpAddr) -> Option<&List> {
+    threats
+        .iter()
+        .find(|l| l.cidrs.iter().any(|c| c.contains(ip)))
+}
+
 fn process(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
     let mut cursor: i64 = env.get(NS_CURSOR, &d.key())?.unwrap_or(0);
+    let trusted = lists::active(env, d, Kind::Trusted)?;
+    let threats = lists::active(env, d, Kind::Threat)?;
     let mut made = 0;
     loop {
         let events = env.tx.events_after(cursor, BATCH)?;
@@ -166,11 +206,25 @@ fn process(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
             if !sees(d, &r) {
                 continue;
             }
+            let ip = text(&r, &["sourceIPAddress"]).parse::<IpAddr>().ok();
+            if ip.is_some_and(|ip| {
+                trusted
+                    .iter()
+                    .any(|l| l.cidrs.iter().any(|c| c.contains(ip)))
+            }) {
+                continue;
+            }
             for name in rules(&r) {
                 if let Some(ty) = findings::finding_type(name) {
                     findings::upsert(env, d, observe(ty, &r))?;
                     made += 1;
                 }
+            }
+            if let Some((ip, list)) = ip.and_then(|ip| threat_list(&threats, ip).map(|l| (ip, l)))
+                && let Some(o) = malicious_caller(&r, ip, list)
+            {
+                findings::upsert(env, d, o)?;
+                made += 1;
             }
         }
         if !full {

@@ -9,6 +9,7 @@ pub mod criteria;
 pub mod detect;
 pub mod filters;
 pub mod findings;
+pub mod lists;
 
 use crate::authz::Authorized;
 use crate::env::Env;
@@ -68,6 +69,36 @@ pub const OPERATIONS: &[Operation] = &[
     Operation::write("UpdateFilter", filter_res, filters::update_filter),
     Operation::write("DeleteFilter", filter_res, filters::delete_filter),
     Operation::read("ListFilters", detector_res, filters::list_filters),
+    Operation::write("CreateIPSet", detector_res, lists::create_ip_set),
+    Operation::read("GetIPSet", detector_res, lists::get_ip_set),
+    Operation::write("UpdateIPSet", detector_res, lists::update_ip_set),
+    Operation::write("DeleteIPSet", detector_res, lists::delete_ip_set),
+    Operation::read("ListIPSets", detector_res, lists::list_ip_sets),
+    Operation::write(
+        "CreateThreatIntelSet",
+        detector_res,
+        lists::create_threat_intel_set,
+    ),
+    Operation::read(
+        "GetThreatIntelSet",
+        detector_res,
+        lists::get_threat_intel_set,
+    ),
+    Operation::write(
+        "UpdateThreatIntelSet",
+        detector_res,
+        lists::update_threat_intel_set,
+    ),
+    Operation::write(
+        "DeleteThreatIntelSet",
+        detector_res,
+        lists::delete_threat_intel_set,
+    ),
+    Operation::read(
+        "ListThreatIntelSets",
+        detector_res,
+        lists::list_threat_intel_sets,
+    ),
 ];
 
 fn filter_res(env: &mut Env<'_>, p: Params<'_>) -> Result<String> {
@@ -230,6 +261,7 @@ pub fn delete_detector(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Resu
     // Its findings, filters and detection cursor go with it.
     findings::delete_all(env, &d)?;
     filters::delete_all(env, &d)?;
+    lists::delete_all(env, &d)?;
     detect::forget(env, &d)?;
     Ok(Value::structure())
 }
