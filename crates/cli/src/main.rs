@@ -71,6 +71,15 @@ enum Command {
         /// Seconds between a trail's digest files (AWS: hourly).
         #[arg(long, default_value_t = 3600, env = "TRAILGUARD_TRAIL_DIGEST_INTERVAL")]
         trail_digest_interval: u32,
+        /// Where GuardDuty findings are published as EventBridge events (repeat,
+        /// or comma-separate in the environment); `slack+http://...` sends a
+        /// Slack-compatible payload instead.
+        #[arg(
+            long = "findings-webhook",
+            env = "TRAILGUARD_FINDINGS_WEBHOOKS",
+            value_delimiter = ','
+        )]
+        findings_webhooks: Vec<String>,
     },
     /// List every API operation served, with its IAM action, as JSON lines.
     Operations,
@@ -130,7 +139,9 @@ fn main() -> ExitCode {
             durability,
             trail_log_interval,
             trail_digest_interval,
+            findings_webhooks,
         } => match serve(ServeArgs {
+            webhooks: findings_webhooks,
             listen,
             data_dir,
             account_id,
@@ -161,6 +172,7 @@ struct ServeArgs {
     region: String,
     durability: DurabilityArg,
     trail_timing: TrailTiming,
+    webhooks: Vec<String>,
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {
@@ -230,6 +242,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             clock,
             ids,
             default_region: args.region,
+            webhooks: args.webhooks,
         };
         trailguard_server::run(server, listener, shutdown_signal())
             .await

@@ -6,6 +6,7 @@
 //! transaction), encode. Logging and request ids are written once, here.
 
 mod dispatch;
+mod publish;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -22,6 +23,9 @@ pub struct Server {
     pub ids: Arc<dyn trailguard_model::IdGen>,
     /// The region reported when a request does not name one.
     pub default_region: String,
+    /// Where GuardDuty findings are published (`http://...`; `slack+http://...`
+    /// for a Slack-compatible payload).
+    pub webhooks: Vec<String>,
 }
 
 /// Serves until `shutdown` resolves, then stops accepting and waits for
@@ -32,7 +36,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let server = Arc::new(server);
-    let worker = tokio::spawn(background_worker(server.services.clone()));
+    let worker = tokio::spawn(background_worker(
+        server.services.clone(),
+        server.webhooks.clone(),
+    ));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -84,8 +91,9 @@ pub async fn run(
 /// Periodic work the services need done outside requests: service-linked role
 /// deletion tasks, GuardDuty's live detections and trail delivery. Each step is its own transaction, so
 /// stopping at any point leaves every task in a state the next run picks up.
-async fn background_worker(services: Arc<Services>) {
+async fn background_worker(services: Arc<Services>, webhooks: Vec<String>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+    let publisher = publish::Publisher::new(webhooks);
     loop {
         tick.tick().await;
         let s = services.clone();
@@ -100,6 +108,7 @@ async fn background_worker(services: Arc<Services>) {
             Ok(Err(e)) => tracing::warn!(error = %e, "detections could not run"),
             Err(e) => tracing::warn!(error = %e, "detection worker failed"),
         }
+        publisher.publish(&services).await;
         let s = services.clone();
         match tokio::task::spawn_blocking(move || s.deliver_trails(false)).await {
             Ok(Ok(_)) => {}

@@ -59,6 +59,7 @@ async fn start() -> Running {
         clock: Arc::new(SystemClock),
         ids: Arc::new(RandomIds),
         default_region: "us-east-1".into(),
+        webhooks: Vec::new(),
     };
     tokio::spawn(trailguard_server::run(server, listener, async {
         let _ = rx.await;

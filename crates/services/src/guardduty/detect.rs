@@ -232,6 +232,7 @@ fn process(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
         }
     }
     env.put(NS_CURSOR, &d.key(), &cursor)?;
+    super::outbox::release_updates(env, d)?;
     Ok(made)
 }
 

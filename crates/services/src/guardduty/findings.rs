@@ -107,6 +107,7 @@ pub fn upsert(env: &mut Env<'_>, d: &Detector, o: Observation) -> Result<String>
             .map(|f| (id, f)),
         None => None,
     };
+    let new = existing.is_none();
     let (id, mut finding) = match existing {
         Some((id, mut f)) => {
             let count = get(&f, &["service", "count"]).as_i64().unwrap_or(1) + 1;
@@ -185,6 +186,7 @@ pub fn upsert(env: &mut Env<'_>, d: &Detector, o: Observation) -> Result<String>
         set(&mut finding, &["service", "archived"], json!(true));
     }
     env.put(NS_FINDING, &format!("{}{id}", key_prefix(d)), &finding)?;
+    super::outbox::enqueue(env, d, &finding, new)?;
     Ok(id)
 }
 

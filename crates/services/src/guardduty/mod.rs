@@ -10,6 +10,7 @@ pub mod detect;
 pub mod filters;
 pub mod findings;
 pub mod lists;
+pub mod outbox;
 
 use crate::authz::Authorized;
 use crate::env::Env;
@@ -120,7 +121,7 @@ pub struct Detector {
     pub account: String,
     pub region: String,
     pub enabled: bool,
-    frequency: String,
+    pub frequency: String,
     service_role: String,
     #[serde(default)]
     tags: serde_json::Map<String, serde_json::Value>,

@@ -1,0 +1,204 @@
+//! Findings out: a durable outbox of EventBridge-format events
+//! (`source: aws.guardduty`, `detail-type: GuardDuty Finding`).
+//!
+//! A new finding is queued in the same transaction that stores it; later
+//! occurrences of a finding are queued at most once per the detector's
+//! `FindingPublishingFrequency` (the latest state then), as GuardDuty publishes
+//! updates. The server delivers each queued event to every configured webhook and
+//! removes it only when all have accepted it, retrying with exponential backoff,
+//! so delivery is at least once and survives restarts.
+
+use super::Detector;
+use crate::Services;
+use crate::env::Env;
+use crate::error::Result;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value as Json, json};
+use time::{Duration, OffsetDateTime};
+use trailguard_model::ApiError;
+
+const NS_OUTBOX: &str = "guardduty.outbox";
+const NS_PUBLISHED: &str = "guardduty.published";
+const MAX_BACKOFF: Duration = Duration::minutes(5);
+
+/// A queued event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FindingEvent {
+    pub id: String,
+    /// The EventBridge event, as JSON text.
+    pub event: String,
+    /// Webhooks that have accepted it.
+    pub acked: Vec<String>,
+    pub attempts: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub due: OffsetDateTime,
+}
+
+impl FindingEvent {
+    /// A Slack-compatible payload for the same finding.
+    pub fn slack_payload(&self) -> String {
+        let e: Json = serde_json::from_str(&self.event).unwrap_or(Json::Null);
+        let d = super::findings::get(&e, &["detail"]);
+        let text = format!(
+            "GuardDuty finding ({severity}) in {account}/{region}: {title}\n{kind} (count {count}, id {id})",
+            severity = d["severity"],
+            account = d["accountId"].as_str().unwrap_or_default(),
+            region = d["region"].as_str().unwrap_or_default(),
+            title = d["title"].as_str().unwrap_or_default(),
+            kind = d["type"].as_str().unwrap_or_default(),
+            count = super::findings::get(d, &["service", "count"]),
+            id = d["id"].as_str().unwrap_or_default(),
+        );
+        json!({ "text": text }).to_string()
+    }
+}
+
+/// When the finding was last queued, and whether an update waits for its turn.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Published {
+    #[serde(with = "time::serde::rfc3339")]
+    at: OffsetDateTime,
+    pending: bool,
+}
+
+fn frequency(d: &Detector) -> Duration {
+    match d.frequency.as_str() {
+        "FIFTEEN_MINUTES" => Duration::minutes(15),
+        "ONE_HOUR" => Duration::hours(1),
+        _ => Duration::hours(6),
+    }
+}
+
+fn finding_key(d: &Detector, finding: &Json) -> String {
+    format!(
+        "{}/{}/{}/{}",
+        d.account,
+        d.region,
+        d.id,
+        finding["id"].as_str().unwrap_or_default()
+    )
+}
+
+fn queue(env: &mut Env<'_>, finding: &Json) -> Result<()> {
+    let id = env.ids.uuid();
+    let event = json!({
+        "version": "0",
+        "id": id,
+        "detail-type": "GuardDuty Finding",
+        "source": "aws.guardduty",
+        "account": finding["accountId"],
+        "time": trailguard_model::clock::iso8601(env.now),
+        "region": finding["region"],
+        "resources": [],
+        "detail": finding,
+    });
+    let item = FindingEvent {
+        id: id.clone(),
+        event: event.to_string(),
+        acked: Vec::new(),
+        attempts: 0,
+        due: env.now,
+    };
+    env.put(NS_OUTBOX, &id, &item)
+}
+
+/// Queues a stored finding: at once when new, per the publishing frequency when
+/// updated.
+pub fn enqueue(env: &mut Env<'_>, d: &Detector, finding: &Json, new: bool) -> Result<()> {
+    let key = finding_key(d, finding);
+    let last: Option<Published> = env.get(NS_PUBLISHED, &key)?;
+    let due = match &last {
+        None => true,
+        Some(p) => new || env.now - p.at >= frequency(d),
+    };
+    if due {
+        queue(env, finding)?;
+        env.put(
+            NS_PUBLISHED,
+            &key,
+            &Published {
+                at: env.now,
+                pending: false,
+            },
+        )
+    } else if let Some(mut p) = last {
+        p.pending = true;
+        env.put(NS_PUBLISHED, &key, &p)
+    } else {
+        Ok(())
+    }
+}
+
+/// Queues the updates whose publishing interval has passed.
+pub fn release_updates(env: &mut Env<'_>, d: &Detector) -> Result<()> {
+    let prefix = format!("{}/{}/{}/", d.account, d.region, d.id);
+    let waiting: Vec<(String, Published)> = env.scan(NS_PUBLISHED, &prefix, None, usize::MAX)?;
+    for (key, p) in waiting {
+        if !p.pending || env.now - p.at < frequency(d) {
+            continue;
+        }
+        let id = key.get(prefix.len()..).unwrap_or_default().to_string();
+        if let Some(finding) = env.get::<Json>("guardduty.finding", &format!("{prefix}{id}"))? {
+            queue(env, &finding)?;
+        }
+        env.put(
+            NS_PUBLISHED,
+            &key,
+            &Published {
+                at: env.now,
+                pending: false,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+impl Services {
+    /// Queued finding events due for delivery now, oldest first.
+    pub fn due_finding_events(
+        &self,
+        limit: usize,
+    ) -> std::result::Result<Vec<FindingEvent>, ApiError> {
+        let bg = self.background(super::SERVICE, super::SERVICE);
+        let now = self.clock.now();
+        self.in_background(&bg, "", |env| {
+            let all: Vec<FindingEvent> = env.scan_all(NS_OUTBOX, "")?;
+            let mut due: Vec<FindingEvent> = all.into_iter().filter(|e| e.due <= now).collect();
+            due.sort_by_key(|e| e.due);
+            due.truncate(limit);
+            Ok(due)
+        })
+        .map_err(|e| crate::log_internal(&e))
+    }
+
+    /// Records a delivery attempt of an event: the webhooks that accepted it now;
+    /// `done` removes it, otherwise it is retried after a growing backoff.
+    pub fn finding_event_attempted(
+        &self,
+        id: &str,
+        accepted: &[String],
+        done: bool,
+    ) -> std::result::Result<(), ApiError> {
+        let bg = self.background(super::SERVICE, super::SERVICE);
+        let now = self.clock.now();
+        self.in_background(&bg, "", |env| {
+            let Some(mut e) = env.get::<FindingEvent>(NS_OUTBOX, id)? else {
+                return Ok(());
+            };
+            if done {
+                env.delete(NS_OUTBOX, id)?;
+                return Ok(());
+            }
+            for a in accepted {
+                if !e.acked.contains(a) {
+                    e.acked.push(a.clone());
+                }
+            }
+            e.attempts += 1;
+            let backoff = Duration::seconds(1_i64 << e.attempts.min(9)).min(MAX_BACKOFF);
+            e.due = now + backoff;
+            env.put(NS_OUTBOX, id, &e)
+        })
+        .map_err(|e| crate::log_internal(&e))
+    }
+}
