@@ -236,8 +236,10 @@ fn deliver_logs(env: &mut Env<'_>, trail: &Trail, s: &mut State) -> Result<()> {
         let events = env.tx.events_after(s.cursor, BATCH)?;
         let full = events.len() == BATCH;
         let mut by_region: BTreeMap<String, Vec<Json>> = BTreeMap::new();
+        let mut past_stop = false;
         for e in events {
             if e.seq > limit {
+                past_stop = true;
                 break;
             }
             s.cursor = e.seq;
@@ -261,7 +263,7 @@ fn deliver_logs(env: &mut Env<'_>, trail: &Trail, s: &mut State) -> Result<()> {
             }
             s.last_log_delivery = Some(env.now);
         }
-        if !full || s.stop_seq.is_some_and(|stop| s.cursor >= stop) {
+        if !full || past_stop || s.stop_seq.is_some_and(|stop| s.cursor >= stop) {
             return Ok(());
         }
     }
@@ -371,7 +373,9 @@ fn process(env: &mut Env<'_>, trail: &Trail, timing: Timing, force: bool) -> Res
         deliver_logs(env, trail, &mut s)?;
         worked = true;
     }
-    let stopped = s.stop_seq.is_some_and(|stop| s.cursor >= stop) && s.last_error.is_none();
+    // A stopping trail was just delivered up to its stop record (reading stops
+    // there), unless the bucket refused.
+    let stopped = stopping && s.last_error.is_none();
     if trail.validation && (stopped || due(s.digest_start, timing.digest_interval)) {
         let mut regions: Vec<String> = s.chains.keys().cloned().collect();
         regions.extend(s.pending.keys().cloned());
