@@ -269,3 +269,73 @@ def test_threat_and_trusted_lists(fresh_server, tmp_path):
     gd.delete_ip_set(DetectorId=det, IpSetId=iid)
     gd.delete_threat_intel_set(DetectorId=det, ThreatIntelSetId=tid)
     assert gd.list_ip_sets(DetectorId=det)["IpSetIds"] == []
+
+
+def create_account(srv):
+    """`trailguard account create` on the server's data directory, as a person would."""
+    import re
+    import subprocess
+
+    out = subprocess.run([str(srv.binary), "account", "create", "--data-dir", str(srv.data_dir)],
+                         check=True, capture_output=True, text=True).stdout
+    account = re.search(r"Created account (\d{12})", out).group(1)
+    key = re.search(r"aws_access_key_id = (\S+)", out).group(1)
+    secret = re.search(r"aws_secret_access_key = (\S+)", out).group(1)
+    srv.secrets.add(secret)
+    return account, {"aws_access_key_id": key, "aws_secret_access_key": secret}
+
+
+def test_administrator_and_member_accounts(fresh_server):
+    srv = fresh_server.start()
+    member_account, member_creds = create_account(srv)
+    assert member_account != ACCOUNT_ID
+    admin = srv.client("guardduty")
+    member = srv.client("guardduty", **member_creds)
+    assert srv.client("sts", **member_creds).get_caller_identity()["Account"] == member_account
+    admin_det = admin.create_detector(Enable=True)["DetectorId"]
+    member_det = member.create_detector(Enable=True)["DetectorId"]
+
+    out = admin.create_members(DetectorId=admin_det, AccountDetails=[
+        {"AccountId": member_account, "Email": "member@example.com"},
+        {"AccountId": ACCOUNT_ID, "Email": "self@example.com"},
+    ])
+    assert [u["AccountId"] for u in out["UnprocessedAccounts"]] == [ACCOUNT_ID]
+    listed = admin.list_members(DetectorId=admin_det, OnlyAssociated="false")["Members"]
+    assert [(m["AccountId"], m["RelationshipStatus"]) for m in listed] == [(member_account, "Created")]
+    assert admin.invite_members(DetectorId=admin_det, AccountIds=[member_account])["UnprocessedAccounts"] == []
+
+    (invitation,) = member.list_invitations()["Invitations"]
+    assert invitation["AccountId"] == ACCOUNT_ID and invitation["RelationshipStatus"] == "Invited"
+    assert member.get_invitations_count()["InvitationsCount"] == 1
+    with raises_aws("BadRequestException", 400):
+        member.accept_administrator_invitation(DetectorId=member_det, AdministratorId=ACCOUNT_ID, InvitationId="nope")
+    srv.aws("guardduty", "accept-administrator-invitation", "--detector-id", member_det,
+            "--administrator-id", ACCOUNT_ID, "--invitation-id", invitation["InvitationId"], creds=member_creds)
+    assert member.get_administrator_account(DetectorId=member_det)["Administrator"]["AccountId"] == ACCOUNT_ID
+    (m,) = admin.get_members(DetectorId=admin_det, AccountIds=[member_account])["Members"]
+    assert m["RelationshipStatus"] == "Enabled" and m["DetectorId"] == member_det and m["Email"] == "member@example.com"
+
+    # The member's findings are the administrator's to see and archive.
+    member.create_sample_findings(DetectorId=member_det, FindingTypes=["Trojan:EC2/DNSDataExfiltration"])
+    theirs = all_ids(admin, admin_det, {"accountId": {"Equals": [member_account]},
+                                        "type": {"Equals": ["Trojan:EC2/DNSDataExfiltration"]}})
+    assert len(theirs) == 1
+    finding = admin.get_findings(DetectorId=admin_det, FindingIds=theirs)["Findings"][0]
+    assert finding["AccountId"] == member_account and finding["Service"]["DetectorId"] == member_det
+    admin.archive_findings(DetectorId=admin_det, FindingIds=theirs)
+    assert member.get_findings(DetectorId=member_det, FindingIds=theirs)["Findings"][0]["Service"]["Archived"] is True
+    # The member does not see the administrator's findings.
+    admin.create_sample_findings(DetectorId=admin_det, FindingTypes=["Recon:EC2/Portscan"])
+    assert all_ids(member, member_det, {"type": {"Equals": ["Recon:EC2/Portscan"]}}) == []
+
+    admin.disassociate_members(DetectorId=admin_det, AccountIds=[member_account])
+    assert all_ids(admin, admin_det, {"accountId": {"Equals": [member_account]}}) == []
+    assert "Administrator" not in member.get_administrator_account(DetectorId=member_det)
+    admin.delete_members(DetectorId=admin_det, AccountIds=[member_account])
+    assert admin.list_members(DetectorId=admin_det, OnlyAssociated="false")["Members"] == []
+
+    # A declined invitation leaves nothing behind.
+    admin.create_members(DetectorId=admin_det, AccountDetails=[{"AccountId": member_account, "Email": "m@example.com"}])
+    admin.invite_members(DetectorId=admin_det, AccountIds=[member_account])
+    member.decline_invitations(AccountIds=[ACCOUNT_ID])
+    assert member.list_invitations()["Invitations"] == []

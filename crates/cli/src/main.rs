@@ -83,10 +83,29 @@ enum Command {
     },
     /// List every API operation served, with its IAM action, as JSON lines.
     Operations,
+    /// Manage the accounts of a data directory (works while the server runs).
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
     /// Work with IAM policies offline.
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create another account with its own root credentials (for member accounts,
+    /// cross-account roles); prints them as a credentials profile.
+    Create {
+        /// Where state is kept (the server's `--data-dir`).
+        #[arg(long, default_value = "./trailguard-data", env = "TRAILGUARD_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The account id (12 digits); generated if unset.
+        #[arg(long)]
+        account_id: Option<String>,
     },
 }
 
@@ -114,6 +133,19 @@ fn main() -> ExitCode {
             Err(e) => {
                 eprintln!("trailguard: {e}");
                 ExitCode::from(2)
+            }
+        },
+        Command::Account {
+            command:
+                AccountCommand::Create {
+                    data_dir,
+                    account_id,
+                },
+        } => match create_account(&data_dir, account_id.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("trailguard: {e}");
+                ExitCode::FAILURE
             }
         },
         Command::Operations => {
@@ -250,6 +282,31 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         println!("trailguard stopped");
         Ok(())
     })
+}
+
+fn create_account(data_dir: &std::path::Path, account_id: Option<&str>) -> Result<(), String> {
+    if let Some(acct) = account_id
+        && (acct.len() != 12 || !acct.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(format!("the account id must be 12 digits, not '{acct}'"));
+    }
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| format!("cannot create data directory {}: {e}", data_dir.display()))?;
+    let db = data_dir.join("trailguard.db");
+    let store = SqliteStore::open(&db, Durability::Normal)
+        .map_err(|e| format!("cannot open {}: {e}", db.display()))?;
+    let services = Services::new(Arc::new(store), Arc::new(SystemClock), Arc::new(RandomIds));
+    let identity = services
+        .create_account(account_id)
+        .map_err(|e| format!("cannot create the account: {}", e.message))?;
+    println!(
+        "Created account {}. Its root credentials:\n",
+        identity.account_id
+    );
+    println!("[trailguard-{}]", identity.account_id);
+    println!("aws_access_key_id = {}", identity.access_key_id);
+    println!("aws_secret_access_key = {}", identity.secret_access_key);
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -289,6 +289,47 @@ const GUARDDUTY: &[Route] = &[
         "/detector/{detectorId}/threatintelset/{threatIntelSetId}",
         "DeleteThreatIntelSet",
     ),
+    Route::json("POST", "/detector/{detectorId}/member", "CreateMembers"),
+    Route::json("GET", "/detector/{detectorId}/member", "ListMembers").query(&[
+        ("maxResults", "maxResults"),
+        ("nextToken", "nextToken"),
+        ("onlyAssociated", "onlyAssociated"),
+    ]),
+    Route::json(
+        "POST",
+        "/detector/{detectorId}/member/invite",
+        "InviteMembers",
+    ),
+    Route::json("POST", "/detector/{detectorId}/member/get", "GetMembers"),
+    Route::json(
+        "POST",
+        "/detector/{detectorId}/member/disassociate",
+        "DisassociateMembers",
+    ),
+    Route::json(
+        "POST",
+        "/detector/{detectorId}/member/delete",
+        "DeleteMembers",
+    ),
+    Route::json(
+        "POST",
+        "/detector/{detectorId}/administrator",
+        "AcceptAdministratorInvitation",
+    ),
+    Route::json(
+        "GET",
+        "/detector/{detectorId}/administrator",
+        "GetAdministratorAccount",
+    ),
+    Route::json(
+        "POST",
+        "/detector/{detectorId}/administrator/disassociate",
+        "DisassociateFromAdministratorAccount",
+    ),
+    Route::json("GET", "/invitation", "ListInvitations")
+        .query(&[("maxResults", "maxResults"), ("nextToken", "nextToken")]),
+    Route::json("GET", "/invitation/count", "GetInvitationsCount"),
+    Route::json("POST", "/invitation/decline", "DeclineInvitations"),
 ];
 
 /// The routes of a restJson1 service (empty for the others).

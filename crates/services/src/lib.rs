@@ -221,6 +221,53 @@ impl Services {
         .map_err(|e| log_internal(&e))
     }
 
+    /// Creates another account with its own root key (`trailguard account create`).
+    pub fn create_account(&self, account_id: Option<&str>) -> Result<RootIdentity, ApiError> {
+        let now = self.clock.now();
+        let ids = self.ids.clone();
+        transact(self.store.as_ref(), |tx| {
+            let account_id = account_id.map_or_else(|| ids.account_id(), str::to_string);
+            let default: Option<RootIdentity> = tx
+                .get(NS_ACCOUNT, DEFAULT_ACCOUNT_KEY)?
+                .and_then(|b| serde_json::from_slice(&b).ok());
+            if tx.get(NS_ACCOUNT, &account_id)?.is_some()
+                || default.is_some_and(|d| d.account_id == account_id)
+            {
+                return Err(Error::EntityAlreadyExists(format!(
+                    "The account {account_id} already exists."
+                )));
+            }
+            let identity = RootIdentity {
+                account_id: account_id.clone(),
+                access_key_id: ids.access_key_id("AKIA"),
+                secret_access_key: ids.secret_access_key(),
+            };
+            let key = AccessKey {
+                id: identity.access_key_id.clone(),
+                account: account_id.clone(),
+                user: None,
+                secret: identity.secret_access_key.clone(),
+                active: true,
+                create_date: now,
+                last_used: None,
+            };
+            let bytes = serde_json::to_vec(&key).map_err(|e| Error::Corrupt(e.to_string()))?;
+            tx.put(NS_ACCESS_KEY, &key.id, &bytes)?;
+            tx.put(
+                iam::entities::NS_KEYS_BY_OWNER,
+                &iam::entities::key_index(&key),
+                b"",
+            )?;
+            let bytes = serde_json::to_vec(&identity).map_err(|e| Error::Corrupt(e.to_string()))?;
+            tx.put(NS_ACCOUNT, &account_id, &bytes)?;
+            Ok::<_, Error>(identity)
+        })
+        .map_err(|e| match e {
+            Error::Store(_) | Error::Corrupt(_) => log_internal(&e),
+            other => other.to_api(),
+        })
+    }
+
     /// Resolves the access key of a signature to its secret and caller.
     pub fn authenticate(
         &self,

@@ -221,9 +221,24 @@ pub(super) fn set(doc: &mut Json, path: &[&str], value: Json) {
     }
 }
 
-/// Every finding of a detector.
+/// Every finding the detector shows: its own and its enabled members'.
 fn all(env: &mut Env<'_>, d: &Detector) -> Result<Vec<Json>> {
-    env.scan_all(NS_FINDING, &key_prefix(d))
+    let mut out = Vec::new();
+    for v in super::members::visible_detectors(env, d)? {
+        out.extend(env.scan_all::<Json>(NS_FINDING, &key_prefix(&v))?);
+    }
+    Ok(out)
+}
+
+/// Where a finding the detector shows is stored, and the finding.
+fn locate(env: &mut Env<'_>, d: &Detector, id: &str) -> Result<Option<(String, Json)>> {
+    for v in super::members::visible_detectors(env, d)? {
+        let key = format!("{}{id}", key_prefix(&v));
+        if let Some(f) = env.get::<Json>(NS_FINDING, &key)? {
+            return Ok(Some((key, f)));
+        }
+    }
+    Ok(None)
 }
 
 /// The detector's findings that meet `FindingCriteria` (read APIs take no
@@ -338,9 +353,8 @@ fn ids(p: Params<'_>) -> Result<Vec<&str>> {
     Ok(ids)
 }
 
-fn load_finding(env: &mut Env<'_>, d: &Detector, id: &str) -> Result<Json> {
-    env.get::<Json>(NS_FINDING, &format!("{}{id}", key_prefix(d)))?
-        .ok_or_else(|| {
+fn load_finding(env: &mut Env<'_>, d: &Detector, id: &str) -> Result<(String, Json)> {
+    locate(env, d, id)?.ok_or_else(|| {
             Error::BadRequest(format!(
                 "The request is rejected because the input findingId {id} is not valid for this detector."
             ))
@@ -351,7 +365,7 @@ pub fn get_findings(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<
     let d = super::load(env, p.str("detectorId")?)?;
     let mut found = Vec::new();
     for id in ids(p)? {
-        if let Some(f) = env.get::<Json>(NS_FINDING, &format!("{}{id}", key_prefix(&d)))? {
+        if let Some((_, f)) = locate(env, &d, id)? {
             found.push(f);
         }
     }
@@ -367,10 +381,10 @@ pub fn get_findings(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<
 fn set_archived(env: &mut Env<'_>, p: Params<'_>, archived: bool) -> Result<Value> {
     let d = super::load(env, p.str("detectorId")?)?;
     for id in ids(p)? {
-        let mut f = load_finding(env, &d, id)?;
+        let (key, mut f) = load_finding(env, &d, id)?;
         set(&mut f, &["service", "archived"], json!(archived));
         set(&mut f, &["updatedAt"], json!(timestamp(env.now)));
-        env.put(NS_FINDING, &format!("{}{id}", key_prefix(&d)), &f)?;
+        env.put(NS_FINDING, &key, &f)?;
     }
     Ok(Value::structure())
 }
@@ -392,9 +406,9 @@ pub fn update_findings_feedback(env: &mut Env<'_>, _: &Authorized, p: Params<'_>
         )));
     }
     for id in ids(p)? {
-        let mut f = load_finding(env, &d, id)?;
+        let (key, mut f) = load_finding(env, &d, id)?;
         set(&mut f, &["service", "userFeedback"], json!(feedback));
-        env.put(NS_FINDING, &format!("{}{id}", key_prefix(&d)), &f)?;
+        env.put(NS_FINDING, &key, &f)?;
     }
     Ok(Value::structure())
 }

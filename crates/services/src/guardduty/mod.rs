@@ -10,6 +10,7 @@ pub mod detect;
 pub mod filters;
 pub mod findings;
 pub mod lists;
+pub mod members;
 pub mod outbox;
 
 use crate::authz::Authorized;
@@ -100,7 +101,47 @@ pub const OPERATIONS: &[Operation] = &[
         detector_res,
         lists::list_threat_intel_sets,
     ),
+    Operation::write("CreateMembers", detector_res, members::create_members),
+    Operation::write("InviteMembers", detector_res, members::invite_members),
+    Operation::read("ListInvitations", any_detector, members::list_invitations),
+    Operation::read(
+        "GetInvitationsCount",
+        any_detector,
+        members::get_invitations_count,
+    ),
+    Operation::write(
+        "AcceptAdministratorInvitation",
+        detector_res,
+        members::accept_administrator_invitation,
+    ),
+    Operation::read(
+        "GetAdministratorAccount",
+        detector_res,
+        members::get_administrator_account,
+    ),
+    Operation::write(
+        "DeclineInvitations",
+        any_detector,
+        members::decline_invitations,
+    ),
+    Operation::read("ListMembers", detector_res, members::list_members),
+    Operation::read("GetMembers", detector_res, members::get_members),
+    Operation::write(
+        "DisassociateMembers",
+        detector_res,
+        members::disassociate_members,
+    ),
+    Operation::write("DeleteMembers", detector_res, members::delete_members),
+    Operation::write(
+        "DisassociateFromAdministratorAccount",
+        detector_res,
+        members::disassociate_from_administrator_account,
+    ),
 ];
+
+fn any_detector(env: &mut Env<'_>, _: Params<'_>) -> Result<String> {
+    Ok(detector_arn(env, "*"))
+}
 
 fn filter_res(env: &mut Env<'_>, p: Params<'_>) -> Result<String> {
     Ok(format!(
