@@ -697,3 +697,42 @@ def test_sigkill_during_delivery_loses_and_duplicates_nothing(fresh_server):
     assert len(expected) > 10
     t.logs.wait_for(expected, timeout=30)
     assert_exactly_once(srv, t.logs, before_start_seq=t.before_start_seq, after_seq=t.start_seq, upto_seq=upto)
+
+
+def test_s3_data_events_go_only_to_trails_that_select_them(fresh_server):
+    srv = fresh_server.start(extra_env=FAST)
+    everything = Setup(srv, prefix="mgmt")
+    data = Setup(srv, prefix="data", start=False)
+    data.ct.put_event_selectors(TrailName=data.name, AdvancedEventSelectors=[{
+        "Name": "objects in the data bucket",
+        "FieldSelectors": [
+            {"Field": "eventCategory", "Equals": ["Data"]},
+            {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+            {"Field": "resources.ARN", "StartsWith": [f"arn:aws:s3:::{data.bucket}/in/"]},
+        ],
+    }])
+    data.ct.start_logging(Name=data.name)
+    s3 = data.s3
+    s3.put_object(Bucket=data.bucket, Key="in/report.csv", Body=b"a,b\n")
+    s3.get_object(Bucket=data.bucket, Key="in/report.csv")["Body"].read()
+    s3.put_object(Bucket=data.bucket, Key="out/other.csv", Body=b"c\n")
+    rows = [r for r in srv.event_rows(data.start_seq) if r.event_source == "s3.amazonaws.com"
+            and r.event_name in ("PutObject", "GetObject")]
+    selected = {r.event_id for r in rows if "in/report.csv" in json.dumps(r.record)}
+    assert len(selected) == 2
+    data.logs.wait_for(selected)
+    delivered = data.logs.records()
+    assert {r["eventName"] for r in delivered} == {"PutObject", "GetObject"}
+    for r in delivered:
+        assert r["managementEvent"] is False and r["eventCategory"] == "Data"
+        assert r["readOnly"] is (r["eventName"] == "GetObject")
+        assert {"type": "AWS::S3::Object", "ARN": f"arn:aws:s3:::{data.bucket}/in/report.csv",
+                "accountId": ACCOUNT_ID} in r["resources"]
+        assert "a,b" not in json.dumps(r)
+    # The default trail takes management events only, and LookupEvents shows no data events.
+    time.sleep(2.5)
+    assert not [r for r in everything.logs.refresh().records() if r["eventSource"] == "s3.amazonaws.com"
+                and r["eventName"] in ("PutObject", "GetObject")]
+    looked = srv.client("cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "PutObject"}])["Events"]
+    assert looked == []
