@@ -15,48 +15,23 @@ import argparse
 import gzip
 import json
 import os
+import sys
 import signal
-import socket
 import subprocess
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 
-import boto3
-from botocore.config import Config
 
-ACCOUNT = "123456789012"
-KEY = "AKIAIOSFODNN7EXAMPLE"
-SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench_server import ACCOUNT, KEY, SECRET, client, free_port, start  # noqa: E402
 BUCKET = "bench-trail"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def start(binary, data, port):
-    env = dict(os.environ, TRAILGUARD_ACCOUNT_ID=ACCOUNT, TRAILGUARD_ROOT_ACCESS_KEY_ID=KEY,
-               TRAILGUARD_ROOT_SECRET_ACCESS_KEY=SECRET, TRAILGUARD_LOG="warn",
-               TRAILGUARD_TRAIL_LOG_INTERVAL="1", TRAILGUARD_TRAIL_DIGEST_INTERVAL="10")
-    proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_trailguard/health", timeout=1)
-            return proc
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("server did not start")
 
 
-def client(service, port):
-    return boto3.client(service, endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
-                        aws_access_key_id=KEY, aws_secret_access_key=SECRET,
-                        config=Config(s3={"addressing_style": "path"}))
 
 
 def make_trail(port):
@@ -105,7 +80,7 @@ def main():
         for mode in ("no-trail", "trail-delivering"):
             data = os.path.join(tmp, mode)
             port = free_port()
-            proc = start(args.binary, data, port)
+            proc = start(args.binary, data, port, TRAILGUARD_TRAIL_LOG_INTERVAL="1", TRAILGUARD_TRAIL_DIGEST_INTERVAL="10")
             if mode == "trail-delivering":
                 make_trail(port)
             run = load(args.loadgen, port, args.seconds, args.connections, mode)
@@ -113,7 +88,7 @@ def main():
             if mode == "trail-delivering":
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(timeout=60)
-                proc = start(args.binary, data, port)
+                proc = start(args.binary, data, port, TRAILGUARD_TRAIL_LOG_INTERVAL="1", TRAILGUARD_TRAIL_DIGEST_INTERVAL="10")
                 ids, files = delivered(port)
                 # Every role the load created or deleted was recorded after StartLogging.
                 lookups = client("cloudtrail", port).get_paginator("lookup_events")

@@ -13,43 +13,23 @@ import argparse
 import json
 import os
 import signal
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 
 import boto3
 
-ACCOUNT = "123456789012"
-KEY = "AKIAIOSFODNN7EXAMPLE"
-SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench_server import ACCOUNT, KEY, SECRET, client, free_port, start  # noqa: E402
 NAMES = ["CreateUser", "GetUser", "ListUsers", "AttachUserPolicy", "GetRole", "AssumeRole", "CreateRole"]
 USERS = ["alice", "bob", "carol", "deploy-bot", "root"]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def start(binary, data, port):
-    env = dict(os.environ, TRAILGUARD_ACCOUNT_ID=ACCOUNT, TRAILGUARD_ROOT_ACCESS_KEY_ID=KEY,
-               TRAILGUARD_ROOT_SECRET_ACCESS_KEY=SECRET, TRAILGUARD_LOG="warn")
-    proc = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_trailguard/health", timeout=1)
-            return proc
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("server did not start")
 
 
 def fill(db, n):
