@@ -1,7 +1,9 @@
 """What the benchmark scripts share: a free port, a trailguard server started
 on a data directory with the fixed benchmark credentials, and boto3 clients."""
 
+import math
 import os
+import statistics
 import socket
 import subprocess
 import time
@@ -40,3 +42,14 @@ def client(service, port):
     return boto3.client(service, endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
                         aws_access_key_id=KEY, aws_secret_access_key=SECRET,
                         config=Config(s3={"addressing_style": "path"}))
+
+
+def timed(fn, runs):
+    """Runs `fn` `runs` times; returns the median and p99 in milliseconds."""
+    out = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    out.sort()
+    return statistics.median(out), out[max(0, math.ceil(len(out) * 0.99) - 1)]

@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -23,7 +22,7 @@ import uuid
 import boto3
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench_server import ACCOUNT, KEY, SECRET, client, free_port, start  # noqa: E402
+from bench_server import ACCOUNT, KEY, SECRET, free_port, start, timed  # noqa: E402
 NAMES = ["CreateUser", "GetUser", "ListUsers", "AttachUserPolicy", "GetRole", "AssumeRole", "CreateRole"]
 USERS = ["alice", "bob", "carol", "deploy-bot", "root"]
 
@@ -72,14 +71,6 @@ def fill(db, n):
     conn.close()
 
 
-def timed(fn, runs):
-    out = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t) * 1000)
-    out.sort()
-    return statistics.median(out), out[int(len(out) * 0.99) - 1]
 
 
 def main():
