@@ -339,3 +339,38 @@ def test_administrator_and_member_accounts(fresh_server):
     admin.invite_members(DetectorId=admin_det, AccountIds=[member_account])
     member.decline_invitations(AccountIds=[ACCOUNT_ID])
     assert member.list_invitations()["Invitations"] == []
+
+
+def test_findings_exported_to_a_publishing_destination(fresh_server):
+    import gzip
+
+    srv = fresh_server.start()
+    gd, det = detector(srv)
+    s3 = srv.client("s3")
+    s3.create_bucket(Bucket="gd-export")
+    with raises_aws("BadRequestException", 400):
+        gd.create_publishing_destination(DetectorId=det, DestinationType="S3",
+                                         DestinationProperties={"DestinationArn": "arn:aws:s3:::no-such-bucket"})
+    dest = gd.create_publishing_destination(
+        DetectorId=det, DestinationType="S3",
+        DestinationProperties={"DestinationArn": "arn:aws:s3:::gd-export/findings",
+                               "KmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/abcd"})["DestinationId"]
+    got = gd.describe_publishing_destination(DetectorId=det, DestinationId=dest)
+    assert got["Status"] == "PUBLISHING" and got["DestinationProperties"]["DestinationArn"] == "arn:aws:s3:::gd-export/findings"
+    assert [d["DestinationId"] for d in gd.list_publishing_destinations(DetectorId=det)["Destinations"]] == [dest]
+    gd.create_sample_findings(DetectorId=det, FindingTypes=["Recon:EC2/Portscan", "Trojan:EC2/BlackholeTraffic"])
+    prefix = f"findings/AWSLogs/{ACCOUNT_ID}/GuardDuty/us-east-1/"
+    deadline = time.time() + 15
+    exported = []
+    while time.time() < deadline:
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="gd-export", Prefix=prefix).get("Contents", [])]
+        exported = [json.loads(line) for k in keys
+                    for line in gzip.decompress(s3.get_object(Bucket="gd-export", Key=k)["Body"].read()).splitlines()]
+        if {"Recon:EC2/Portscan", "Trojan:EC2/BlackholeTraffic"} <= {f["type"] for f in exported}:
+            break
+        time.sleep(0.2)
+    types = [f["type"] for f in exported]
+    assert types.count("Recon:EC2/Portscan") == 1 and types.count("Trojan:EC2/BlackholeTraffic") == 1
+    assert all(k.endswith(".jsonl.gz") for k in keys)
+    gd.delete_publishing_destination(DetectorId=det, DestinationId=dest)
+    assert gd.list_publishing_destinations(DetectorId=det)["Destinations"] == []

@@ -330,6 +330,32 @@ const GUARDDUTY: &[Route] = &[
         .query(&[("maxResults", "maxResults"), ("nextToken", "nextToken")]),
     Route::json("GET", "/invitation/count", "GetInvitationsCount"),
     Route::json("POST", "/invitation/decline", "DeclineInvitations"),
+    Route::json(
+        "POST",
+        "/detector/{detectorId}/publishingDestination",
+        "CreatePublishingDestination",
+    ),
+    Route::json(
+        "GET",
+        "/detector/{detectorId}/publishingDestination",
+        "ListPublishingDestinations",
+    )
+    .query(&[("maxResults", "maxResults"), ("nextToken", "nextToken")]),
+    Route::json(
+        "GET",
+        "/detector/{detectorId}/publishingDestination/{destinationId}",
+        "DescribePublishingDestination",
+    ),
+    Route::json(
+        "POST",
+        "/detector/{detectorId}/publishingDestination/{destinationId}",
+        "UpdatePublishingDestination",
+    ),
+    Route::json(
+        "DELETE",
+        "/detector/{detectorId}/publishingDestination/{destinationId}",
+        "DeletePublishingDestination",
+    ),
 ];
 
 /// The routes of a restJson1 service (empty for the others).

@@ -110,6 +110,12 @@ async fn background_worker(services: Arc<Services>, webhooks: Vec<String>) {
         }
         publisher.publish(&services).await;
         let s = services.clone();
+        match tokio::task::spawn_blocking(move || s.export_findings()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "findings could not be exported"),
+            Err(e) => tracing::warn!(error = %e, "finding export worker failed"),
+        }
+        let s = services.clone();
         match tokio::task::spawn_blocking(move || s.deliver_trails(false)).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "trails could not be delivered"),

@@ -7,6 +7,7 @@
 
 pub mod criteria;
 pub mod detect;
+pub mod export;
 pub mod filters;
 pub mod findings;
 pub mod lists;
@@ -136,6 +137,31 @@ pub const OPERATIONS: &[Operation] = &[
         "DisassociateFromAdministratorAccount",
         detector_res,
         members::disassociate_from_administrator_account,
+    ),
+    Operation::write(
+        "CreatePublishingDestination",
+        detector_res,
+        export::create_publishing_destination,
+    ),
+    Operation::read(
+        "DescribePublishingDestination",
+        detector_res,
+        export::describe_publishing_destination,
+    ),
+    Operation::read(
+        "ListPublishingDestinations",
+        detector_res,
+        export::list_publishing_destinations,
+    ),
+    Operation::write(
+        "UpdatePublishingDestination",
+        detector_res,
+        export::update_publishing_destination,
+    ),
+    Operation::write(
+        "DeletePublishingDestination",
+        detector_res,
+        export::delete_publishing_destination,
     ),
 ];
 
@@ -304,6 +330,7 @@ pub fn delete_detector(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Resu
     findings::delete_all(env, &d)?;
     filters::delete_all(env, &d)?;
     lists::delete_all(env, &d)?;
+    export::delete_all(env, &d)?;
     detect::forget(env, &d)?;
     Ok(Value::structure())
 }

@@ -79,7 +79,8 @@ fn finding_key(d: &Detector, finding: &Json) -> String {
     )
 }
 
-fn queue(env: &mut Env<'_>, finding: &Json) -> Result<()> {
+fn queue(env: &mut Env<'_>, d: &Detector, finding: &Json) -> Result<()> {
+    super::export::queue(env, d, finding)?;
     let id = env.ids.uuid();
     let event = json!({
         "version": "0",
@@ -112,7 +113,7 @@ pub fn enqueue(env: &mut Env<'_>, d: &Detector, finding: &Json, new: bool) -> Re
         Some(p) => new || env.now - p.at >= frequency(d),
     };
     if due {
-        queue(env, finding)?;
+        queue(env, d, finding)?;
         env.put(
             NS_PUBLISHED,
             &key,
@@ -139,7 +140,7 @@ pub fn release_updates(env: &mut Env<'_>, d: &Detector) -> Result<()> {
         }
         let id = key.get(prefix.len()..).unwrap_or_default().to_string();
         if let Some(finding) = env.get::<Json>("guardduty.finding", &format!("{prefix}{id}"))? {
-            queue(env, &finding)?;
+            queue(env, d, &finding)?;
         }
         env.put(
             NS_PUBLISHED,
