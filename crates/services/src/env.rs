@@ -55,6 +55,20 @@ impl Env<'_> {
         Ok(self.tx.delete(ns, key)?)
     }
 
+    /// Deletes every document under a prefix; returns how many.
+    pub fn delete_prefix(&mut self, ns: &str, prefix: &str) -> Result<usize> {
+        let keys: Vec<String> = self
+            .tx
+            .scan(ns, prefix, None, usize::MAX)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        for k in &keys {
+            self.tx.delete(ns, k)?;
+        }
+        Ok(keys.len())
+    }
+
     /// Decodes documents under a prefix, in key order, after `after`, at most `limit`.
     pub fn scan<T: DeserializeOwned>(
         &mut self,

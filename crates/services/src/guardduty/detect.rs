@@ -192,11 +192,16 @@ fn threat_list(threats: &[List], ip: IpAddr) -> Option<&List> {
 
 fn process(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
     let mut cursor: i64 = env.get(NS_CURSOR, &d.key())?.unwrap_or(0);
+    let mut made = 0;
+    let mut events = env.tx.events_after(cursor, BATCH)?;
+    if events.is_empty() {
+        // Nothing new: the (possibly large) lists stay unread this tick.
+        super::outbox::release_updates(env, d)?;
+        return Ok(0);
+    }
     let trusted = lists::active(env, d, Kind::Trusted)?;
     let threats = lists::active(env, d, Kind::Threat)?;
-    let mut made = 0;
     loop {
-        let events = env.tx.events_after(cursor, BATCH)?;
         let full = events.len() == BATCH;
         for e in events {
             cursor = e.seq;
@@ -230,6 +235,7 @@ fn process(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
         if !full {
             break;
         }
+        events = env.tx.events_after(cursor, BATCH)?;
     }
     env.put(NS_CURSOR, &d.key(), &cursor)?;
     super::outbox::release_updates(env, d)?;

@@ -178,15 +178,7 @@ pub fn queue(env: &mut Env<'_>, d: &Detector, finding: &Json) -> Result<()> {
 
 /// Deletes a detector's destinations and queued exports (DeleteDetector).
 pub fn delete_all(env: &mut Env<'_>, d: &Detector) -> Result<()> {
-    let keys: Vec<String> = env
-        .tx
-        .scan(NS_DESTINATION, &prefix(d), None, usize::MAX)?
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
-    for k in keys {
-        env.delete(NS_DESTINATION, &k)?;
-    }
+    env.delete_prefix(NS_DESTINATION, &prefix(d))?;
     clear(env, d, None)
 }
 
@@ -196,15 +188,7 @@ pub fn clear(env: &mut Env<'_>, d: &Detector, dest: Option<&str>) -> Result<()> 
         Some(id) => format!("{}{id}/", prefix(d)),
         None => prefix(d),
     };
-    let keys: Vec<String> = env
-        .tx
-        .scan(NS_EXPORT, &p, None, usize::MAX)?
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
-    for k in keys {
-        env.delete(NS_EXPORT, &k)?;
-    }
+    env.delete_prefix(NS_EXPORT, &p)?;
     Ok(())
 }
 

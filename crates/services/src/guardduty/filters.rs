@@ -81,9 +81,7 @@ pub fn archives(env: &mut Env<'_>, d: &Detector, finding: &Json) -> Result<bool>
 
 /// Deletes a detector's filters (DeleteDetector).
 pub fn delete_all(env: &mut Env<'_>, d: &Detector) -> Result<()> {
-    for f in all(env, d)? {
-        env.delete(NS_FILTER, &format!("{}{}", prefix(d), f.name))?;
-    }
+    env.delete_prefix(NS_FILTER, &prefix(d))?;
     Ok(())
 }
 

@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 use time::OffsetDateTime;
 use trailguard_model::Value;
 
-const NS_FINDING: &str = "guardduty.finding";
+pub(super) const NS_FINDING: &str = "guardduty.finding";
 const NS_AGGREGATE: &str = "guardduty.aggregate";
 /// Event ids kept on a finding: the latest occurrences.
 const MAX_EVENT_IDS: usize = 20;
@@ -257,15 +257,7 @@ fn matching(env: &mut Env<'_>, d: &Detector, wanted: Option<&Json>) -> Result<Ve
 /// Deletes a detector's findings (DeleteDetector).
 pub fn delete_all(env: &mut Env<'_>, d: &Detector) -> Result<()> {
     for ns in [NS_FINDING, NS_AGGREGATE] {
-        let keys: Vec<String> = env
-            .tx
-            .scan(ns, &key_prefix(d), None, usize::MAX)?
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
-        for k in keys {
-            env.delete(ns, &k)?;
-        }
+        env.delete_prefix(ns, &key_prefix(d))?;
     }
     Ok(())
 }

@@ -263,15 +263,7 @@ pub fn active(env: &mut Env<'_>, d: &Detector, kind: Kind) -> Result<Vec<List>> 
 /// Deletes a detector's lists (DeleteDetector).
 pub fn delete_all(env: &mut Env<'_>, d: &Detector) -> Result<()> {
     for kind in [Kind::Trusted, Kind::Threat] {
-        let keys: Vec<String> = env
-            .tx
-            .scan(kind.ns(), &prefix(d), None, usize::MAX)?
-            .into_iter()
-            .map(|(k, _)| k)
-            .collect();
-        for k in keys {
-            env.delete(kind.ns(), &k)?;
-        }
+        env.delete_prefix(kind.ns(), &prefix(d))?;
     }
     Ok(())
 }

@@ -19,6 +19,9 @@ use trailguard_model::ApiError;
 
 const NS_OUTBOX: &str = "guardduty.outbox";
 const NS_PUBLISHED: &str = "guardduty.published";
+/// Findings with an update waiting for its publishing interval (same keys), so
+/// the worker's tick reads only those.
+const NS_PENDING: &str = "guardduty.published.pending";
 const MAX_BACKOFF: Duration = Duration::minutes(5);
 
 /// A queued event.
@@ -53,12 +56,11 @@ impl FindingEvent {
     }
 }
 
-/// When the finding was last queued, and whether an update waits for its turn.
+/// When the finding was last queued.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Published {
     #[serde(with = "time::serde::rfc3339")]
     at: OffsetDateTime,
-    pending: bool,
 }
 
 fn frequency(d: &Detector) -> Duration {
@@ -108,48 +110,42 @@ fn queue(env: &mut Env<'_>, d: &Detector, finding: &Json) -> Result<()> {
 pub fn enqueue(env: &mut Env<'_>, d: &Detector, finding: &Json, new: bool) -> Result<()> {
     let key = finding_key(d, finding);
     let last: Option<Published> = env.get(NS_PUBLISHED, &key)?;
-    let due = match &last {
-        None => true,
-        Some(p) => new || env.now - p.at >= frequency(d),
-    };
+    let due = new || last.is_none_or(|p| env.now - p.at >= frequency(d));
     if due {
-        queue(env, d, finding)?;
-        env.put(
-            NS_PUBLISHED,
-            &key,
-            &Published {
-                at: env.now,
-                pending: false,
-            },
-        )
-    } else if let Some(mut p) = last {
-        p.pending = true;
-        env.put(NS_PUBLISHED, &key, &p)
+        publish(env, d, &key, finding)
     } else {
-        Ok(())
+        env.put(NS_PENDING, &key, &())
     }
+}
+
+/// Queues the finding now and notes when.
+fn publish(env: &mut Env<'_>, d: &Detector, key: &str, finding: &Json) -> Result<()> {
+    queue(env, d, finding)?;
+    env.delete(NS_PENDING, key)?;
+    env.put(NS_PUBLISHED, key, &Published { at: env.now })
 }
 
 /// Queues the updates whose publishing interval has passed.
 pub fn release_updates(env: &mut Env<'_>, d: &Detector) -> Result<()> {
     let prefix = format!("{}/{}/{}/", d.account, d.region, d.id);
-    let waiting: Vec<(String, Published)> = env.scan(NS_PUBLISHED, &prefix, None, usize::MAX)?;
-    for (key, p) in waiting {
-        if !p.pending || env.now - p.at < frequency(d) {
+    let waiting: Vec<String> = env
+        .tx
+        .scan(NS_PENDING, &prefix, None, usize::MAX)?
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    for key in waiting {
+        let last: Option<Published> = env.get(NS_PUBLISHED, &key)?;
+        if last.is_some_and(|p| env.now - p.at < frequency(d)) {
             continue;
         }
-        let id = key.get(prefix.len()..).unwrap_or_default().to_string();
-        if let Some(finding) = env.get::<Json>("guardduty.finding", &format!("{prefix}{id}"))? {
-            queue(env, d, &finding)?;
+        match env.get::<Json>(super::findings::NS_FINDING, &key)? {
+            Some(finding) => publish(env, d, &key, &finding)?,
+            // The finding is gone (its detector was deleted): nothing to publish.
+            None => {
+                env.delete(NS_PENDING, &key)?;
+            }
         }
-        env.put(
-            NS_PUBLISHED,
-            &key,
-            &Published {
-                at: env.now,
-                pending: false,
-            },
-        )?;
     }
     Ok(())
 }
