@@ -89,7 +89,8 @@ pub async fn run(
 }
 
 /// Periodic work the services need done outside requests: service-linked role
-/// deletion tasks, GuardDuty's live detections and trail delivery. Each step is its own transaction, so
+/// deletion tasks, GuardDuty's finding summaries and live detections, finding
+/// publishing and export, and trail delivery. Each step is its own transaction, so
 /// stopping at any point leaves every task in a state the next run picks up.
 async fn background_worker(services: Arc<Services>, webhooks: Vec<String>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
@@ -101,6 +102,12 @@ async fn background_worker(services: Arc<Services>, webhooks: Vec<String>) {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "deletion tasks could not be processed"),
             Err(e) => tracing::warn!(error = %e, "deletion task worker failed"),
+        }
+        let s = services.clone();
+        match tokio::task::spawn_blocking(move || s.build_finding_summaries()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "finding summaries could not be built"),
+            Err(e) => tracing::warn!(error = %e, "finding summary worker failed"),
         }
         let s = services.clone();
         match tokio::task::spawn_blocking(move || s.detect_findings()).await {

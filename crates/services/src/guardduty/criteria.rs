@@ -227,6 +227,16 @@ pub fn matches(doc: &Json, criteria: Option<&Json>, allow_matches: bool) -> Resu
     Ok(all)
 }
 
+/// The fields a `FindingCriteria` document names (none when it is empty or
+/// malformed; [`validate`] reports the latter).
+pub fn fields(criteria: Option<&Json>) -> Vec<&str> {
+    criteria
+        .and_then(|c| c.get("criterion"))
+        .and_then(Json::as_object)
+        .map(|m| m.keys().map(String::as_str).collect())
+        .unwrap_or_default()
+}
+
 /// The sort key of a finding for `sortCriteria.attributeName`.
 pub fn sort_key(doc: &Json, attribute: &str) -> (Option<f64>, Option<String>) {
     let v = values_at(doc, attribute).into_iter().next();

@@ -13,6 +13,7 @@
 //! | `Stealth:IAMUser/PasswordPolicyChange` | `UpdateAccountPasswordPolicy` or `DeleteAccountPasswordPolicy` | caller ARN |
 //! | `Recon:IAMUser/MaliciousIPCaller.Custom` | a `Get`/`List`/`Describe` call from an IP on an active threat list | caller ARN, source IP |
 //! | `UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom` | any other call from such an IP | caller ARN, source IP |
+//! | `Policy:S3/BucketAnonymousAccessGranted` | a `PutBucketPolicy` after which the bucket's policy, read back through GuardDuty's role ([`super::enrich`]), lets an anonymous caller read or write | bucket ARN |
 //!
 //! Calls from an IP on the detector's active trusted list trigger nothing.
 //! Calls made by AWS services (`AWSService` identities, or `invokedBy`) are the
@@ -224,6 +225,10 @@ fn process(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
                     findings::upsert(env, d, observe(ty, &r))?;
                     made += 1;
                 }
+            }
+            if let Some(o) = super::enrich::bucket_policy_change(env, &r, observe)? {
+                findings::upsert(env, d, o)?;
+                made += 1;
             }
             if let Some((ip, list)) = ip.and_then(|ip| threat_list(&threats, ip).map(|l| (ip, l)))
                 && let Some(o) = malicious_caller(&r, ip, list)

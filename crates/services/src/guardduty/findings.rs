@@ -9,7 +9,7 @@
 //! latest actor details) instead of creating another, and every new or updated
 //! finding passes the detector's ARCHIVE filters.
 
-use super::{Detector, criteria, filters};
+use super::{Detector, criteria, filters, summary};
 use crate::authz::Authorized;
 use crate::env::Env;
 use crate::error::{Error, Result};
@@ -64,7 +64,7 @@ pub fn timestamp(t: OffsetDateTime) -> String {
     trailguard_model::clock::iso8601_millis(t)
 }
 
-fn key_prefix(d: &Detector) -> String {
+pub(super) fn key_prefix(d: &Detector) -> String {
     format!("{}/{}/{}/", d.account, d.region, d.id)
 }
 
@@ -185,7 +185,7 @@ pub fn upsert(env: &mut Env<'_>, d: &Detector, o: Observation) -> Result<String>
     if filters::archives(env, d, &finding)? {
         set(&mut finding, &["service", "archived"], json!(true));
     }
-    env.put(NS_FINDING, &format!("{}{id}", key_prefix(d)), &finding)?;
+    summary::store(env, &format!("{}{id}", key_prefix(d)), &finding)?;
     super::outbox::enqueue(env, d, &finding, new)?;
     Ok(id)
 }
@@ -221,11 +221,22 @@ pub(super) fn set(doc: &mut Json, path: &[&str], value: Json) {
     }
 }
 
-/// Every finding the detector shows: its own and its enabled members'.
-fn all(env: &mut Env<'_>, d: &Detector) -> Result<Vec<Json>> {
+/// Every finding the detector shows: its own and its enabled members'. With
+/// every field the caller reads indexed, summaries stand in for findings.
+fn all(env: &mut Env<'_>, d: &Detector, fields: &[&str]) -> Result<Vec<Json>> {
+    let visible = super::members::visible_detectors(env, d)?;
+    let mut brief = summary::covers(fields.iter().copied());
+    for v in &visible {
+        brief = brief && summary::ready(env, &key_prefix(v))?;
+    }
     let mut out = Vec::new();
-    for v in super::members::visible_detectors(env, d)? {
-        out.extend(env.scan_all::<Json>(NS_FINDING, &key_prefix(&v))?);
+    for v in &visible {
+        let prefix = key_prefix(v);
+        if brief {
+            out.extend(summary::scan(env, &prefix)?);
+        } else {
+            out.extend(env.scan_all::<Json>(NS_FINDING, &prefix)?);
+        }
     }
     Ok(out)
 }
@@ -242,11 +253,19 @@ fn locate(env: &mut Env<'_>, d: &Detector, id: &str) -> Result<Option<(String, J
 }
 
 /// The detector's findings that meet `FindingCriteria` (read APIs take no
-/// `matches`).
-fn matching(env: &mut Env<'_>, d: &Detector, wanted: Option<&Json>) -> Result<Vec<Json>> {
+/// `matches`). `also` names the other fields the caller reads from them; when
+/// every field is indexed the results are summaries.
+fn matching(
+    env: &mut Env<'_>,
+    d: &Detector,
+    wanted: Option<&Json>,
+    also: &[&str],
+) -> Result<Vec<Json>> {
     criteria::validate(wanted, false)?;
+    let mut fields = criteria::fields(wanted);
+    fields.extend_from_slice(also);
     let mut found = Vec::new();
-    for f in all(env, d)? {
+    for f in all(env, d, &fields)? {
         if criteria::matches(&f, wanted, false)? {
             found.push(f);
         }
@@ -259,7 +278,7 @@ pub fn delete_all(env: &mut Env<'_>, d: &Detector) -> Result<()> {
     for ns in [NS_FINDING, NS_AGGREGATE] {
         env.delete_prefix(ns, &key_prefix(d))?;
     }
-    Ok(())
+    summary::delete_all(env, &key_prefix(d))
 }
 
 fn sort(findings: &mut [Json], sort: Option<&Json>) -> Result<()> {
@@ -321,7 +340,13 @@ pub fn list_findings(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
     let d = super::load(env, p.str("detectorId")?)?;
     let max = usize::try_from(p.opt_int("maxResults", 1, 50)?.unwrap_or(50)).unwrap_or(50);
     let offset = page_offset(p.opt_str("nextToken")?)?;
-    let mut found = matching(env, &d, p.0.get("findingCriteria"))?;
+    let sort_by =
+        p.0.get("sortCriteria")
+            .and_then(|s| s.get("attributeName"))
+            .and_then(Json::as_str);
+    let mut read = vec!["id", "createdAt"];
+    read.extend(sort_by);
+    let mut found = matching(env, &d, p.0.get("findingCriteria"), &read)?;
     sort(&mut found, p.0.get("sortCriteria"))?;
     let page: Vec<Value> = found
         .iter()
@@ -376,7 +401,7 @@ fn set_archived(env: &mut Env<'_>, p: Params<'_>, archived: bool) -> Result<Valu
         let (key, mut f) = load_finding(env, &d, id)?;
         set(&mut f, &["service", "archived"], json!(archived));
         set(&mut f, &["updatedAt"], json!(timestamp(env.now)));
-        env.put(NS_FINDING, &key, &f)?;
+        summary::store(env, &key, &f)?;
     }
     Ok(Value::structure())
 }
@@ -400,14 +425,21 @@ pub fn update_findings_feedback(env: &mut Env<'_>, _: &Authorized, p: Params<'_>
     for id in ids(p)? {
         let (key, mut f) = load_finding(env, &d, id)?;
         set(&mut f, &["service", "userFeedback"], json!(feedback));
-        env.put(NS_FINDING, &key, &f)?;
+        summary::store(env, &key, &f)?;
     }
     Ok(Value::structure())
 }
 
 pub fn get_findings_statistics(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let d = super::load(env, p.str("detectorId")?)?;
-    let found = matching(env, &d, p.0.get("findingCriteria"))?;
+    let read = [
+        "severity",
+        "accountId",
+        "updatedAt",
+        "type",
+        "resource.resourceType",
+    ];
+    let found = matching(env, &d, p.0.get("findingCriteria"), &read)?;
     let mut stats = json!({});
     let types = p.str_list("findingStatisticTypes")?;
     if types.contains(&"COUNT_BY_SEVERITY") {

@@ -7,12 +7,15 @@
 
 pub mod criteria;
 pub mod detect;
+pub mod enrich;
 pub mod export;
+pub mod features;
 pub mod filters;
 pub mod findings;
 pub mod lists;
 pub mod members;
 pub mod outbox;
+pub mod summary;
 
 use crate::authz::Authorized;
 use crate::env::Env;
@@ -192,6 +195,9 @@ pub struct Detector {
     service_role: String,
     #[serde(default)]
     tags: serde_json::Map<String, serde_json::Value>,
+    /// Absent for detectors stored before plans were kept: they read as new.
+    #[serde(default)]
+    features: Option<features::Features>,
     #[serde(with = "time::serde::rfc3339")]
     created: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -232,6 +238,13 @@ impl Detector {
     fn key(&self) -> String {
         format!("{}/{}/{}", self.account, self.region, self.id)
     }
+
+    /// The detector's protection plans.
+    pub fn features(&self) -> features::Features {
+        self.features
+            .clone()
+            .unwrap_or_else(|| features::Features::new(self.created))
+    }
 }
 
 /// The caller's detector in the request's region.
@@ -246,6 +259,8 @@ pub fn create_detector(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Resu
         .opt_bool("enable")?
         .ok_or_else(|| bad("the enable parameter is missing."))?;
     let freq = frequency(p)?.unwrap_or_else(|| "SIX_HOURS".into());
+    let mut plans = features::Features::new(env.now);
+    plans.apply(p.0.get("features"), p.0.get("dataSources"), env.now)?;
     let prefix = region_prefix(env);
     if !env
         .scan::<Detector>(NS_DETECTOR, &prefix, None, 1)?
@@ -266,24 +281,29 @@ pub fn create_detector(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Resu
         frequency: freq,
         service_role: role.arn,
         tags,
+        features: Some(plans),
         created: env.now,
         updated: env.now,
     };
     let k = format!("{prefix}{}", detector.id);
     env.put(NS_DETECTOR, &k, &detector)?;
+    summary::mark_ready(env, &findings::key_prefix(&detector))?;
     detect::start(env, &detector)?;
     Ok(Value::structure().with("detectorId", detector.id))
 }
 
 pub fn get_detector(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let d = load(env, p.str("detectorId")?)?;
+    let plans = d.features();
     Ok(Value::structure()
         .with("createdAt", iso8601(d.created))
         .with("findingPublishingFrequency", d.frequency)
         .with("serviceRole", d.service_role)
         .with("status", if d.enabled { "ENABLED" } else { "DISABLED" })
         .with("updatedAt", iso8601(d.updated))
-        .with("tags", Value::from_json(&serde_json::Value::Object(d.tags))))
+        .with("dataSources", plans.data_sources())
+        .with("tags", Value::from_json(&serde_json::Value::Object(d.tags)))
+        .with("features", plans.to_value(d.created)))
 }
 
 pub fn list_detectors(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
@@ -306,6 +326,9 @@ pub fn list_detectors(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Resul
 
 pub fn update_detector(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let mut d = load(env, p.str("detectorId")?)?;
+    let freq = frequency(p)?;
+    let mut plans = d.features();
+    plans.apply(p.0.get("features"), p.0.get("dataSources"), env.now)?;
     if let Some(enable) = p.opt_bool("enable")? {
         if enable && !d.enabled {
             // A re-enabled detector watches from now on, not the gap.
@@ -313,9 +336,10 @@ pub fn update_detector(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Resu
         }
         d.enabled = enable;
     }
-    if let Some(f) = frequency(p)? {
+    if let Some(f) = freq {
         d.frequency = f;
     }
+    d.features = Some(plans);
     d.updated = env.now;
     let k = format!("{}{}", region_prefix(env), d.id);
     env.put(NS_DETECTOR, &k, &d)?;
