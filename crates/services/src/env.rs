@@ -88,6 +88,17 @@ impl Env<'_> {
             .collect()
     }
 
+    /// Calls `visit` with every document under a prefix, undecoded, without
+    /// collecting them (for reads that parse part of each and keep few).
+    pub fn visit(
+        &mut self,
+        ns: &str,
+        prefix: &str,
+        visit: &mut dyn FnMut(&str, &[u8]),
+    ) -> Result<()> {
+        Ok(self.tx.visit(ns, prefix, visit)?)
+    }
+
     /// Every document under a prefix.
     pub fn scan_all<T: DeserializeOwned>(&mut self, ns: &str, prefix: &str) -> Result<Vec<T>> {
         Ok(self

@@ -106,6 +106,14 @@ pub trait Tx {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// Calls `visit` with each document under `prefix`, in key order, without
+    /// collecting them: for reads over many documents that keep few.
+    fn visit(
+        &mut self,
+        ns: &str,
+        prefix: &str,
+        visit: &mut dyn FnMut(&str, &[u8]),
+    ) -> Result<(), StoreError>;
     /// Appends an audit record; returns its sequence number.
     fn append_event(&mut self, row: &EventRow<'_>) -> Result<i64, StoreError>;
     /// Finds audit records, newest first.

@@ -8,6 +8,7 @@
 use crate::{
     EventRow, FoundEvent, Lookup, LookupFilter, Outcome, Store, StoreError, StoredEvent, Tx,
 };
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use std::path::Path;
 use std::sync::Mutex;
@@ -145,6 +146,31 @@ impl Tx for SqliteTx<'_> {
             Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn visit(
+        &mut self,
+        ns: &str,
+        prefix: &str,
+        visit: &mut dyn FnMut(&str, &[u8]),
+    ) -> Result<(), StoreError> {
+        let upper = format!("{prefix}\u{10FFFF}");
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT key, value FROM kv WHERE ns = ?1 AND key >= ?2 AND key < ?3 ORDER BY key",
+        )?;
+        let mut rows = stmt.query(params![ns, prefix, upper])?;
+        while let Some(row) = rows.next()? {
+            let key = match row.get_ref(0)? {
+                ValueRef::Text(b) => std::str::from_utf8(b).unwrap_or_default(),
+                _ => "",
+            };
+            let value = match row.get_ref(1)? {
+                ValueRef::Blob(b) | ValueRef::Text(b) => b,
+                _ => &[],
+            };
+            visit(key, value);
+        }
+        Ok(())
     }
 
     fn append_event(&mut self, row: &EventRow<'_>) -> Result<i64, StoreError> {
@@ -337,6 +363,30 @@ mod tests {
         assert_eq!(seen, vec!["a"]);
         let events = store.events_after(0, 10).unwrap();
         assert_eq!(events.len(), 1);
+    }
+
+    #[test]
+    fn visit_sees_every_document_under_the_prefix_in_order() {
+        let store = SqliteStore::in_memory().unwrap();
+        let seen = transact(&store, |tx| {
+            for k in ["a/2", "a/1", "ab", "b/1"] {
+                tx.put("ns", k, k.as_bytes())?;
+            }
+            tx.put("other", "a/3", b"x")?;
+            let mut seen = Vec::new();
+            tx.visit("ns", "a/", &mut |k, v| {
+                seen.push((k.to_string(), v.to_vec()));
+            })?;
+            Ok::<_, StoreError>(seen)
+        })
+        .unwrap();
+        assert_eq!(
+            seen,
+            vec![
+                ("a/1".to_string(), b"a/1".to_vec()),
+                ("a/2".to_string(), b"a/2".to_vec())
+            ]
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@ fn bad(message: impl Into<String>) -> Error {
 }
 
 /// Every value at a dot path, lists flattened.
-fn values_at<'a>(doc: &'a Json, path: &str) -> Vec<&'a Json> {
+pub fn values_at<'a>(doc: &'a Json, path: &str) -> Vec<&'a Json> {
     let mut current = vec![doc];
     for part in path.split('.') {
         let mut next = Vec::new();

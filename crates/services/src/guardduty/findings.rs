@@ -221,26 +221,6 @@ pub(super) fn set(doc: &mut Json, path: &[&str], value: Json) {
     }
 }
 
-/// Every finding the detector shows: its own and its enabled members'. With
-/// every field the caller reads indexed, summaries stand in for findings.
-fn all(env: &mut Env<'_>, d: &Detector, fields: &[&str]) -> Result<Vec<Json>> {
-    let visible = super::members::visible_detectors(env, d)?;
-    let mut brief = summary::covers(fields.iter().copied());
-    for v in &visible {
-        brief = brief && summary::ready(env, &key_prefix(v))?;
-    }
-    let mut out = Vec::new();
-    for v in &visible {
-        let prefix = key_prefix(v);
-        if brief {
-            out.extend(summary::scan(env, &prefix)?);
-        } else {
-            out.extend(env.scan_all::<Json>(NS_FINDING, &prefix)?);
-        }
-    }
-    Ok(out)
-}
-
 /// Where a finding the detector shows is stored, and the finding.
 fn locate(env: &mut Env<'_>, d: &Detector, id: &str) -> Result<Option<(String, Json)>> {
     for v in super::members::visible_detectors(env, d)? {
@@ -252,9 +232,10 @@ fn locate(env: &mut Env<'_>, d: &Detector, id: &str) -> Result<Option<(String, J
     Ok(None)
 }
 
-/// The detector's findings that meet `FindingCriteria` (read APIs take no
-/// `matches`). `also` names the other fields the caller reads from them; when
-/// every field is indexed the results are summaries.
+/// The findings the detector shows (its own and its enabled members') that
+/// meet `FindingCriteria` (read APIs take no `matches`). `also` names the other
+/// fields the caller reads from them: when every field is indexed, the results
+/// are summaries holding just those fields.
 fn matching(
     env: &mut Env<'_>,
     d: &Detector,
@@ -264,10 +245,27 @@ fn matching(
     criteria::validate(wanted, false)?;
     let mut fields = criteria::fields(wanted);
     fields.extend_from_slice(also);
+    let visible = super::members::visible_detectors(env, d)?;
+    let mut brief = summary::covers(fields.iter().copied());
+    for v in &visible {
+        brief = brief && summary::ready(env, &key_prefix(v))?;
+    }
     let mut found = Vec::new();
-    for f in all(env, d, &fields)? {
-        if criteria::matches(&f, wanted, false)? {
-            found.push(f);
+    for v in &visible {
+        let prefix = key_prefix(v);
+        if brief {
+            summary::visit(env, &prefix, &fields, &mut |doc| {
+                if criteria::matches(&doc, wanted, false)? {
+                    found.push(doc);
+                }
+                Ok(())
+            })?;
+        } else {
+            for f in env.scan_all::<Json>(NS_FINDING, &prefix)? {
+                if criteria::matches(&f, wanted, false)? {
+                    found.push(f);
+                }
+            }
         }
     }
     Ok(found)
@@ -432,16 +430,23 @@ pub fn update_findings_feedback(env: &mut Env<'_>, _: &Authorized, p: Params<'_>
 
 pub fn get_findings_statistics(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let d = super::load(env, p.str("detectorId")?)?;
-    let read = [
-        "severity",
-        "accountId",
-        "updatedAt",
-        "type",
-        "resource.resourceType",
-    ];
+    // Only the fields the asked-for statistics read.
+    let types = p.str_list("findingStatisticTypes")?;
+    let mut read = Vec::new();
+    if types.contains(&"COUNT_BY_SEVERITY") {
+        read.push("severity");
+    }
+    if let Some(group) = p.opt_str("groupBy")? {
+        read.push("updatedAt");
+        read.push(match group {
+            "ACCOUNT" => "accountId",
+            "FINDING_TYPE" => "type",
+            "RESOURCE" => "resource.resourceType",
+            _ => "severity",
+        });
+    }
     let found = matching(env, &d, p.0.get("findingCriteria"), &read)?;
     let mut stats = json!({});
-    let types = p.str_list("findingStatisticTypes")?;
     if types.contains(&"COUNT_BY_SEVERITY") {
         let mut by = serde_json::Map::new();
         for f in &found {

@@ -3,19 +3,22 @@
 //! GetFindingsStatistics over a large detector read and parse a tenth of the
 //! bytes.
 //!
-//! A summary is the finding pruned to [`INDEXED`] paths, keeping the document's
-//! shape (lists along a path stay lists), so criteria evaluate on it exactly as
-//! on the finding. A question naming any other field reads the findings
-//! themselves. Every write of a finding writes its summary in the same
+//! A summary maps each [`INDEXED`] path to the values at it, flattened as
+//! criteria see them. A question parses only the paths it names and skips the
+//! rest without building them, then reads the result as a small finding-shaped
+//! document, so criteria, sorting and statistics run on it unchanged. A
+//! question naming any other field reads the findings themselves. Every write of a finding writes its summary in the same
 //! transaction ([`store`]). A detector whose findings were written before
 //! summaries existed has no ready marker; the worker builds its summaries once
 //! ([`Services::build_finding_summaries`]) and until then reads use the
 //! findings.
 
-use super::Detector;
+use super::{Detector, criteria};
 use crate::Services;
 use crate::env::Env;
 use crate::error::Result;
+use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value as Json};
 use trailguard_model::ApiError;
 
@@ -59,61 +62,93 @@ pub fn covers<'a>(fields: impl IntoIterator<Item = &'a str>) -> bool {
     fields.into_iter().all(|f| INDEXED.contains(&f))
 }
 
-/// The part of `doc` at `path`, in the document's shape.
-fn project(doc: &Json, path: &[&str]) -> Option<Json> {
-    let Some((first, rest)) = path.split_first() else {
-        return Some(doc.clone());
-    };
-    match doc {
-        Json::Object(m) => {
-            let inner = project(m.get(*first)?, rest)?;
-            let mut out = Map::new();
-            out.insert((*first).to_string(), inner);
-            Some(Json::Object(out))
-        }
-        Json::Array(items) => Some(Json::Array(
-            items.iter().filter_map(|i| project(i, path)).collect(),
-        )),
-        _ => None,
-    }
-}
-
-/// Merges `from` into `into`: objects key by key, lists element by element
-/// (both come from the same document, so positions agree).
-fn merge(into: &mut Json, from: Json) {
-    match (into, from) {
-        (Json::Object(a), Json::Object(b)) => {
-            for (k, v) in b {
-                match a.get_mut(&k) {
-                    Some(existing) => merge(existing, v),
-                    None => {
-                        a.insert(k, v);
-                    }
-                }
-            }
-        }
-        (Json::Array(a), Json::Array(b)) => {
-            for (i, v) in b.into_iter().enumerate() {
-                match a.get_mut(i) {
-                    Some(existing) => merge(existing, v),
-                    None => a.push(v),
-                }
-            }
-        }
-        (slot, v) => *slot = v,
-    }
-}
-
-/// A finding's summary.
+/// A finding's summary: each indexed path with the values at it (lists along
+/// the path flattened, as criteria see them), absent paths left out.
 pub fn summarize(finding: &Json) -> Json {
-    let mut out = Json::Object(Map::new());
+    let mut out = Map::new();
     for path in INDEXED {
-        let parts: Vec<&str> = path.split('.').collect();
-        if let Some(p) = project(finding, &parts) {
-            merge(&mut out, p);
+        let values = criteria::values_at(finding, path);
+        if !values.is_empty() {
+            out.insert(
+                (*path).to_string(),
+                Json::Array(values.into_iter().cloned().collect()),
+            );
         }
     }
-    out
+    Json::Object(out)
+}
+
+/// A summary's key, borrowed from the stored bytes when it can be.
+enum Key<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl Key<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Key::Borrowed(s) => s,
+            Key::Owned(s) => s,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a field path")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key::Borrowed(v))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Key<'de>, E> {
+                Ok(Key::Owned(v.to_string()))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Parses a stored summary only as far as `wanted`: the other fields are
+/// skipped without being built.
+struct Only<'a>(&'a [&'a str]);
+
+impl<'de> DeserializeSeed<'de> for Only<'_> {
+    type Value = Json;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Json, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Only<'_> {
+    type Value = Json;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a finding summary")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Json, A::Error> {
+        // Rebuilt as a small nested document, so criteria, sorting and
+        // statistics read it as they read a finding.
+        let mut doc = Json::Object(Map::new());
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            let key = key.as_str();
+            if self.0.contains(&key) {
+                let mut values: Vec<Json> = map.next_value()?;
+                let value = if values.len() == 1 {
+                    values.pop().unwrap_or(Json::Null)
+                } else {
+                    Json::Array(values)
+                };
+                let parts: Vec<&str> = key.split('.').collect();
+                super::findings::set(&mut doc, &parts, value);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(doc)
+    }
 }
 
 /// Writes a finding and its summary.
@@ -132,9 +167,27 @@ pub fn mark_ready(env: &mut Env<'_>, prefix: &str) -> Result<()> {
     env.put(NS_READY, prefix, &true)
 }
 
-/// The summaries under a prefix.
-pub fn scan(env: &mut Env<'_>, prefix: &str) -> Result<Vec<Json>> {
-    env.scan_all(NS_SUMMARY, prefix)
+/// Hands `keep` each summary under a prefix, holding only the `wanted`
+/// fields, one at a time (nothing else is built or kept).
+pub fn visit(
+    env: &mut Env<'_>,
+    prefix: &str,
+    wanted: &[&str],
+    keep: &mut dyn FnMut(Json) -> Result<()>,
+) -> Result<()> {
+    let mut failed = None;
+    env.visit(NS_SUMMARY, prefix, &mut |key, bytes| {
+        if failed.is_some() {
+            return;
+        }
+        let parsed = Only(wanted)
+            .deserialize(&mut serde_json::Deserializer::from_slice(bytes))
+            .map_err(|e| crate::error::Error::Corrupt(format!("{NS_SUMMARY}/{key}: {e}")));
+        if let Err(e) = parsed.and_then(&mut *keep) {
+            failed = Some(e);
+        }
+    })?;
+    failed.map_or(Ok(()), Err)
 }
 
 /// Deletes the summaries and the marker under a prefix (DeleteDetector).
@@ -206,11 +259,18 @@ mod tests {
     #[test]
     fn summaries_answer_indexed_criteria_as_findings_do() {
         let f = finding();
-        let s = summarize(&f);
+        let stored = serde_json::to_vec(&summarize(&f)).unwrap_or_default();
+        let s = Only(INDEXED)
+            .deserialize(&mut serde_json::Deserializer::from_slice(&stored))
+            .unwrap_or_default();
         assert!(s.get("title").is_none() && s["service"].get("additionalInfo").is_none());
+        assert_eq!(s["resource"]["s3BucketDetails"]["name"], json!(["a", "b"]));
+        let only = Only(&["severity", "service.archived"])
+            .deserialize(&mut serde_json::Deserializer::from_slice(&stored))
+            .unwrap_or_default();
         assert_eq!(
-            s["resource"]["s3BucketDetails"],
-            json!([{"name": "a"}, {"name": "b"}])
+            only,
+            json!({"severity": 8.0, "service": {"archived": false}})
         );
         let conditions = [
             json!({"equals": ["b"]}),
