@@ -36,9 +36,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let server = Arc::new(server);
+    let wake = Arc::new(tokio::sync::Notify::new());
     let worker = tokio::spawn(background_worker(
         server.services.clone(),
         server.webhooks.clone(),
+        wake.clone(),
     ));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -53,9 +55,16 @@ pub async fn run(
                     }
                 };
                 let server = server.clone();
+                let wake = wake.clone();
                 let service = hyper::service::service_fn(move |req| {
                     let server = server.clone();
-                    async move { Ok::<_, std::convert::Infallible>(dispatch::handle(&server, req, peer).await) }
+                    let wake = wake.clone();
+                    async move {
+                        let response = dispatch::handle(&server, req, peer).await;
+                        // What the request committed may be the worker's to act on.
+                        wake.notify_one();
+                        Ok::<_, std::convert::Infallible>(response)
+                    }
                 });
                 let conn = hyper::server::conn::http1::Builder::new()
                     .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
@@ -88,15 +97,32 @@ pub async fn run(
     Ok(())
 }
 
+/// The worker's period when nothing wakes it.
+const WORKER_TICK: std::time::Duration = std::time::Duration::from_millis(500);
+/// The least time between two runs: requests in a burst share one run.
+const WORKER_GAP: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Periodic work the services need done outside requests: service-linked role
 /// deletion tasks, GuardDuty's finding summaries and live detections, finding
 /// publishing and export, and trail delivery. Each step is its own transaction, so
 /// stopping at any point leaves every task in a state the next run picks up.
-async fn background_worker(services: Arc<Services>, webhooks: Vec<String>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+///
+/// It runs every [`WORKER_TICK`], and soon after a request (`wake`), at most
+/// once per [`WORKER_GAP`], so a finding or a deletion task's outcome follows
+/// the call that caused it within tens of milliseconds.
+async fn background_worker(
+    services: Arc<Services>,
+    webhooks: Vec<String>,
+    wake: Arc<tokio::sync::Notify>,
+) {
+    let mut tick = tokio::time::interval(WORKER_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let publisher = publish::Publisher::new(webhooks);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = wake.notified() => {}
+        }
         let s = services.clone();
         match tokio::task::spawn_blocking(move || s.process_deletion_tasks()).await {
             Ok(Ok(_)) => {}
@@ -128,6 +154,7 @@ async fn background_worker(services: Arc<Services>, webhooks: Vec<String>) {
             Ok(Err(e)) => tracing::warn!(error = %e, "trails could not be delivered"),
             Err(e) => tracing::warn!(error = %e, "trail delivery worker failed"),
         }
+        tokio::time::sleep(WORKER_GAP).await;
     }
 }
 
