@@ -344,4 +344,56 @@ mod tests {
             assert_eq!(f, before);
         }
     }
+
+    fn any_request() -> impl proptest::strategy::Strategy<Value = Json> {
+        use proptest::prelude::*;
+        let name = prop::sample::select(vec![
+            "S3_DATA_EVENTS",
+            "EKS_AUDIT_LOGS",
+            "RUNTIME_MONITORING",
+            "CLOUD_TRAIL",
+            "bogus",
+        ]);
+        let status = prop::sample::select(vec!["ENABLED", "DISABLED", "on"]);
+        let extra = prop::collection::vec(
+            (
+                prop::sample::select(vec!["EKS_ADDON_MANAGEMENT", "EC2_AGENT_MANAGEMENT", "x"]),
+                status.clone(),
+            )
+                .prop_map(|(n, s)| json!({"name": n, "status": s})),
+            0..3,
+        );
+        prop::collection::vec(
+            (name, status, prop::option::of(extra)).prop_map(|(n, s, e)| match e {
+                Some(e) => json!({"name": n, "status": s, "additionalConfiguration": e}),
+                None => json!({"name": n, "status": s}),
+            }),
+            0..4,
+        )
+        .prop_map(Json::Array)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_request_applies_whole_or_not_at_all(req in any_request(), flag in proptest::option::of(proptest::bool::ANY)) {
+            let mut f = Features::new(t(0));
+            let before = f.clone();
+            let ds = flag.map(|b| json!({"s3Logs": {"enable": b}}));
+            match f.apply(Some(&req), ds.as_ref(), t(1)) {
+                Err(_) => proptest::prop_assert_eq!(&f, &before),
+                Ok(()) => {
+                    proptest::prop_assert!(ds.is_none());
+                    for item in req.as_array().into_iter().flatten() {
+                        let name = item["name"].as_str().unwrap_or_default();
+                        let wanted = item["status"] == "ENABLED";
+                        let last = req.as_array().into_iter().flatten()
+                            .filter(|i| i["name"] == name).last().map(|i| i["status"] == "ENABLED");
+                        if last == Some(wanted) {
+                            proptest::prop_assert_eq!(f.enabled(name), wanted);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

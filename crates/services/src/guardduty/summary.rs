@@ -136,10 +136,11 @@ impl<'de> Visitor<'de> for Only<'_> {
             let key = key.as_str();
             if self.0.contains(&key) {
                 let mut values: Vec<Json> = map.next_value()?;
-                let value = if values.len() == 1 {
-                    values.pop().unwrap_or(Json::Null)
-                } else {
-                    Json::Array(values)
+                // One plain value stands alone; anything else stays a list, which
+                // criteria flatten back into the same values.
+                let value = match values.as_slice() {
+                    [one] if !one.is_array() => values.pop().unwrap_or(Json::Null),
+                    _ => Json::Array(values),
                 };
                 let parts: Vec<&str> = key.split('.').collect();
                 super::findings::set(&mut doc, &parts, value);
@@ -293,5 +294,94 @@ mod tests {
         }
         assert!(covers(["severity", "service.archived"]));
         assert!(!covers(["severity", "resource.instanceDetails.tags.value"]));
+    }
+
+    /// Any JSON value, small.
+    fn any_json() -> impl proptest::strategy::Strategy<Value = Json> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Json::Null),
+            any::<bool>().prop_map(Json::from),
+            (-5.0f64..10.0).prop_map(Json::from),
+            prop::sample::select(vec![
+                "a",
+                "b",
+                "false",
+                "true",
+                "8.0",
+                "2026-11-24T01:00:00.000Z"
+            ])
+            .prop_map(Json::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Json::Array),
+                prop::collection::vec(
+                    (
+                        prop::sample::select(vec!["a", "b", "name", "api", "archived"]),
+                        inner
+                    ),
+                    0..3
+                )
+                .prop_map(|kv| Json::Object(
+                    kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+                )),
+            ]
+        })
+    }
+
+    /// A finding-like document: indexed paths hold arbitrary values, lists
+    /// appear along the way.
+    fn any_finding() -> impl proptest::strategy::Strategy<Value = Json> {
+        use proptest::prelude::*;
+        prop::collection::vec(
+            (
+                prop::sample::select(INDEXED.to_vec()),
+                any_json(),
+                any::<bool>(),
+            ),
+            0..8,
+        )
+        .prop_map(|entries| {
+            let mut doc = json!({});
+            for (path, value, in_list) in entries {
+                let parts: Vec<&str> = path.split('.').collect();
+                let value = if in_list { json!([value, "b"]) } else { value };
+                crate::guardduty::findings::set(&mut doc, &parts, value);
+            }
+            doc
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_indexed_question_gets_the_findings_answer(
+            f in any_finding(),
+            field in proptest::sample::select(INDEXED.to_vec()),
+            op in proptest::sample::select(vec!["equals", "notEquals", "greaterThan", "lessThanOrEqual"]),
+            arg in any_json(),
+        ) {
+            // Findings are read back from storage too: compare like with like.
+            let f: Json = serde_json::from_slice(&serde_json::to_vec(&f).unwrap_or_default())
+                .unwrap_or_default();
+            let stored = serde_json::to_vec(&summarize(&f)).unwrap_or_default();
+            let s = Only(&[field]).deserialize(&mut serde_json::Deserializer::from_slice(&stored));
+            proptest::prop_assert!(s.is_ok());
+            let s = s.unwrap_or_default();
+            let q = json!({"criterion": {field: {op: arg}}});
+            proptest::prop_assert_eq!(
+                criteria::matches(&f, Some(&q), false).ok(),
+                criteria::matches(&s, Some(&q), false).ok()
+            );
+            proptest::prop_assert_eq!(criteria::sort_key(&f, field), criteria::sort_key(&s, field));
+        }
+
+        #[test]
+        fn criteria_never_panic_and_validation_is_honest(c in any_json(), f in any_finding()) {
+            let q = json!({"criterion": c});
+            if criteria::validate(Some(&q), true).is_ok() {
+                proptest::prop_assert!(criteria::matches(&f, Some(&q), true).is_ok());
+            }
+        }
     }
 }
