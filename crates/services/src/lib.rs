@@ -81,6 +81,9 @@ pub struct Services {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGen>,
     catalogue: Catalogue,
+    /// Set once every detector's finding summaries are known to be built
+    /// (detectors made later are built from the start), so the worker stops looking.
+    summaries_built: std::sync::atomic::AtomicBool,
 }
 
 /// Looks an operation up.
@@ -136,6 +139,7 @@ impl Services {
             clock,
             ids,
             catalogue: Catalogue::builtin(),
+            summaries_built: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -457,6 +461,18 @@ impl Services {
                 region: "us-east-1".into(),
                 received_at: now,
                 secure_transport: true,
+            },
+        }
+    }
+
+    /// The same background identity working in `region` (what its records show).
+    pub(crate) fn in_region(bg: &Background, region: &str) -> Background {
+        Background {
+            now: bg.now,
+            caller: bg.caller.clone(),
+            ctx: RequestContext {
+                region: region.to_string(),
+                ..bg.ctx.clone()
             },
         }
     }

@@ -257,7 +257,9 @@ impl Services {
             .map_err(|e| crate::log_internal(&e))?;
         let mut made = 0;
         for d in detectors.into_iter().filter(|d| d.enabled) {
-            match self.in_background(&bg, &d.account, |env| process(env, &d)) {
+            // GuardDuty works in the detector's region, and its reads say so.
+            let here = Self::in_region(&bg, &d.region);
+            match self.in_background(&here, &d.account, |env| process(env, &d)) {
                 Ok(n) => made += n,
                 Err(e) => tracing::error!(detector = %d.id, error = %e, "detection failed"),
             }

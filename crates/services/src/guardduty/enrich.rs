@@ -11,13 +11,18 @@
 //! it produced. The policy is then asked, with the same engine that decides
 //! every call, whether an anonymous caller may read or write objects.
 //!
+//! The policy is read when the detection runs (within moments of the call),
+//! not as it stood at the call: a public grant undone before the run is not
+//! reported, and a private put followed at once by a public one is reported
+//! against both records. The read is what GuardDuty saw.
+//!
 //! The role's policy grants no IAM reads, so GuardDuty does not (and here
 //! cannot) enrich a finding by reading the user or role it concerns; what it
 //! says about them comes from the record itself.
 
 use super::findings::{self, Observation};
 use crate::env::Env;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::iam::entities::{Entity, Kind, key};
 use crate::linked;
 use serde_json::{Value as Json, json};
@@ -118,7 +123,14 @@ pub fn bucket_policy_change(
         tracing::warn!(%account, "GuardDuty's service-linked role is missing; bucket not read");
         return Ok(None);
     };
-    let caller = linked::session(env, role, super::SERVICE, SESSION_NAME)?;
+    let caller = match linked::session(env, role, super::SERVICE, SESSION_NAME) {
+        Ok(c) => c,
+        Err(e @ (Error::Store(_) | Error::Corrupt(_))) => return Err(e),
+        Err(e) => {
+            tracing::warn!(%account, error = %e, "GuardDuty could not assume its role; bucket not read");
+            return Ok(None);
+        }
+    };
     let read = linked::act_as(
         env,
         &caller,
@@ -127,9 +139,13 @@ pub fn bucket_policy_change(
         "GetBucketPolicy",
         &json!({"bucketName": bucket}),
     );
-    // Gone again (or never readable): the read is in the trail, and nothing is public.
-    let Ok(out) = read else {
-        return Ok(None);
+    let out = match read {
+        Ok(out) => out,
+        // Storage failing is not an answer: the detection run stops and retries.
+        Err(e @ (Error::Store(_) | Error::Corrupt(_))) => return Err(e),
+        // The policy is gone again (or not readable): the failed read is in
+        // the trail, and nothing is public.
+        Err(_) => return Ok(None),
     };
     let Some(policy) = out.get("Policy").and_then(|v| v.as_str()) else {
         return Ok(None);

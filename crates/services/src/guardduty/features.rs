@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use trailguard_model::Value;
 
-/// Plans a request may configure (botocore's `DetectorFeature`).
+/// Plans a request may configure (`DetectorFeature` in the botocore the tests pin).
 const CONFIGURABLE: &[&str] = &[
     "S3_DATA_EVENTS",
     "EKS_AUDIT_LOGS",
@@ -24,6 +24,8 @@ const CONFIGURABLE: &[&str] = &[
     "EKS_RUNTIME_MONITORING",
     "LAMBDA_NETWORK_LOGS",
     "RUNTIME_MONITORING",
+    "AI_PROTECTION",
+    "AI_ANALYST",
 ];
 /// Always enabled; reported first, as GuardDuty reports them.
 const FOUNDATIONAL: &[&str] = &["CLOUD_TRAIL", "DNS_LOGS", "FLOW_LOGS"];
@@ -35,6 +37,8 @@ const ADDITIONAL: &[(&str, &[&str])] = &[
     ),
     ("ECS_FARGATE_AGENT_MANAGEMENT", &["RUNTIME_MONITORING"]),
     ("EC2_AGENT_MANAGEMENT", &["RUNTIME_MONITORING"]),
+    // Paired with RDS Protection by its name; AWS's documentation does not say.
+    ("RDS_DATA_RISK", &["RDS_LOGIN_EVENTS"]),
 ];
 
 /// One on/off switch and when it last changed.

@@ -429,14 +429,28 @@ pub fn update_findings_feedback(env: &mut Env<'_>, _: &Authorized, p: Params<'_>
 }
 
 pub fn get_findings_statistics(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
+    let types = p.str_list("findingStatisticTypes")?;
+    let group_by = p.opt_str("groupBy")?;
+    // Refused before anything is read.
+    if let Some(group) = group_by
+        && !["ACCOUNT", "DATE", "FINDING_TYPE", "RESOURCE", "SEVERITY"].contains(&group)
+    {
+        return Err(Error::BadRequest(format!(
+            "The request is rejected because groupBy {group} is not valid."
+        )));
+    }
+    if types.is_empty() && group_by.is_none() {
+        return Err(Error::BadRequest(
+            "The request is rejected because findingStatisticTypes or groupBy is required.".into(),
+        ));
+    }
     let d = super::load(env, p.str("detectorId")?)?;
     // Only the fields the asked-for statistics read.
-    let types = p.str_list("findingStatisticTypes")?;
     let mut read = Vec::new();
     if types.contains(&"COUNT_BY_SEVERITY") {
         read.push("severity");
     }
-    if let Some(group) = p.opt_str("groupBy")? {
+    if let Some(group) = group_by {
         read.push("updatedAt");
         read.push(match group {
             "ACCOUNT" => "accountId",
@@ -457,7 +471,7 @@ pub fn get_findings_statistics(env: &mut Env<'_>, _: &Authorized, p: Params<'_>)
         }
         set(&mut stats, &["countBySeverity"], Json::Object(by));
     }
-    if let Some(group) = p.opt_str("groupBy")? {
+    if let Some(group) = group_by {
         let key_of = |f: &Json| -> String {
             match group {
                 "ACCOUNT" => f["accountId"].as_str().unwrap_or_default().to_string(),
@@ -475,11 +489,6 @@ pub fn get_findings_statistics(env: &mut Env<'_>, _: &Authorized, p: Params<'_>)
                 _ => format!("{:.1}", get(f, &["severity"]).as_f64().unwrap_or(0.0)),
             }
         };
-        if !["ACCOUNT", "DATE", "FINDING_TYPE", "RESOURCE", "SEVERITY"].contains(&group) {
-            return Err(Error::BadRequest(format!(
-                "The request is rejected because groupBy {group} is not valid."
-            )));
-        }
         let mut groups: Vec<(String, i64, String)> = Vec::new();
         for f in &found {
             let k = key_of(f);
@@ -528,10 +537,6 @@ pub fn get_findings_statistics(env: &mut Env<'_>, _: &Authorized, p: Params<'_>)
                     .collect(),
             ),
         );
-    } else if types.is_empty() {
-        return Err(Error::BadRequest(
-            "The request is rejected because findingStatisticTypes or groupBy is required.".into(),
-        ));
     }
     Ok(Value::structure().with("findingStatistics", Value::from_json(&stats)))
 }

@@ -259,8 +259,6 @@ pub fn create_detector(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Resu
         .opt_bool("enable")?
         .ok_or_else(|| bad("the enable parameter is missing."))?;
     let freq = frequency(p)?.unwrap_or_else(|| "SIX_HOURS".into());
-    let mut plans = features::Features::new(env.now);
-    plans.apply(p.0.get("features"), p.0.get("dataSources"), env.now)?;
     let prefix = region_prefix(env);
     if !env
         .scan::<Detector>(NS_DETECTOR, &prefix, None, 1)?
@@ -268,6 +266,8 @@ pub fn create_detector(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Resu
     {
         return Err(bad("a detector already exists for the current account."));
     }
+    let mut plans = features::Features::new(env.now);
+    plans.apply(p.0.get("features"), p.0.get("dataSources"), env.now)?;
     let role = linked::ensure_role(env, SERVICE)?;
     let tags = match p.0.get("tags") {
         Some(serde_json::Value::Object(m)) => m.clone(),

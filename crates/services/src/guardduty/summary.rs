@@ -198,40 +198,84 @@ pub fn delete_all(env: &mut Env<'_>, prefix: &str) -> Result<()> {
     Ok(())
 }
 
-/// Builds every summary under a prefix, then marks it ready.
-fn build(env: &mut Env<'_>, prefix: &str) -> Result<usize> {
-    let all: Vec<(String, Json)> =
-        env.scan(super::findings::NS_FINDING, prefix, None, usize::MAX)?;
-    let n = all.len();
-    for (key, f) in all {
-        env.put(NS_SUMMARY, &key, &summarize(&f))?;
+/// Findings summarized per transaction while building: the store's writer is
+/// held for a batch, not for the whole detector.
+const BUILD_BATCH: usize = 2_000;
+
+/// Summarizes the next batch of a detector's findings after `after`; returns
+/// how many, and the last key done or `None` when the detector is finished
+/// (and marked ready, if it still exists).
+fn build_batch(
+    env: &mut Env<'_>,
+    d: &Detector,
+    after: Option<&str>,
+) -> Result<(usize, Option<String>)> {
+    let prefix = super::findings::key_prefix(d);
+    let batch: Vec<(String, Json)> =
+        env.scan(super::findings::NS_FINDING, &prefix, after, BUILD_BATCH)?;
+    for (key, f) in &batch {
+        env.put(NS_SUMMARY, key, &summarize(f))?;
     }
-    mark_ready(env, prefix)?;
-    Ok(n)
+    if batch.len() == BUILD_BATCH {
+        return Ok((batch.len(), batch.last().map(|(k, _)| k.clone())));
+    }
+    // Summaries written since the first batch came with their findings, so
+    // the detector is complete; unless it was deleted meanwhile.
+    if env.get::<Detector>(super::NS_DETECTOR, &d.key())?.is_some() {
+        mark_ready(env, &prefix)?;
+    }
+    Ok((batch.len(), None))
 }
 
 impl Services {
-    /// Builds the summaries of detectors stored before summaries existed (once
-    /// per detector, each in one transaction). Returns how many were built.
+    /// Builds the summaries of detectors stored before summaries existed, a
+    /// batch per transaction. Returns how many findings were summarized. Once
+    /// a pass finds every detector ready it does nothing more.
     pub fn build_finding_summaries(&self) -> std::result::Result<usize, ApiError> {
+        use std::sync::atomic::Ordering;
+        if self.summaries_built.load(Ordering::Relaxed) {
+            return Ok(0);
+        }
         let bg = self.background(super::SERVICE, super::SERVICE);
         let detectors: Vec<Detector> = self
             .in_background(&bg, "", |env| env.scan_all(super::NS_DETECTOR, ""))
             .map_err(|e| crate::log_internal(&e))?;
         let mut built = 0;
+        let mut complete = true;
         for d in detectors {
             let prefix = super::findings::key_prefix(&d);
-            let done = self
-                .in_background(&bg, &d.account, |env| ready(env, &prefix))
-                .map_err(|e| crate::log_internal(&e))?;
-            if done {
-                continue;
+            let outcome = (|| -> Result<usize> {
+                if self.in_background(&bg, &d.account, |env| ready(env, &prefix))? {
+                    return Ok(0);
+                }
+                let mut n = 0;
+                let mut after: Option<String> = None;
+                loop {
+                    let (done, next) = self.in_background(&bg, &d.account, |env| {
+                        build_batch(env, &d, after.as_deref())
+                    })?;
+                    n += done;
+                    match next {
+                        Some(key) => after = Some(key),
+                        None => return Ok(n),
+                    }
+                }
+            })();
+            match outcome {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(detector = %d.id, findings = n, "finding summaries built");
+                    built += n;
+                }
+                // The others still get built; this one is tried again next run.
+                Err(e) => {
+                    complete = false;
+                    tracing::error!(detector = %d.id, error = %e, "finding summaries could not be built");
+                }
             }
-            let n = self
-                .in_background(&bg, &d.account, |env| build(env, &prefix))
-                .map_err(|e| crate::log_internal(&e))?;
-            tracing::info!(detector = %d.id, findings = n, "finding summaries built");
-            built += n;
+        }
+        if complete {
+            self.summaries_built.store(true, Ordering::Relaxed);
         }
         Ok(built)
     }
