@@ -387,14 +387,13 @@ mod tests {
                 Err(_) => proptest::prop_assert_eq!(&f, &before),
                 Ok(()) => {
                     proptest::prop_assert!(ds.is_none());
-                    for item in req.as_array().into_iter().flatten() {
+                    // The last mention of a plan is its state.
+                    let items: Vec<&Json> = req.as_array().into_iter().flatten().collect();
+                    for item in &items {
                         let name = item["name"].as_str().unwrap_or_default();
-                        let wanted = item["status"] == "ENABLED";
-                        let last = req.as_array().into_iter().flatten()
-                            .filter(|i| i["name"] == name).last().map(|i| i["status"] == "ENABLED");
-                        if last == Some(wanted) {
-                            proptest::prop_assert_eq!(f.enabled(name), wanted);
-                        }
+                        let last = items.iter().rev().find(|i| i["name"] == name);
+                        let wanted = last.is_some_and(|i| i["status"] == "ENABLED");
+                        proptest::prop_assert_eq!(f.enabled(name), wanted);
                     }
                 }
             }
