@@ -261,10 +261,23 @@ fn matching(
                 Ok(())
             })?;
         } else {
-            for f in env.scan_all::<Json>(NS_FINDING, &prefix)? {
-                if criteria::matches(&f, wanted, false)? {
-                    found.push(f);
+            // One finding at a time: only the matches are kept.
+            let mut failed = None;
+            env.visit(NS_FINDING, &prefix, &mut |key, bytes| {
+                if failed.is_some() {
+                    return;
                 }
+                let kept = serde_json::from_slice::<Json>(bytes)
+                    .map_err(|e| Error::Corrupt(format!("{NS_FINDING}/{key}: {e}")))
+                    .and_then(|f| Ok(criteria::matches(&f, wanted, false)?.then_some(f)));
+                match kept {
+                    Ok(Some(f)) => found.push(f),
+                    Ok(None) => {}
+                    Err(e) => failed = Some(e),
+                }
+            })?;
+            if let Some(e) = failed {
+                return Err(e);
             }
         }
     }
