@@ -191,7 +191,15 @@ fn threat_list(threats: &[List], ip: IpAddr) -> Option<&List> {
         .find(|l| l.cidrs.iter().any(|c| c.contains(ip)))
 }
 
-fn process(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
+fn process(env: &mut Env<'_>, listed: &Detector) -> Result<usize> {
+    // As it stands now: disabled or deleted since it was listed, it detects nothing.
+    let Some(d) = env.get::<Detector>(NS_DETECTOR, &listed.key())? else {
+        return Ok(0);
+    };
+    if !d.enabled {
+        return Ok(0);
+    }
+    let d = &d;
     let mut cursor: i64 = env.get(NS_CURSOR, &d.key())?.unwrap_or(0);
     let mut made = 0;
     let mut events = env.tx.events_after(cursor, BATCH)?;
