@@ -89,14 +89,23 @@ impl Env<'_> {
     }
 
     /// Calls `visit` with every document under a prefix, undecoded, without
-    /// collecting them (for reads that parse part of each and keep few).
+    /// collecting them (for reads that parse part of each and keep few). The
+    /// first error `visit` returns ends the walk and is returned.
     pub fn visit(
         &mut self,
         ns: &str,
         prefix: &str,
-        visit: &mut dyn FnMut(&str, &[u8]),
+        visit: &mut dyn FnMut(&str, &[u8]) -> Result<()>,
     ) -> Result<()> {
-        Ok(self.tx.visit(ns, prefix, visit)?)
+        let mut failed = None;
+        self.tx.visit(ns, prefix, &mut |key, bytes| {
+            if failed.is_none()
+                && let Err(e) = visit(key, bytes)
+            {
+                failed = Some(e);
+            }
+        })?;
+        failed.map_or(Ok(()), Err)
     }
 
     /// Every document under a prefix.

@@ -441,6 +441,20 @@ pub(crate) struct Background {
     ctx: RequestContext,
 }
 
+impl Background {
+    /// The same background identity working in `region` (what its records show).
+    pub(crate) fn in_region(&self, region: &str) -> Background {
+        Background {
+            now: self.now,
+            caller: self.caller.clone(),
+            ctx: RequestContext {
+                region: region.to_string(),
+                ..self.ctx.clone()
+            },
+        }
+    }
+}
+
 impl Services {
     /// The identity and origin of a service's background work (`origin` is what
     /// its records would show as source and agent).
@@ -461,18 +475,6 @@ impl Services {
                 region: "us-east-1".into(),
                 received_at: now,
                 secure_transport: true,
-            },
-        }
-    }
-
-    /// The same background identity working in `region` (what its records show).
-    pub(crate) fn in_region(bg: &Background, region: &str) -> Background {
-        Background {
-            now: bg.now,
-            caller: bg.caller.clone(),
-            ctx: RequestContext {
-                region: region.to_string(),
-                ..bg.ctx.clone()
             },
         }
     }

@@ -45,7 +45,8 @@ pub fn forget(env: &mut Env<'_>, d: &Detector) -> Result<()> {
     Ok(())
 }
 
-fn text<'a>(r: &'a Json, path: &[&str]) -> &'a str {
+/// The string at a path of a record (empty when absent).
+pub(super) fn text<'a>(r: &'a Json, path: &[&str]) -> &'a str {
     let mut v = r;
     for p in path {
         v = &v[*p];
@@ -53,13 +54,19 @@ fn text<'a>(r: &'a Json, path: &[&str]) -> &'a str {
     v.as_str().unwrap_or_default()
 }
 
+/// A call an AWS service made (as itself, or for a customer): its own, never a
+/// finding.
+fn by_service(r: &Json) -> bool {
+    let identity = &r["userIdentity"];
+    text(identity, &["type"]) == "AWSService" || identity.get("invokedBy").is_some()
+}
+
 /// The finding types a record triggers.
 fn rules(r: &Json) -> Vec<&'static str> {
-    let identity = &r["userIdentity"];
-    let kind = text(identity, &["type"]);
-    if kind == "AWSService" || identity.get("invokedBy").is_some() {
+    if by_service(r) {
         return Vec::new();
     }
+    let kind = text(&r["userIdentity"], &["type"]);
     let mut out = Vec::new();
     let ok = r.get("errorCode").is_none();
     let name = text(r, &["eventName"]);
@@ -156,9 +163,6 @@ fn observe(ty: &'static findings::FindingType, r: &Json) -> Observation {
 /// access otherwise; the evidence names the list.
 fn malicious_caller(r: &Json, ip: IpAddr, list: &List) -> Option<Observation> {
     let identity = &r["userIdentity"];
-    if text(identity, &["type"]) == "AWSService" || identity.get("invokedBy").is_some() {
-        return None;
-    }
     let api = text(r, &["eventName"]);
     let recon = ["Get", "List", "Describe"]
         .iter()
@@ -193,13 +197,14 @@ fn threat_list(threats: &[List], ip: IpAddr) -> Option<&List> {
 
 fn process(env: &mut Env<'_>, listed: &Detector) -> Result<usize> {
     // As it stands now: disabled or deleted since it was listed, it detects nothing.
-    let Some(d) = env.get::<Detector>(NS_DETECTOR, &listed.key())? else {
-        return Ok(0);
-    };
-    if !d.enabled {
-        return Ok(0);
+    match env.get::<Detector>(NS_DETECTOR, &listed.key())? {
+        Some(d) if d.enabled => run(env, &d),
+        _ => Ok(0),
     }
-    let d = &d;
+}
+
+/// Examines the records after the detector's cursor and moves it.
+fn run(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
     let mut cursor: i64 = env.get(NS_CURSOR, &d.key())?.unwrap_or(0);
     let mut made = 0;
     let mut events = env.tx.events_after(cursor, BATCH)?;
@@ -217,7 +222,7 @@ fn process(env: &mut Env<'_>, listed: &Detector) -> Result<usize> {
             let Ok(r) = serde_json::from_str::<Json>(&e.record) else {
                 continue;
             };
-            if !sees(d, &r) {
+            if !sees(d, &r) || by_service(&r) {
                 continue;
             }
             let ip = text(&r, &["sourceIPAddress"]).parse::<IpAddr>().ok();
@@ -266,7 +271,7 @@ impl Services {
         let mut made = 0;
         for d in detectors.into_iter().filter(|d| d.enabled) {
             // GuardDuty works in the detector's region, and its reads say so.
-            let here = Self::in_region(&bg, &d.region);
+            let here = bg.in_region(&d.region);
             match self.in_background(&here, &d.account, |env| process(env, &d)) {
                 Ok(n) => made += n,
                 Err(e) => tracing::error!(detector = %d.id, error = %e, "detection failed"),

@@ -20,6 +20,7 @@
 //! cannot) enrich a finding by reading the user or role it concerns; what it
 //! says about them comes from the record itself.
 
+use super::detect::text;
 use super::findings::{self, Observation};
 use crate::env::Env;
 use crate::error::{Error, Result};
@@ -86,11 +87,8 @@ pub fn public_access(bucket: &str, account: &str, policy: &str) -> PublicAccess 
     }
 }
 
-fn text<'a>(r: &'a Json, path: &[&str]) -> &'a str {
-    findings::get(r, path).as_str().unwrap_or_default()
-}
-
-/// A successful `PutBucketPolicy` made by a customer identity: GuardDuty reads
+/// A successful `PutBucketPolicy` (the caller has already set aside the calls
+/// AWS services make): GuardDuty reads
 /// the policy back through its role and, when it lets anyone in, reports
 /// `Policy:S3/BucketAnonymousAccessGranted` for the bucket.
 pub fn bucket_policy_change(
@@ -101,8 +99,6 @@ pub fn bucket_policy_change(
     if text(r, &["eventSource"]) != "s3.amazonaws.com"
         || text(r, &["eventName"]) != "PutBucketPolicy"
         || r.get("errorCode").is_some()
-        || text(r, &["userIdentity", "type"]) == "AWSService"
-        || findings::get(r, &["userIdentity", "invokedBy"]).is_string()
     {
         return Ok(None);
     }

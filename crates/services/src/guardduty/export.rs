@@ -33,8 +33,9 @@ struct Destination {
     status: String,
 }
 
-fn prefix(d: &Detector) -> String {
-    format!("{}/{}/{}/", d.account, d.region, d.id)
+/// Where a destination of the detector is stored.
+fn key(d: &Detector, id: &str) -> String {
+    format!("{}{id}", d.prefix())
 }
 
 fn bad(message: impl Into<String>) -> Error {
@@ -102,12 +103,12 @@ pub fn create_publishing_destination(
         kms_key,
         status: "PUBLISHING".into(),
     };
-    env.put(NS_DESTINATION, &format!("{}{}", prefix(&d), dest.id), &dest)?;
+    env.put(NS_DESTINATION, &key(&d, &dest.id), &dest)?;
     Ok(Value::structure().with("destinationId", dest.id))
 }
 
 fn load(env: &mut Env<'_>, d: &Detector, id: &str) -> Result<Destination> {
-    env.get(NS_DESTINATION, &format!("{}{id}", prefix(d)))?
+    env.get(NS_DESTINATION, &key(d, id))?
         .ok_or_else(|| bad(format!("the publishing destination {id} does not exist.")))
 }
 
@@ -134,7 +135,7 @@ pub fn list_publishing_destinations(
     p: Params<'_>,
 ) -> Result<Value> {
     let d = super::load(env, p.str("detectorId")?)?;
-    let all: Vec<Destination> = env.scan_all(NS_DESTINATION, &prefix(&d))?;
+    let all: Vec<Destination> = env.scan_all(NS_DESTINATION, &d.prefix())?;
     Ok(Value::structure().with("destinations", Value::List(all.iter().map(value).collect())))
 }
 
@@ -150,7 +151,7 @@ pub fn update_publishing_destination(
         dest.arn = arn;
         dest.kms_key = kms;
     }
-    env.put(NS_DESTINATION, &format!("{}{}", prefix(&d), dest.id), &dest)?;
+    env.put(NS_DESTINATION, &key(&d, &dest.id), &dest)?;
     Ok(Value::structure())
 }
 
@@ -161,16 +162,16 @@ pub fn delete_publishing_destination(
 ) -> Result<Value> {
     let d = super::load(env, p.str("detectorId")?)?;
     let dest = load(env, &d, p.str("destinationId")?)?;
-    env.delete(NS_DESTINATION, &format!("{}{}", prefix(&d), dest.id))?;
+    env.delete(NS_DESTINATION, &key(&d, &dest.id))?;
     clear(env, &d, Some(&dest.id))?;
     Ok(Value::structure())
 }
 
 /// Queues a finding for every destination of its detector.
 pub fn queue(env: &mut Env<'_>, d: &Detector, finding: &Json) -> Result<()> {
-    let dests: Vec<Destination> = env.scan_all(NS_DESTINATION, &prefix(d))?;
+    let dests: Vec<Destination> = env.scan_all(NS_DESTINATION, &d.prefix())?;
     for dest in dests {
-        let key = format!("{}{}/{}", prefix(d), dest.id, env.ids.uuid());
+        let key = format!("{}{}/{}", d.prefix(), dest.id, env.ids.uuid());
         env.put(NS_EXPORT, &key, finding)?;
     }
     Ok(())
@@ -178,15 +179,15 @@ pub fn queue(env: &mut Env<'_>, d: &Detector, finding: &Json) -> Result<()> {
 
 /// Deletes a detector's destinations and queued exports (DeleteDetector).
 pub fn delete_all(env: &mut Env<'_>, d: &Detector) -> Result<()> {
-    env.delete_prefix(NS_DESTINATION, &prefix(d))?;
+    env.delete_prefix(NS_DESTINATION, &d.prefix())?;
     clear(env, d, None)
 }
 
 /// Drops queued exports (of one destination, or all of the detector's).
 pub fn clear(env: &mut Env<'_>, d: &Detector, dest: Option<&str>) -> Result<()> {
     let p = match dest {
-        Some(id) => format!("{}{id}/", prefix(d)),
-        None => prefix(d),
+        Some(id) => format!("{}{id}/", d.prefix()),
+        None => d.prefix(),
     };
     env.delete_prefix(NS_EXPORT, &p)?;
     Ok(())
@@ -194,12 +195,12 @@ pub fn clear(env: &mut Env<'_>, d: &Detector, dest: Option<&str>) -> Result<()> 
 
 /// Writes each destination's queued findings as one object.
 fn export(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
-    let dests: Vec<Destination> = env.scan_all(NS_DESTINATION, &prefix(d))?;
+    let dests: Vec<Destination> = env.scan_all(NS_DESTINATION, &d.prefix())?;
     let mut files = 0;
     for dest in dests {
         let queued = env.tx.scan(
             NS_EXPORT,
-            &format!("{}{}/", prefix(d), dest.id),
+            &format!("{}{}/", d.prefix(), dest.id),
             None,
             usize::MAX,
         )?;
@@ -215,7 +216,7 @@ fn export(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
             failed.status = "UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY".into();
             env.put(
                 NS_DESTINATION,
-                &format!("{}{}", prefix(d), dest.id),
+                &format!("{}{}", d.prefix(), dest.id),
                 &failed,
             )?;
             continue;
@@ -248,7 +249,7 @@ fn export(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
         if dest.status != "PUBLISHING" {
             let mut ok = dest.clone();
             ok.status = "PUBLISHING".into();
-            env.put(NS_DESTINATION, &format!("{}{}", prefix(d), dest.id), &ok)?;
+            env.put(NS_DESTINATION, &format!("{}{}", d.prefix(), dest.id), &ok)?;
         }
         files += 1;
     }

@@ -49,6 +49,24 @@ pub struct Switch {
     pub updated: OffsetDateTime,
 }
 
+/// Sets `slot` (made when absent) to `enabled`, stamping `now` only on a change.
+fn switch_to(slot: Option<&mut Switch>, enabled: bool, now: OffsetDateTime) -> Option<Switch> {
+    match slot {
+        Some(s) if s.enabled == enabled => None,
+        Some(s) => {
+            *s = Switch {
+                enabled,
+                updated: now,
+            };
+            None
+        }
+        None => Some(Switch {
+            enabled,
+            updated: now,
+        }),
+    }
+}
+
 /// A configurable plan's state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Feature {
@@ -120,12 +138,7 @@ impl Features {
             },
             additional: BTreeMap::new(),
         });
-        if f.switch.enabled != enabled {
-            f.switch = Switch {
-                enabled,
-                updated: now,
-            };
-        }
+        switch_to(Some(&mut f.switch), enabled, now);
         f
     }
 
@@ -187,15 +200,8 @@ impl Features {
                 }
                 let f = next.set(name, on, now);
                 for (n, on) in wanted {
-                    let s = f.additional.entry(n).or_insert(Switch {
-                        enabled: on,
-                        updated: now,
-                    });
-                    if s.enabled != on {
-                        *s = Switch {
-                            enabled: on,
-                            updated: now,
-                        };
+                    if let Some(new) = switch_to(f.additional.get_mut(&n), on, now) {
+                        f.additional.insert(n, new);
                     }
                 }
             }

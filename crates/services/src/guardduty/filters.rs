@@ -31,10 +31,6 @@ struct Filter {
     updated: OffsetDateTime,
 }
 
-fn prefix(d: &Detector) -> String {
-    format!("{}/{}/{}/", d.account, d.region, d.id)
-}
-
 fn bad(message: impl Into<String>) -> Error {
     Error::BadRequest(message.into())
 }
@@ -64,7 +60,7 @@ fn action(p: Params<'_>) -> Result<Option<String>> {
 }
 
 fn all(env: &mut Env<'_>, d: &Detector) -> Result<Vec<Filter>> {
-    env.scan_all(NS_FILTER, &prefix(d))
+    env.scan_all(NS_FILTER, &d.prefix())
 }
 
 /// Whether an ARCHIVE filter of the detector matches the finding.
@@ -81,7 +77,7 @@ pub fn archives(env: &mut Env<'_>, d: &Detector, finding: &Json) -> Result<bool>
 
 /// Deletes a detector's filters (DeleteDetector).
 pub fn delete_all(env: &mut Env<'_>, d: &Detector) -> Result<()> {
-    env.delete_prefix(NS_FILTER, &prefix(d))?;
+    env.delete_prefix(NS_FILTER, &d.prefix())?;
     Ok(())
 }
 
@@ -94,7 +90,7 @@ pub fn create_filter(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
             .cloned()
             .ok_or_else(|| bad("The request is rejected because findingCriteria is required."))?;
     criteria::validate(Some(&criteria), true)?;
-    let key = format!("{}{name}", prefix(&d));
+    let key = format!("{}{name}", d.prefix());
     if env.get::<Filter>(NS_FILTER, &key)?.is_some() {
         return Err(bad(format!(
             "The request is rejected because a filter named {name} already exists."
@@ -123,7 +119,7 @@ pub fn create_filter(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
 }
 
 fn load(env: &mut Env<'_>, d: &Detector, name: &str) -> Result<Filter> {
-    env.get(NS_FILTER, &format!("{}{name}", prefix(d)))?
+    env.get(NS_FILTER, &format!("{}{name}", d.prefix()))?
         .ok_or_else(|| {
             bad(format!(
                 "The request is rejected because the filter {name} does not exist."
@@ -160,14 +156,14 @@ pub fn update_filter(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
         f.description = Some(desc.to_string());
     }
     f.updated = env.now;
-    env.put(NS_FILTER, &format!("{}{}", prefix(&d), f.name), &f)?;
+    env.put(NS_FILTER, &format!("{}{}", d.prefix(), f.name), &f)?;
     Ok(Value::structure().with("name", f.name))
 }
 
 pub fn delete_filter(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let d = super::load(env, p.str("detectorId")?)?;
     let f = load(env, &d, p.str("filterName")?)?;
-    env.delete(NS_FILTER, &format!("{}{}", prefix(&d), f.name))?;
+    env.delete(NS_FILTER, &format!("{}{}", d.prefix(), f.name))?;
     Ok(Value::structure())
 }
 

@@ -64,10 +64,6 @@ pub fn timestamp(t: OffsetDateTime) -> String {
     trailguard_model::clock::iso8601_millis(t)
 }
 
-pub(super) fn key_prefix(d: &Detector) -> String {
-    format!("{}/{}/{}/", d.account, d.region, d.id)
-}
-
 /// What a producer observed.
 #[derive(Debug, Clone)]
 pub struct Observation {
@@ -97,13 +93,13 @@ fn fill(template: &str, values: &[(&str, String)]) -> String {
 /// Records an occurrence: a new finding, or an update of the one with the same
 /// aggregation key. Returns the finding id.
 pub fn upsert(env: &mut Env<'_>, d: &Detector, o: Observation) -> Result<String> {
-    let agg = format!("{}{}", key_prefix(d), o.aggregation_key);
+    let agg = format!("{}{}", d.prefix(), o.aggregation_key);
     let now = timestamp(env.now);
     let seen = timestamp(o.event_time);
     let existing: Option<String> = env.get(NS_AGGREGATE, &agg)?;
     let existing = match existing {
         Some(id) => env
-            .get::<Json>(NS_FINDING, &format!("{}{id}", key_prefix(d)))?
+            .get::<Json>(NS_FINDING, &format!("{}{id}", d.prefix()))?
             .map(|f| (id, f)),
         None => None,
     };
@@ -164,7 +160,7 @@ pub fn upsert(env: &mut Env<'_>, d: &Detector, o: Observation) -> Result<String>
             }
             let finding = json!({
                 "accountId": d.account,
-                "arn": format!("arn:aws:guardduty:{}:{}:detector/{}/finding/{id}", d.region, d.account, d.id),
+                "arn": format!("{}/finding/{id}", d.arn()),
                 "createdAt": now,
                 "description": fill(&o.finding_type.description, &o.fill),
                 "id": id,
@@ -185,7 +181,7 @@ pub fn upsert(env: &mut Env<'_>, d: &Detector, o: Observation) -> Result<String>
     if filters::archives(env, d, &finding)? {
         set(&mut finding, &["service", "archived"], json!(true));
     }
-    summary::store(env, &format!("{}{id}", key_prefix(d)), &finding)?;
+    summary::store(env, &format!("{}{id}", d.prefix()), &finding)?;
     super::outbox::enqueue(env, d, &finding, new)?;
     Ok(id)
 }
@@ -224,7 +220,7 @@ pub(super) fn set(doc: &mut Json, path: &[&str], value: Json) {
 /// Where a finding the detector shows is stored, and the finding.
 fn locate(env: &mut Env<'_>, d: &Detector, id: &str) -> Result<Option<(String, Json)>> {
     for v in super::members::visible_detectors(env, d)? {
-        let key = format!("{}{id}", key_prefix(&v));
+        let key = format!("{}{id}", v.prefix());
         if let Some(f) = env.get::<Json>(NS_FINDING, &key)? {
             return Ok(Some((key, f)));
         }
@@ -248,11 +244,11 @@ fn matching(
     let visible = super::members::visible_detectors(env, d)?;
     let mut brief = summary::covers(fields.iter().copied());
     for v in &visible {
-        brief = brief && summary::ready(env, &key_prefix(v))?;
+        brief = brief && summary::ready(env, &v.prefix())?;
     }
     let mut found = Vec::new();
     for v in &visible {
-        let prefix = key_prefix(v);
+        let prefix = v.prefix();
         if brief {
             summary::visit(env, &prefix, &fields, &mut |doc| {
                 if criteria::matches(&doc, wanted, false)? {
@@ -262,23 +258,14 @@ fn matching(
             })?;
         } else {
             // One finding at a time: only the matches are kept.
-            let mut failed = None;
             env.visit(NS_FINDING, &prefix, &mut |key, bytes| {
-                if failed.is_some() {
-                    return;
+                let f: Json = serde_json::from_slice(bytes)
+                    .map_err(|e| Error::Corrupt(format!("{NS_FINDING}/{key}: {e}")))?;
+                if criteria::matches(&f, wanted, false)? {
+                    found.push(f);
                 }
-                let kept = serde_json::from_slice::<Json>(bytes)
-                    .map_err(|e| Error::Corrupt(format!("{NS_FINDING}/{key}: {e}")))
-                    .and_then(|f| Ok(criteria::matches(&f, wanted, false)?.then_some(f)));
-                match kept {
-                    Ok(Some(f)) => found.push(f),
-                    Ok(None) => {}
-                    Err(e) => failed = Some(e),
-                }
+                Ok(())
             })?;
-            if let Some(e) = failed {
-                return Err(e);
-            }
         }
     }
     Ok(found)
@@ -287,9 +274,9 @@ fn matching(
 /// Deletes a detector's findings (DeleteDetector).
 pub fn delete_all(env: &mut Env<'_>, d: &Detector) -> Result<()> {
     for ns in [NS_FINDING, NS_AGGREGATE] {
-        env.delete_prefix(ns, &key_prefix(d))?;
+        env.delete_prefix(ns, &d.prefix())?;
     }
-    summary::delete_all(env, &key_prefix(d))
+    summary::delete_all(env, &d.prefix())
 }
 
 fn sort(findings: &mut [Json], sort: Option<&Json>) -> Result<()> {

@@ -134,10 +134,6 @@ fn bad(message: impl Into<String>) -> Error {
     ))
 }
 
-fn prefix(d: &Detector) -> String {
-    format!("{}/{}/{}/", d.account, d.region, d.id)
-}
-
 /// `(bucket, key)` of an S3 location.
 fn s3_location(location: &str) -> Option<(String, String)> {
     let rest = location
@@ -256,14 +252,14 @@ pub fn parse(kind: Kind, format: &str, bytes: &[u8]) -> Result<(Vec<Cidr>, Vec<S
 
 /// The detector's active lists of a kind.
 pub fn active(env: &mut Env<'_>, d: &Detector, kind: Kind) -> Result<Vec<List>> {
-    let all: Vec<List> = env.scan_all(kind.ns(), &prefix(d))?;
+    let all: Vec<List> = env.scan_all(kind.ns(), &d.prefix())?;
     Ok(all.into_iter().filter(|l| l.active).collect())
 }
 
 /// Deletes a detector's lists (DeleteDetector).
 pub fn delete_all(env: &mut Env<'_>, d: &Detector) -> Result<()> {
     for kind in [Kind::Trusted, Kind::Threat] {
-        env.delete_prefix(kind.ns(), &prefix(d))?;
+        env.delete_prefix(kind.ns(), &d.prefix())?;
     }
     Ok(())
 }
@@ -286,7 +282,7 @@ fn create(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<Value> {
     let format = format_param(p)?;
     let location = p.str_len("location", 1, 300)?.to_string();
     let activate = p.opt_bool("activate")?.unwrap_or(false);
-    let existing: Vec<List> = env.scan_all(kind.ns(), &prefix(&d))?;
+    let existing: Vec<List> = env.scan_all(kind.ns(), &d.prefix())?;
     if existing.len() >= kind.max_lists() {
         return Err(bad(format!(
             "a detector can have at most {} {}s.",
@@ -316,12 +312,12 @@ fn create(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<Value> {
         },
         created: env.now,
     };
-    env.put(kind.ns(), &format!("{}{}", prefix(&d), list.id), &list)?;
+    env.put(kind.ns(), &format!("{}{}", d.prefix(), list.id), &list)?;
     Ok(Value::structure().with(kind.id_member(), list.id))
 }
 
 fn load(env: &mut Env<'_>, d: &Detector, kind: Kind, id: &str) -> Result<List> {
-    env.get(kind.ns(), &format!("{}{id}", prefix(d)))?
+    env.get(kind.ns(), &format!("{}{id}", d.prefix()))?
         .ok_or_else(|| bad(format!("the {} {id} does not exist.", kind.label())))
 }
 
@@ -352,20 +348,20 @@ fn update(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<Value> {
     if let Some(a) = p.opt_bool("activate")? {
         l.active = a;
     }
-    env.put(kind.ns(), &format!("{}{}", prefix(&d), l.id), &l)?;
+    env.put(kind.ns(), &format!("{}{}", d.prefix(), l.id), &l)?;
     Ok(Value::structure())
 }
 
 fn delete(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<Value> {
     let d = super::load(env, p.str("detectorId")?)?;
     let l = load(env, &d, kind, p.str(kind.id_member())?)?;
-    env.delete(kind.ns(), &format!("{}{}", prefix(&d), l.id))?;
+    env.delete(kind.ns(), &format!("{}{}", d.prefix(), l.id))?;
     Ok(Value::structure())
 }
 
 fn list(env: &mut Env<'_>, p: Params<'_>, kind: Kind, member: &str) -> Result<Value> {
     let d = super::load(env, p.str("detectorId")?)?;
-    let all: Vec<List> = env.scan_all(kind.ns(), &prefix(&d))?;
+    let all: Vec<List> = env.scan_all(kind.ns(), &d.prefix())?;
     Ok(Value::structure().with(
         member,
         Value::List(all.into_iter().map(|l| Value::Str(l.id)).collect()),

@@ -239,6 +239,20 @@ impl Detector {
         format!("{}/{}/{}", self.account, self.region, self.id)
     }
 
+    /// What every key of the detector's findings, filters, lists and
+    /// destinations starts with.
+    pub fn prefix(&self) -> String {
+        format!("{}/", self.key())
+    }
+
+    /// `arn:aws:guardduty:<region>:<account>:detector/<id>`.
+    pub fn arn(&self) -> String {
+        format!(
+            "arn:aws:guardduty:{}:{}:detector/{}",
+            self.region, self.account, self.id
+        )
+    }
+
     /// The detector's protection plans.
     pub fn features(&self) -> features::Features {
         self.features
@@ -287,7 +301,7 @@ pub fn create_detector(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Resu
     };
     let k = format!("{prefix}{}", detector.id);
     env.put(NS_DETECTOR, &k, &detector)?;
-    summary::mark_ready(env, &findings::key_prefix(&detector))?;
+    summary::mark_ready(env, &detector.prefix())?;
     detect::start(env, &detector)?;
     Ok(Value::structure().with("detectorId", detector.id))
 }
@@ -372,15 +386,7 @@ impl LinkedResources for Linked {
         let detectors: Vec<Detector> = env.scan_all(NS_DETECTOR, &prefix)?;
         Ok(detectors
             .iter()
-            .map(|d| {
-                (
-                    d.region.clone(),
-                    format!(
-                        "arn:aws:guardduty:{}:{}:detector/{}",
-                        d.region, d.account, d.id
-                    ),
-                )
-            })
+            .map(|d| (d.region.clone(), d.arn()))
             .collect())
     }
 }

@@ -127,7 +127,7 @@ fn publish(env: &mut Env<'_>, d: &Detector, key: &str, finding: &Json) -> Result
 
 /// Queues the updates whose publishing interval has passed.
 pub fn release_updates(env: &mut Env<'_>, d: &Detector) -> Result<()> {
-    let prefix = format!("{}/{}/{}/", d.account, d.region, d.id);
+    let prefix = d.prefix();
     let waiting: Vec<String> = env
         .tx
         .scan(NS_PENDING, &prefix, None, usize::MAX)?

@@ -176,19 +176,12 @@ pub fn visit(
     wanted: &[&str],
     keep: &mut dyn FnMut(Json) -> Result<()>,
 ) -> Result<()> {
-    let mut failed = None;
     env.visit(NS_SUMMARY, prefix, &mut |key, bytes| {
-        if failed.is_some() {
-            return;
-        }
-        let parsed = Only(wanted)
+        let doc = Only(wanted)
             .deserialize(&mut serde_json::Deserializer::from_slice(bytes))
-            .map_err(|e| crate::error::Error::Corrupt(format!("{NS_SUMMARY}/{key}: {e}")));
-        if let Err(e) = parsed.and_then(&mut *keep) {
-            failed = Some(e);
-        }
-    })?;
-    failed.map_or(Ok(()), Err)
+            .map_err(|e| crate::error::Error::Corrupt(format!("{NS_SUMMARY}/{key}: {e}")))?;
+        keep(doc)
+    })
 }
 
 /// Deletes the summaries and the marker under a prefix (DeleteDetector).
@@ -210,7 +203,7 @@ fn build_batch(
     d: &Detector,
     after: Option<&str>,
 ) -> Result<(usize, Option<String>)> {
-    let prefix = super::findings::key_prefix(d);
+    let prefix = d.prefix();
     let batch: Vec<(String, Json)> =
         env.scan(super::findings::NS_FINDING, &prefix, after, BUILD_BATCH)?;
     for (key, f) in &batch {
@@ -243,7 +236,7 @@ impl Services {
         let mut built = 0;
         let mut complete = true;
         for d in detectors {
-            let prefix = super::findings::key_prefix(&d);
+            let prefix = d.prefix();
             let outcome = (|| -> Result<usize> {
                 if self.in_background(&bg, &d.account, |env| ready(env, &prefix))? {
                     return Ok(0);
