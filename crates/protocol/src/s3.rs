@@ -39,7 +39,110 @@ fn decode_component(s: &str) -> String {
     percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
-/// Decodes a request. Errors are S3's own (`MethodNotAllowed`, `InvalidArgument`).
+/// S3's sub-resources: query parameters that name a different operation on the
+/// bucket or object than the method alone would (AWS's REST API, including the
+/// list SigV2 signs). Only `policy` and `location` are served; any other one
+/// answers `NotImplemented` and changes nothing, so a call meant for a
+/// configuration never reaches the object or bucket itself.
+pub const SUB_RESOURCES: &[&str] = &[
+    "accelerate",
+    "acl",
+    "analytics",
+    "attributes",
+    "cors",
+    "delete",
+    "encryption",
+    "intelligent-tiering",
+    "inventory",
+    "legal-hold",
+    "lifecycle",
+    "location",
+    "logging",
+    "metadataConfiguration",
+    "metadataTable",
+    "metrics",
+    "notification",
+    "object-lock",
+    "ownershipControls",
+    "partNumber",
+    "policy",
+    "policyStatus",
+    "publicAccessBlock",
+    "renameObject",
+    "replication",
+    "requestPayment",
+    "restore",
+    "retention",
+    "select",
+    "select-type",
+    "session",
+    "tagging",
+    "torrent",
+    "uploadId",
+    "uploads",
+    "versionId",
+    "versioning",
+    "versions",
+    "website",
+];
+
+/// Query parameters that are arguments of the served operations (listing
+/// options), not sub-resources, with the member each becomes.
+const ARGUMENTS: &[(&str, &str)] = &[
+    ("prefix", "prefix"),
+    ("marker", "marker"),
+    ("max-keys", "maxKeys"),
+    ("delimiter", "delimiter"),
+    ("encoding-type", "encodingType"),
+    ("list-type", "listType"),
+    ("continuation-token", "continuationToken"),
+    ("start-after", "startAfter"),
+    ("fetch-owner", "fetchOwner"),
+];
+
+/// Request headers that ask for behaviour not served (a copy, a conditional
+/// write): ignoring them would overwrite an object the client meant to keep.
+const UNSERVED_HEADERS: &[&str] = &[
+    "x-amz-copy-source",
+    "x-amz-copy-source-range",
+    "if-match",
+    "if-none-match",
+    "x-amz-write-offset-bytes",
+];
+
+/// The largest XML request body decoded (`CreateBucketConfiguration`); S3's
+/// configuration documents are small.
+pub const MAX_XML_BODY: usize = 64 * 1024;
+/// The deepest element nesting an XML request body may have.
+pub const MAX_XML_DEPTH: usize = 16;
+/// The most elements an XML request body may have.
+pub const MAX_XML_ELEMENTS: usize = 1000;
+
+fn not_implemented() -> ApiError {
+    ApiError::sender(
+        "NotImplemented",
+        501,
+        "A header or query you provided implies functionality that is not implemented.",
+    )
+}
+
+fn malformed_xml() -> ApiError {
+    ApiError::sender(
+        "MalformedXML",
+        400,
+        "The XML you provided was not well-formed or did not validate against our published schema.",
+    )
+}
+
+/// Query parameters that belong to the signature or to the SDK, not to S3:
+/// presigned-URL members, botocore's `x-id`, and GetObject's `response-*`
+/// header overrides (which change no state).
+fn ignored_parameter(name: &str) -> bool {
+    name.starts_with("X-Amz-") || name == "x-id" || name.starts_with("response-")
+}
+
+/// Decodes a request. Errors are S3's own (`MethodNotAllowed`,
+/// `NotImplemented`, `MalformedXML`, `InvalidArgument`).
 pub fn decode(
     method: &str,
     path: &str,
@@ -61,26 +164,22 @@ pub fn decode(
         },
     };
     let mut params = Map::new();
-    let mut sub = Vec::new();
+    let mut sub: Option<String> = None;
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-        let member = match name.as_ref() {
-            "prefix" => "prefix",
-            "marker" => "marker",
-            "max-keys" => "maxKeys",
-            "delimiter" => "delimiter",
-            "encoding-type" => "encodingType",
-            "list-type" => "listType",
-            "continuation-token" => "continuationToken",
-            "start-after" => "startAfter",
-            "fetch-owner" => "fetchOwner",
-            other => {
-                sub.push(other.to_string());
-                continue;
+        if let Some((_, member)) = ARGUMENTS.iter().find(|(q, _)| *q == name.as_ref()) {
+            params.insert((*member).into(), Json::String(value.into_owned()));
+        } else if !ignored_parameter(&name) {
+            // A sub-resource, known or not: what it asks for decides the
+            // operation, so nothing unrecognised falls through to the method.
+            match &sub {
+                Some(first) if first != name.as_ref() => return Err(not_implemented()),
+                _ => sub = Some(name.into_owned()),
             }
-        };
-        params.insert(member.into(), Json::String(value.into_owned()));
+        }
     }
-    let has = |s: &str| sub.iter().any(|q| q == s);
+    if method == "PUT" && UNSERVED_HEADERS.iter().any(|h| headers.contains_key(*h)) {
+        return Err(not_implemented());
+    }
     let not_allowed = || {
         ApiError::sender(
             "MethodNotAllowed",
@@ -88,24 +187,28 @@ pub fn decode(
             "The specified method is not allowed against this resource.",
         )
     };
-    let operation = match (&bucket, &key, method) {
-        (None, _, "GET") => "ListBuckets",
-        (None, _, _) => return Err(not_allowed()),
-        (Some(_), None, "PUT") if has("policy") => "PutBucketPolicy",
-        (Some(_), None, "PUT") => "CreateBucket",
-        (Some(_), None, "GET") if has("policy") => "GetBucketPolicy",
-        (Some(_), None, "GET") if has("location") => "GetBucketLocation",
-        (Some(_), None, "GET") if params.get("listType").and_then(Json::as_str) == Some("2") => {
+    let operation = match (&bucket, &key, method, sub.as_deref()) {
+        (None, _, "GET", None) => "ListBuckets",
+        (None, _, _, Some(_)) => return Err(not_implemented()),
+        (None, _, _, None) => return Err(not_allowed()),
+        (Some(_), None, "PUT", Some("policy")) => "PutBucketPolicy",
+        (Some(_), None, "GET", Some("policy")) => "GetBucketPolicy",
+        (Some(_), None, "DELETE", Some("policy")) => "DeleteBucketPolicy",
+        (Some(_), None, "GET", Some("location")) => "GetBucketLocation",
+        (_, _, _, Some(_)) => return Err(not_implemented()),
+        (Some(_), None, "PUT", None) => "CreateBucket",
+        (Some(_), None, "GET", None)
+            if params.get("listType").and_then(Json::as_str) == Some("2") =>
+        {
             "ListObjectsV2"
         }
-        (Some(_), None, "GET") => "ListObjects",
-        (Some(_), None, "HEAD") => "HeadBucket",
-        (Some(_), None, "DELETE") if has("policy") => "DeleteBucketPolicy",
-        (Some(_), None, "DELETE") => "DeleteBucket",
-        (Some(_), Some(_), "GET") => "GetObject",
-        (Some(_), Some(_), "HEAD") => "HeadObject",
-        (Some(_), Some(_), "PUT") => "PutObject",
-        (Some(_), Some(_), "DELETE") => "DeleteObject",
+        (Some(_), None, "GET", None) => "ListObjects",
+        (Some(_), None, "HEAD", None) => "HeadBucket",
+        (Some(_), None, "DELETE", None) => "DeleteBucket",
+        (Some(_), Some(_), "GET", None) => "GetObject",
+        (Some(_), Some(_), "HEAD", None) => "HeadObject",
+        (Some(_), Some(_), "PUT", None) => "PutObject",
+        (Some(_), Some(_), "DELETE", None) => "DeleteObject",
         _ => return Err(not_allowed()),
     };
     if let Some(b) = bucket {
@@ -114,8 +217,13 @@ pub fn decode(
     if let Some(k) = key {
         params.insert("key".into(), Json::String(k));
     }
-    if matches!(operation, "PutObject" | "PutBucketPolicy" | "CreateBucket") && !body.is_empty() {
+    if matches!(operation, "PutObject" | "PutBucketPolicy") && !body.is_empty() {
         params.insert("Body".into(), Json::String(B64.encode(body)));
+    }
+    if operation == "CreateBucket"
+        && let Some(region) = location_constraint(body)?
+    {
+        params.insert("LocationConstraint".into(), Json::String(region));
     }
     if operation == "PutObject" {
         let mut meta = Map::new();
@@ -134,10 +242,102 @@ pub fn decode(
             params.insert("ContentType".into(), Json::String(ct.to_string()));
         }
     }
+    if let Some(acl) = headers.get("x-amz-acl").and_then(|v| v.to_str().ok()) {
+        params.insert("x-amz-acl".into(), Json::String(acl.to_string()));
+    }
     Ok(S3Request {
         operation,
         params: Json::Object(params),
     })
+}
+
+/// One XML tag: its name and whether it opens, closes or is empty.
+enum Tag<'a> {
+    Open(&'a str),
+    Close(&'a str),
+    Empty,
+}
+
+/// `<LocationConstraint>` of a `CreateBucketConfiguration` body, read by a
+/// bounded scanner (size, depth and element count): the element's text when it
+/// is a direct child of the root, `None` for an empty body or an empty constraint.
+pub fn location_constraint(body: &[u8]) -> Result<Option<String>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    if body.len() > MAX_XML_BODY {
+        return Err(malformed_xml());
+    }
+    let text = std::str::from_utf8(body).map_err(|_| malformed_xml())?;
+    let mut rest = text;
+    let mut stack: Vec<&str> = Vec::new();
+    let mut elements = 0usize;
+    let mut found: Option<String> = None;
+    let mut saw_root = false;
+    loop {
+        let Some(lt) = rest.find('<') else {
+            if !rest.trim().is_empty() && stack.is_empty() {
+                return Err(malformed_xml());
+            }
+            break;
+        };
+        let (content, after) = rest.split_at(lt);
+        if stack.len() == 2 && stack.last() == Some(&"LocationConstraint") {
+            let value = content.trim();
+            if !value.is_empty() {
+                found = Some(value.to_string());
+            }
+        } else if stack.is_empty() && !content.trim().is_empty() {
+            return Err(malformed_xml());
+        }
+        let gt = after.find('>').ok_or_else(malformed_xml)?;
+        let inner = after.get(1..gt).ok_or_else(malformed_xml)?;
+        rest = after.get(gt + 1..).ok_or_else(malformed_xml)?;
+        let tag = if inner.starts_with('?') || inner.starts_with('!') {
+            // The XML declaration or a comment: neither opens an element.
+            if inner.starts_with("!--") && !inner.ends_with("--") {
+                return Err(malformed_xml());
+            }
+            continue;
+        } else if let Some(name) = inner.strip_prefix('/') {
+            Tag::Close(name.trim())
+        } else if inner.ends_with('/') {
+            Tag::Empty
+        } else {
+            Tag::Open(inner.split_whitespace().next().unwrap_or_default())
+        };
+        match tag {
+            Tag::Open(name) => {
+                elements += 1;
+                if name.is_empty() || (stack.is_empty() && saw_root) {
+                    return Err(malformed_xml());
+                }
+                saw_root = true;
+                stack.push(name);
+            }
+            Tag::Empty => {
+                elements += 1;
+                if stack.is_empty() {
+                    if saw_root {
+                        return Err(malformed_xml());
+                    }
+                    saw_root = true;
+                }
+            }
+            Tag::Close(name) => {
+                if stack.pop() != Some(name) {
+                    return Err(malformed_xml());
+                }
+            }
+        }
+        if elements > MAX_XML_ELEMENTS || stack.len() > MAX_XML_DEPTH {
+            return Err(malformed_xml());
+        }
+    }
+    if !stack.is_empty() || !saw_root {
+        return Err(malformed_xml());
+    }
+    Ok(found)
 }
 
 /// An encoded response.
@@ -330,6 +530,7 @@ mod tests {
         );
         assert_eq!(op("GET", "/b/", "prefix=a").operation, "ListObjects");
         assert_eq!(op("DELETE", "/b", "policy").operation, "DeleteBucketPolicy");
+        assert_eq!(op("GET", "/b", "policy=").operation, "GetBucketPolicy");
         let r = op("GET", "/b/AWSLogs/a%20b/%E2%9C%93.json.gz", "");
         assert_eq!(r.operation, "GetObject");
         assert_eq!(r.params["bucketName"], "b");
@@ -343,6 +544,99 @@ mod tests {
         assert_eq!(r.params["key"], "k/1");
         assert_eq!(r.params["Metadata"]["signature"], "abcd");
         assert_eq!(r.params["Body"], B64.encode(b"data"));
+    }
+
+    fn code(method: &str, path: &str, query: &str) -> String {
+        decode(method, path, query, &http::HeaderMap::new(), b"")
+            .unwrap_err()
+            .code
+            .into_owned()
+    }
+
+    #[test]
+    fn unserved_sub_resources_are_not_implemented_whatever_the_method() {
+        for sub in SUB_RESOURCES {
+            if matches!(*sub, "policy" | "location") {
+                continue;
+            }
+            for (method, path) in [
+                ("GET", "/b"),
+                ("PUT", "/b"),
+                ("DELETE", "/b"),
+                ("POST", "/b"),
+                ("GET", "/b/k"),
+                ("PUT", "/b/k"),
+                ("DELETE", "/b/k"),
+                ("POST", "/b/k"),
+                ("HEAD", "/b/k"),
+            ] {
+                assert_eq!(
+                    code(method, path, sub),
+                    "NotImplemented",
+                    "{method} {path}?{sub}"
+                );
+                assert_eq!(
+                    code(method, path, &format!("{sub}=&prefix=a")),
+                    "NotImplemented"
+                );
+            }
+        }
+        // Unknown parameters, and a served sub-resource on an object, are not
+        // taken for the plain operation either.
+        assert_eq!(code("DELETE", "/b", "somethingNew"), "NotImplemented");
+        assert_eq!(code("PUT", "/b/k", "policy"), "NotImplemented");
+        assert_eq!(code("GET", "/b", "policy&acl"), "NotImplemented");
+        // Presigned-URL members and SDK markers are not sub-resources.
+        assert_eq!(
+            op(
+                "GET",
+                "/b/k",
+                "x-id=GetObject&X-Amz-Expires=60&response-content-type=a"
+            )
+            .operation,
+            "GetObject"
+        );
+        let mut h = http::HeaderMap::new();
+        h.insert("x-amz-copy-source", "other/key".parse().unwrap());
+        let e = decode("PUT", "/b/k", "", &h, b"").unwrap_err();
+        assert_eq!((e.code.as_ref(), e.status), ("NotImplemented", 501));
+    }
+
+    #[test]
+    fn create_bucket_configuration_is_read_within_bounds() {
+        let cfg = |body: &str| location_constraint(body.as_bytes());
+        assert_eq!(
+            cfg("<?xml version=\"1.0\"?>\n<CreateBucketConfiguration xmlns=\"x\"><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>").unwrap().as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(cfg("").unwrap(), None);
+        assert_eq!(cfg("<CreateBucketConfiguration/>").unwrap(), None);
+        // A LocationConstraint nested deeper is not the bucket's.
+        assert_eq!(
+            cfg("<C><X><LocationConstraint>eu-west-1</LocationConstraint></X></C>").unwrap(),
+            None
+        );
+        for bad in [
+            "<C>",
+            "<C></D>",
+            "<C></C><C></C>",
+            "text",
+            "<C><LocationConstraint>x</C>",
+        ] {
+            assert_eq!(cfg(bad).unwrap_err().code, "MalformedXML", "{bad}");
+        }
+        let deep = format!("{}{}", "<a>".repeat(100_000), "</a>".repeat(100_000));
+        assert_eq!(cfg(&deep).unwrap_err().code, "MalformedXML");
+        let deep = format!(
+            "{}{}",
+            "<a>".repeat(MAX_XML_DEPTH + 1),
+            "</a>".repeat(MAX_XML_DEPTH + 1)
+        );
+        assert_eq!(cfg(&deep).unwrap_err().code, "MalformedXML");
+        let wide = format!("<C>{}</C>", "<a/>".repeat(MAX_XML_ELEMENTS));
+        assert_eq!(cfg(&wide).unwrap_err().code, "MalformedXML");
+        let e = decode("PUT", "/b", "", &http::HeaderMap::new(), b"<C>").unwrap_err();
+        assert_eq!((e.code.as_ref(), e.status), ("MalformedXML", 400));
     }
 
     #[test]

@@ -176,16 +176,6 @@ pub fn list_buckets(env: &mut Env<'_>, _: &Authorized, _: Params<'_>) -> Result<
         .with("Buckets", Value::ListOf("Bucket".into(), mine)))
 }
 
-/// `<LocationConstraint>` from a `CreateBucketConfiguration` body.
-fn location_constraint(xml: &str) -> Option<String> {
-    let start = xml.find("<LocationConstraint>")? + "<LocationConstraint>".len();
-    let end = xml.get(start..)?.find("</LocationConstraint>")? + start;
-    xml.get(start..end)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
-
 pub fn create_bucket(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let name = p.str("bucketName")?;
     if !valid_bucket_name(name) {
@@ -193,9 +183,9 @@ pub fn create_bucket(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
             "The specified bucket is not valid.".into(),
         ));
     }
-    let config = String::from_utf8_lossy(&body(p)?).into_owned();
-    let region = location_constraint(&config).unwrap_or_else(|| "us-east-1".into());
-    if region == "us-east-1" && location_constraint(&config).is_some() {
+    let constraint = p.opt_str("LocationConstraint")?;
+    let region = constraint.unwrap_or("us-east-1").to_string();
+    if constraint == Some("us-east-1") {
         return Err(Error::InvalidLocationConstraint(
             "The specified location-constraint is not valid".into(),
         ));
@@ -638,10 +628,6 @@ mod tests {
         ] {
             assert!(!valid_bucket_name(bad), "{bad}");
         }
-        assert_eq!(
-            location_constraint("<CreateBucketConfiguration><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>").as_deref(),
-            Some("eu-west-1")
-        );
         assert_eq!(encode_key("a b/c+d", true), "a%20b/c%2Bd");
     }
 }
