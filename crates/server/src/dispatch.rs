@@ -184,12 +184,14 @@ async fn dispatch(
             return (error_response(ServiceId::Sts, request_id, &err), None, None);
         }
     };
-    let unsigned_body_ok = rest::find(
-        rest::routes(service),
-        parts.method.as_str(),
-        parts.uri.path(),
-    )
-    .is_some_and(|(r, _)| r.unsigned_body);
+    // S3 accepts unsigned and streaming (chunk-signed) payloads, as AWS does.
+    let unsigned_body_ok = service == ServiceId::S3
+        || rest::find(
+            rest::routes(service),
+            parts.method.as_str(),
+            parts.uri.path(),
+        )
+        .is_some_and(|(r, _)| r.unsigned_body);
     // S3 signs the path as sent; every other service normalizes and re-encodes it.
     let path_mode = if service == ServiceId::S3 {
         PathMode::Raw
@@ -230,6 +232,25 @@ async fn dispatch(
             None,
         );
     }
+    // A chunk-signed body is decoded here, every chunk's signature checked, so
+    // nothing past this point sees the framing or an unverified byte.
+    let decoded_body;
+    let body: &Bytes = match sigv4::streaming_body(&claim, &credential.secret, &parts.headers, body)
+    {
+        Ok(None) => body,
+        Ok(Some(data)) => {
+            decoded_body = Bytes::from(data);
+            &decoded_body
+        }
+        Err(e) => {
+            let err = ApiError::sender(e.code, e.status, e.message);
+            return (
+                error_response(service, request_id, &err),
+                Some(service),
+                None,
+            );
+        }
+    };
     let decoded = match route::protocol(service) {
         route::Protocol::AwsQuery => {
             let form: &[u8] = if parts.method == http::Method::POST {
