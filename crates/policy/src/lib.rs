@@ -393,8 +393,9 @@ pub fn decide(policies: &[Policy<'_>], q: &Query<'_>) -> Decision {
     }
     if cross_account {
         // Both sides must allow: the caller's account through its identity
-        // policies (within its ceilings), the resource's through its policy.
-        if identity_allows.is_empty() {
+        // policies (within its ceilings; its root user needs none), the
+        // resource's through its policy.
+        if identity_allows.is_empty() && !q.principal.is_root {
             return decision(
                 Outcome::ImplicitDeny,
                 Reason::NoAllow(PolicyKind::Identity),

@@ -3,8 +3,10 @@
 //! Operation handlers take an [`Authorized`] proof, and only this module can make
 //! one, so no handler can run without a decision. A decision gathers every policy
 //! that applies (the caller's identity policies, its permissions boundary, its
-//! session policies, and the resource's policy when there is one) and the request
-//! context, and asks `trailguard-policy` to decide. Denials carry AWS's message,
+//! session policies, and the resource's policy when there is one: a role's trust
+//! policy for `AssumeRole`, a bucket's policy for every S3 call on the bucket or
+//! its objects, including those CloudTrail and GuardDuty make as their service
+//! principals) and the request context, and asks `trailguard-policy` to decide. Denials carry AWS's message,
 //! and the decision trace is kept for the audit record.
 
 use crate::env::Env;
@@ -181,6 +183,9 @@ pub fn request_context(env: &mut Env<'_>, params: Params<'_>, resource: &str) ->
     if let Principal::User { name, .. } = &principal {
         ctx.set("aws:username", name.clone());
     }
+    if let Principal::Service { service } = &principal {
+        ctx.set("aws:PrincipalServiceName", service.clone());
+    }
     if let Some(session) = &env.caller.session {
         ctx.set("aws:TokenIssueTime", iso8601(session.issued_at))
             .set(
@@ -201,6 +206,13 @@ pub fn request_context(env: &mut Env<'_>, params: Params<'_>, resource: &str) ->
     ] {
         if let Ok(Some(v)) = params.opt_str(param) {
             ctx.set(ctx_key, v.to_string());
+        }
+    }
+    if resource.starts_with("arn:aws:s3:::") {
+        for (param, ctx_key) in crate::s3::CONTEXT_KEYS {
+            if let Ok(Some(v)) = params.opt_str(param) {
+                ctx.set(ctx_key, v.to_string());
+            }
         }
     }
     if let Ok(tags) = params.tags("Tags")
@@ -379,14 +391,92 @@ pub fn authorize(
     resource: &str,
     params: Params<'_>,
 ) -> Result<Authorized> {
-    if let Principal::Root { account_id } = &env.caller.principal
-        && *account_id == env.account
-    {
-        return Ok(Authorized { _seal: () });
+    authorize_with(env, action, resource, params, &[])
+}
+
+/// The policy a resource carries itself (an S3 bucket's policy) and the
+/// account that owns the resource.
+struct ResourceSide {
+    account: String,
+    policy: Option<Loaded>,
+}
+
+/// The resource-based policy that applies to `resource`, when it has one: the
+/// bucket policy for an S3 bucket or object ARN (creating a bucket is decided
+/// without the policy of a bucket someone else may own under that name).
+fn resource_side(env: &mut Env<'_>, action: &str, resource: &str) -> Result<Option<ResourceSide>> {
+    if action.eq_ignore_ascii_case("s3:CreateBucket") {
+        return Ok(None);
     }
-    let ctx = request_context(env, params, resource)?;
+    let Some((account, text)) = crate::s3::resource_policy(env, resource)? else {
+        return Ok(None);
+    };
+    let policy = text.map(|text| {
+        // PutBucketPolicy validated it; a stored policy that no longer parses
+        // grants and denies nothing rather than locking the bucket.
+        let document = PolicyDocument::parse(&text).unwrap_or_else(|e| {
+            tracing::warn!(%resource, error = %e, "a stored bucket policy does not parse");
+            PolicyDocument::empty()
+        });
+        Loaded {
+            id: "bucket-policy".into(),
+            kind: PolicyKind::Resource,
+            document: Arc::new(document),
+        }
+    });
+    Ok(Some(ResourceSide { account, policy }))
+}
+
+/// [`authorize`], with request-context keys a service brings when it acts on
+/// a resource for one of its own (`aws:SourceArn`, `aws:SourceAccount`).
+///
+/// When the resource carries its own policy (an S3 bucket), it is decided as
+/// AWS does: an explicit Deny in any policy wins; in the resource's account an
+/// Allow in either the identity policies or the resource policy suffices; from
+/// another account both must allow; a service principal is allowed only by a
+/// resource policy that names it. The bucket owner's root user may always read,
+/// change and delete the bucket policy, so a policy can never lock it out.
+pub fn authorize_with(
+    env: &mut Env<'_>,
+    action: &str,
+    resource: &str,
+    params: Params<'_>,
+    extra: &[(&str, String)],
+) -> Result<Authorized> {
+    let side = resource_side(env, action, resource)?;
+    let own_root = matches!(&env.caller.principal,
+        Principal::Root { account_id } if *account_id == env.account);
+    if own_root {
+        let unrestricted = match &side {
+            None => true,
+            Some(s) if s.account != env.account => false,
+            Some(s) => s.policy.is_none() || crate::s3::owner_root_always_may(action),
+        };
+        if unrestricted {
+            return Ok(Authorized { _seal: () });
+        }
+    }
+    let mut ctx = request_context(env, params, resource)?;
+    for (k, v) in extra {
+        ctx.set(k, v.clone());
+    }
     let policies = caller_policies(env)?;
-    let decision = decide_with(env, policies, None, action, resource, None, &ctx);
+    let (resource_policy, resource_account) = match side {
+        Some(s) => {
+            ctx.set("aws:ResourceAccount", s.account.clone());
+            (s.policy, Some(s.account))
+        }
+        None => (None, None),
+    };
+    let decision = decide_with(
+        env,
+        policies,
+        resource_policy,
+        action,
+        resource,
+        resource_account.as_deref(),
+        &ctx,
+    );
     finish(env, action, resource, decision)
 }
 

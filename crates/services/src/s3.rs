@@ -5,8 +5,14 @@
 //! them commits, so an object is visible whole or not at all. Bucket-level calls
 //! are management events; object calls and listings are data events, recorded
 //! for the trails whose event selectors ask for them.
+//!
+//! Every call is decided with the bucket's policy (`authz::authorize_with`):
+//! object calls and listings may come from another account the policy lets in;
+//! the bucket policy and the bucket's deletion stay the owner's. Services write
+//! only through [`deliver_object`], as their service principal, and read only
+//! through [`read_object`], as the caller: the bucket policy decides for them too.
 
-use crate::authz::Authorized;
+use crate::authz::{self, Authorized};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::ops::Operation;
@@ -45,6 +51,42 @@ pub const OPERATIONS: &[Operation] = &[
     Operation::write("PutObject", object_arn, put_object).data_event(),
     Operation::write("DeleteObject", object_arn, delete_object).data_event(),
 ];
+
+/// Request parameters that are S3 condition keys, for bucket and identity policies.
+pub const CONTEXT_KEYS: &[(&str, &str)] = &[
+    ("prefix", "s3:prefix"),
+    ("delimiter", "s3:delimiter"),
+    ("maxKeys", "s3:max-keys"),
+    ("x-amz-acl", "s3:x-amz-acl"),
+];
+
+/// Calls the bucket owner's root user may always make whatever the bucket
+/// policy says, as AWS allows, so a policy can never lock the bucket away.
+pub fn owner_root_always_may(action: &str) -> bool {
+    [
+        "s3:GetBucketPolicy",
+        "s3:PutBucketPolicy",
+        "s3:DeleteBucketPolicy",
+    ]
+    .iter()
+    .any(|a| a.eq_ignore_ascii_case(action))
+}
+
+/// The owner and policy of the bucket an S3 ARN (`arn:aws:s3:::bucket[/key]`)
+/// names, for authorization; `None` when it names no existing bucket.
+pub fn resource_policy(
+    env: &mut Env<'_>,
+    resource: &str,
+) -> Result<Option<(String, Option<String>)>> {
+    let Some(rest) = resource.strip_prefix("arn:aws:s3:::") else {
+        return Ok(None);
+    };
+    let name = rest.split('/').next().unwrap_or_default();
+    if name.is_empty() || name.contains('*') {
+        return Ok(None);
+    }
+    Ok(find_bucket(env, name)?.map(|b| (b.account, b.policy)))
+}
 
 /// A bucket.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -87,8 +129,9 @@ fn object_arn(_: &mut Env<'_>, p: Params<'_>) -> Result<String> {
 
 /// Names the bucket (and object) in the call's CloudTrail record, as data
 /// events do; trails select S3 data events by these ARNs.
-fn note(env: &mut Env<'_>, bucket: &str, key: Option<&str>) {
-    let account = env.account.clone();
+fn note(env: &mut Env<'_>, owner: &Bucket, key: Option<&str>) {
+    let account = owner.account.clone();
+    let bucket = owner.name.as_str();
     if let Some(k) = key {
         env.resources.push(trailguard_model::cloudtrail::Resource {
             account_id: account.clone(),
@@ -128,7 +171,14 @@ pub fn valid_bucket_name(name: &str) -> bool {
         && !name.starts_with("xn--")
 }
 
-/// Loads a bucket the caller's account owns.
+/// The bucket an authorized call acts on, whoever owns it: the call was decided
+/// with the bucket's owner and policy (see [`authz::authorize_with`]).
+fn bucket_of_call(env: &mut Env<'_>, name: &str) -> Result<Bucket> {
+    env.get(NS_BUCKET, name)?.ok_or_else(no_such_bucket)
+}
+
+/// Loads a bucket the caller's account owns (calls only the owner may make:
+/// bucket policy and deletion).
 pub fn load_bucket(env: &mut Env<'_>, name: &str) -> Result<Bucket> {
     let bucket: Bucket = env.get(NS_BUCKET, name)?.ok_or_else(no_such_bucket)?;
     if bucket.account != env.account {
@@ -238,12 +288,12 @@ pub fn delete_bucket(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
 }
 
 pub fn head_bucket(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
-    let b = load_bucket(env, p.str("bucketName")?)?;
+    let b = bucket_of_call(env, p.str("bucketName")?)?;
     Ok(Value::structure().with("BucketRegion", b.region))
 }
 
 pub fn get_bucket_location(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
-    let b = load_bucket(env, p.str("bucketName")?)?;
+    let b = bucket_of_call(env, p.str("bucketName")?)?;
     let constraint = (b.region != "us-east-1").then_some(b.region);
     Ok(Value::structure().with("LocationConstraint", constraint))
 }
@@ -304,8 +354,9 @@ pub fn delete_bucket_policy(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) ->
     Ok(Value::structure())
 }
 
-/// Stores an object (used by PutObject and by trail delivery).
-pub fn store_object(
+/// Stores an object; callers have authorized the write ([`put_object`] as the
+/// caller, [`deliver_object`] as the delivering service).
+fn store_object(
     env: &mut Env<'_>,
     bucket: &str,
     key: &str,
@@ -326,6 +377,55 @@ pub fn store_object(
     Ok(object)
 }
 
+/// Authorizes a service principal (the caller of `env`, such as
+/// `cloudtrail.amazonaws.com`) to write `key` for its resource `source_arn`,
+/// as AWS does: only the bucket policy can allow it, with `aws:SourceArn`,
+/// `aws:SourceAccount` and the `bucket-owner-full-control` ACL in the context.
+pub fn authorize_delivery(
+    env: &mut Env<'_>,
+    source_arn: &str,
+    bucket: &str,
+    key: &str,
+) -> Result<Authorized> {
+    let params = serde_json::json!({
+        "bucketName": bucket,
+        "key": key,
+        "x-amz-acl": "bucket-owner-full-control",
+    });
+    let extra = [
+        ("aws:SourceArn", source_arn.to_string()),
+        ("aws:SourceAccount", env.account.clone()),
+    ];
+    authz::authorize_with(
+        env,
+        "s3:PutObject",
+        &format!("arn:aws:s3:::{bucket}/{key}"),
+        Params(&params),
+        &extra,
+    )
+}
+
+/// A service writes an object for its resource `source_arn` (CloudTrail a
+/// trail's log files and digests, GuardDuty a detector's exported findings),
+/// authorized by [`authorize_delivery`] against the bucket's policy.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "an object write and who makes it"
+)]
+pub fn deliver_object(
+    env: &mut Env<'_>,
+    source_arn: &str,
+    bucket: &str,
+    key: &str,
+    bytes: &[u8],
+    content_type: &str,
+    metadata: BTreeMap<String, String>,
+) -> Result<Object> {
+    authorize_delivery(env, source_arn, bucket, key)?;
+    find_bucket(env, bucket)?.ok_or_else(no_such_bucket)?;
+    store_object(env, bucket, key, bytes, content_type, metadata)
+}
+
 fn check_key(key: &str) -> Result<()> {
     if key.is_empty() || key.len() > 1024 {
         return Err(Error::KeyTooLongError("Your key is too long".into()));
@@ -337,8 +437,8 @@ pub fn put_object(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Va
     let bucket = p.str("bucketName")?;
     let key = p.str("key")?;
     check_key(key)?;
-    load_bucket(env, bucket)?;
-    note(env, bucket, Some(key));
+    let owner = bucket_of_call(env, bucket)?;
+    note(env, &owner, Some(key));
     let metadata = match p.0.get("Metadata") {
         Some(serde_json::Value::Object(m)) => m
             .iter()
@@ -355,14 +455,23 @@ pub fn put_object(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Va
 }
 
 fn load_object(env: &mut Env<'_>, bucket: &str, key: &str) -> Result<Object> {
-    load_bucket(env, bucket)?;
-    note(env, bucket, Some(key));
+    let owner = bucket_of_call(env, bucket)?;
+    note(env, &owner, Some(key));
     env.get(NS_OBJECT, &object_key(bucket, key))?
         .ok_or_else(|| Error::NoSuchKey("The specified key does not exist.".into()))
 }
 
-/// An object's bytes, for trail readers inside the service.
+/// An object's bytes, read inside the service for the caller (GuardDuty's
+/// lists): authorized as the caller's own `s3:GetObject` would be, bucket
+/// policy included. `None` when the object does not exist.
 pub fn read_object(env: &mut Env<'_>, bucket: &str, key: &str) -> Result<Option<Vec<u8>>> {
+    let params = serde_json::json!({"bucketName": bucket, "key": key});
+    authz::authorize(
+        env,
+        "s3:GetObject",
+        &format!("arn:aws:s3:::{bucket}/{key}"),
+        Params(&params),
+    )?;
     match env.get::<Object>(NS_OBJECT, &object_key(bucket, key))? {
         None => Ok(None),
         Some(o) => Ok(env.blobs.get(&o.blob)?),
@@ -402,8 +511,8 @@ pub fn head_object(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<V
 
 pub fn delete_object(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let bucket = p.str("bucketName")?;
-    load_bucket(env, bucket)?;
-    note(env, bucket, p.opt_str("key")?);
+    let owner = bucket_of_call(env, bucket)?;
+    note(env, &owner, p.opt_str("key")?);
     env.delete(NS_OBJECT, &object_key(bucket, p.str("key")?))?;
     Ok(Value::structure())
 }
@@ -531,8 +640,8 @@ fn url_encoding(p: Params<'_>) -> Result<bool> {
 
 pub fn list_objects(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let bucket = p.str("bucketName")?;
-    load_bucket(env, bucket)?;
-    note(env, bucket, None);
+    let owner = bucket_of_call(env, bucket)?;
+    note(env, &owner, None);
     let prefix = p.opt_str("prefix")?.unwrap_or("");
     let marker = p.opt_str("marker")?;
     let delimiter = p.opt_str("delimiter")?;
@@ -561,8 +670,8 @@ pub fn list_objects(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<
 
 pub fn list_objects_v2(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let bucket = p.str("bucketName")?;
-    load_bucket(env, bucket)?;
-    note(env, bucket, None);
+    let owner = bucket_of_call(env, bucket)?;
+    note(env, &owner, None);
     let prefix = p.opt_str("prefix")?.unwrap_or("");
     let delimiter = p.opt_str("delimiter")?;
     let max = max_keys(p)?;

@@ -171,15 +171,28 @@ fn covers(trail: &Trail, record: &Json) -> bool {
     region == trail.home_region || (global && trail.include_global)
 }
 
-/// The bucket is there and still lets CloudTrail write; else the error to report.
+/// The bucket is there and its policy still lets CloudTrail write the trail's
+/// log files and digests (the decision each write takes again); else the error
+/// to report.
 fn bucket_error(env: &mut Env<'_>, trail: &Trail) -> Result<Option<String>> {
-    match s3::find_bucket(env, &trail.bucket)? {
-        None => Ok(Some("NoSuchBucket".into())),
-        Some(b) if b.account != trail.account || b.policy.is_none() => {
-            Ok(Some("AccessDenied".into()))
-        }
-        Some(_) => Ok(None),
+    if s3::find_bucket(env, &trail.bucket)?.is_none() {
+        return Ok(Some("NoSuchBucket".into()));
     }
+    for folder in ["CloudTrail", "CloudTrail-Digest"] {
+        let key = format!(
+            "{}AWSLogs/{}/{folder}/{}/{}/",
+            base(trail),
+            trail.account,
+            trail.home_region,
+            date_path(env.now)
+        );
+        match s3::authorize_delivery(env, &trail.arn, &trail.bucket, &key) {
+            Ok(_) => {}
+            Err(Error::AccessDenied(_)) => return Ok(Some("AccessDenied".into())),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
 }
 
 /// Writes one region's log file; returns it for the next digest.
@@ -206,8 +219,9 @@ fn write_log(
         stamp(env.now, false),
         env.ids.base32(16)
     );
-    s3::store_object(
+    s3::deliver_object(
         env,
+        &trail.arn,
         &trail.bucket,
         &key,
         &gzip(&body)?,
@@ -335,8 +349,9 @@ fn write_digest(env: &mut Env<'_>, trail: &Trail, s: &mut State, region: &str) -
             "SHA256withRSA".to_string(),
         ),
     ]);
-    s3::store_object(
+    s3::deliver_object(
         env,
+        &trail.arn,
         &trail.bucket,
         &digest_key,
         &gzip(&body)?,

@@ -210,8 +210,27 @@ fn export(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
         let Some((bucket, path)) = bucket_of(&dest.arn) else {
             continue;
         };
-        if crate::s3::find_bucket(env, &bucket)?.is_none() {
-            // Kept queued until the bucket is back, as AWS reports the destination.
+        let t = env.now;
+        let key = format!(
+            "{}AWSLogs/{}/GuardDuty/{}/{:04}/{:02}/{:02}/{}.jsonl.gz",
+            path.map(|p| format!("{p}/")).unwrap_or_default(),
+            d.account,
+            d.region,
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            env.ids.uuid()
+        );
+        // GuardDuty writes as its service principal, so the bucket's policy
+        // must let it; a missing bucket or a refusal keeps the findings queued.
+        let writable = crate::s3::find_bucket(env, &bucket)?.is_some()
+            && match crate::s3::authorize_delivery(env, &d.arn(), &bucket, &key) {
+                Ok(_) => true,
+                Err(Error::AccessDenied(_)) => false,
+                Err(e) => return Err(e),
+            };
+        if !writable {
+            // Kept queued until the destination is fixed, as AWS reports it.
             let mut failed = dest.clone();
             failed.status = "UNABLE_TO_PUBLISH_FIX_DESTINATION_PROPERTY".into();
             env.put(
@@ -231,18 +250,15 @@ fn export(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
             .write_all(&lines)
             .and_then(|()| enc.finish())
             .map_err(|e| Error::Corrupt(format!("gzip: {e}")))?;
-        let t = env.now;
-        let key = format!(
-            "{}AWSLogs/{}/GuardDuty/{}/{:04}/{:02}/{:02}/{}.jsonl.gz",
-            path.map(|p| format!("{p}/")).unwrap_or_default(),
-            d.account,
-            d.region,
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            env.ids.uuid()
-        );
-        crate::s3::store_object(env, &bucket, &key, &gz, "application/gzip", BTreeMap::new())?;
+        crate::s3::deliver_object(
+            env,
+            &d.arn(),
+            &bucket,
+            &key,
+            &gz,
+            "application/gzip",
+            BTreeMap::new(),
+        )?;
         for (k, _) in queued {
             env.delete(NS_EXPORT, &k)?;
         }
