@@ -348,6 +348,13 @@ def test_findings_exported_to_a_publishing_destination(fresh_server):
     gd, det = detector(srv)
     s3 = srv.client("s3")
     s3.create_bucket(Bucket="gd-export")
+    # GuardDuty writes as its service principal, which only the bucket policy can allow.
+    s3.put_bucket_policy(Bucket="gd-export", Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "AllowGuardDutyPutObject", "Effect": "Allow",
+                       "Principal": {"Service": "guardduty.amazonaws.com"}, "Action": "s3:PutObject",
+                       "Resource": "arn:aws:s3:::gd-export/*"}],
+    }))
     with raises_aws("BadRequestException", 400):
         gd.create_publishing_destination(DetectorId=det, DestinationType="S3",
                                          DestinationProperties={"DestinationArn": "arn:aws:s3:::no-such-bucket"})
