@@ -588,6 +588,46 @@ mod tests {
         assert_eq!(d.reason, Reason::NoAllow(PolicyKind::Resource));
     }
 
+    /// Another account's root user needs no identity policy, only the
+    /// resource's; a Deny there still wins.
+    #[test]
+    fn cross_account_root_is_decided_by_the_resource_policy() {
+        let grant = doc(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}}"#,
+        );
+        let deny = doc(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"},{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/secret"}]}"#,
+        );
+        let ctx = Context::new();
+        let root = Principal {
+            arn: "arn:aws:iam::111122223333:root",
+            account: "111122223333",
+            role_arn: None,
+            is_service: false,
+            is_root: true,
+        };
+        let q = |resource| Query {
+            principal: root,
+            action: "s3:GetObject",
+            resource,
+            resource_account: Some("444455556666"),
+            context: &ctx,
+        };
+        let on = |document| {
+            [Policy {
+                id: "bucket-policy",
+                kind: PolicyKind::Resource,
+                document,
+            }]
+        };
+        assert!(decide(&on(&grant), &q("arn:aws:s3:::b/k")).is_allowed());
+        assert!(!decide(&[], &q("arn:aws:s3:::b/k")).is_allowed());
+        assert_eq!(
+            decide(&on(&deny), &q("arn:aws:s3:::b/secret")).reason,
+            Reason::ExplicitDeny(PolicyKind::Resource)
+        );
+    }
+
     #[test]
     fn actions_without_resources_need_a_star_resource() {
         let own = doc(
