@@ -405,6 +405,43 @@ pub fn authorize_delivery(
     )
 }
 
+/// Whether the service principal `service` may write `key` for its resource
+/// `source_arn` ([`authorize_delivery`] as that principal), asked while another
+/// caller acts: CloudTrail's `CreateTrail` and `UpdateTrail` check the bucket
+/// with the very decision each delivery takes.
+pub fn service_may_deliver(
+    env: &mut Env<'_>,
+    service: &str,
+    source_arn: &str,
+    bucket: &str,
+    key: &str,
+) -> Result<bool> {
+    let caller = trailguard_model::Caller::long_term(
+        trailguard_model::Principal::Service {
+            service: service.to_string(),
+        },
+        "",
+    );
+    let mut inner = Env {
+        blobs: env.blobs,
+        tx: &mut *env.tx,
+        now: env.now,
+        ids: env.ids,
+        caller: &caller,
+        ctx: env.ctx,
+        account: env.account.clone(),
+        catalogue: env.catalogue,
+        resources: Vec::new(),
+        decision_trace: None,
+        via_service: None,
+    };
+    match authorize_delivery(&mut inner, source_arn, bucket, key) {
+        Ok(_) => Ok(true),
+        Err(Error::AccessDenied(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// A service writes an object for its resource `source_arn` (CloudTrail a
 /// trail's log files and digests, GuardDuty a detector's exported findings),
 /// authorized by [`authorize_delivery`] against the bucket's policy.

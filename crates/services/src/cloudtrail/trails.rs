@@ -172,48 +172,23 @@ fn check_bucket(env: &mut Env<'_>, trail: &Trail) -> Result<()> {
             trail.bucket
         ))
     };
-    let text = bucket.policy.ok_or_else(insufficient)?;
-    let doc = trailguard_policy::PolicyDocument::parse(&text).map_err(|_| insufficient())?;
     let prefix = trail
         .prefix
         .as_deref()
         .map(|p| format!("{p}/"))
         .unwrap_or_default();
-    let object = format!(
-        "arn:aws:s3:::{}/{prefix}AWSLogs/{}/CloudTrail/{}/file.json.gz",
-        trail.bucket, trail.account, trail.home_region
+    let key = format!(
+        "{prefix}AWSLogs/{}/CloudTrail/{}/file.json.gz",
+        trail.account, trail.home_region
     );
-    let mut ctx = trailguard_policy::Context::new();
-    ctx.set("aws:SourceArn", trail.arn.clone())
-        .set("aws:SourceAccount", trail.account.clone())
-        .set("s3:x-amz-acl", "bucket-owner-full-control");
-    let principal = trailguard_policy::Principal {
-        arn: "cloudtrail.amazonaws.com",
-        account: "",
-        role_arn: None,
-        is_service: true,
-        is_root: false,
-    };
-    let policies = [trailguard_policy::Policy {
-        id: "bucket-policy",
-        kind: trailguard_policy::PolicyKind::Resource,
-        document: &doc,
-    }];
-    let allowed = |action: &str, resource: &str| {
-        trailguard_policy::decide(
-            &policies,
-            &trailguard_policy::Query {
-                principal,
-                action,
-                resource,
-                resource_account: Some(&bucket.account),
-                context: &ctx,
-            },
-        )
-        .outcome
-            == trailguard_policy::Outcome::Allow
-    };
-    if allowed("s3:PutObject", &object) {
+    // The decision delivery takes for every file, as CloudTrail's principal.
+    if crate::s3::service_may_deliver(
+        env,
+        "cloudtrail.amazonaws.com",
+        &trail.arn,
+        &bucket.name,
+        &key,
+    )? {
         Ok(())
     } else {
         Err(insufficient())
