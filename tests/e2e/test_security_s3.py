@@ -178,6 +178,12 @@ def test_put_object_tagging_does_not_overwrite_the_object(s3):
     # A copy would otherwise store an empty object over the destination.
     with raises_aws("NotImplemented", 501):
         s3.copy_object(Bucket=bucket, Key="report.csv", CopySource={"Bucket": bucket, "Key": "other"})
+    # Object lock would be silently missing: refused rather than ignored.
+    with raises_aws("NotImplemented", 501):
+        s3.put_object(Bucket=bucket, Key="report.csv", Body=b"locked?", ObjectLockMode="COMPLIANCE",
+                      ObjectLockRetainUntilDate=datetime.datetime(2099, 1, 1, tzinfo=datetime.timezone.utc))
+    with raises_aws("NotImplemented", 501):
+        s3.create_bucket(Bucket=unique("tg-sec-lock"), ObjectLockEnabledForBucket=True)
     assert s3.get_object(Bucket=bucket, Key="report.csv")["Body"].read() == b"precious data"
 
 

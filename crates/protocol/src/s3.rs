@@ -100,14 +100,23 @@ const ARGUMENTS: &[(&str, &str)] = &[
     ("fetch-owner", "fetchOwner"),
 ];
 
-/// Request headers that ask for behaviour not served (a copy, a conditional
-/// write): ignoring them would overwrite an object the client meant to keep.
+/// Request headers on a PUT that ask for behaviour not served: a copy or a
+/// conditional write (ignored, they would overwrite an object the client meant
+/// to keep), object lock (the client would believe the object immutable) and
+/// customer-provided encryption keys (the object would be readable without the
+/// key).
 const UNSERVED_HEADERS: &[&str] = &[
     "x-amz-copy-source",
     "x-amz-copy-source-range",
     "if-match",
     "if-none-match",
     "x-amz-write-offset-bytes",
+    "x-amz-bucket-object-lock-enabled",
+    "x-amz-object-lock-mode",
+    "x-amz-object-lock-retain-until-date",
+    "x-amz-object-lock-legal-hold",
+    "x-amz-server-side-encryption-customer-algorithm",
+    "x-amz-server-side-encryption-customer-key",
 ];
 
 /// The largest XML request body decoded (`CreateBucketConfiguration`); S3's
@@ -600,6 +609,12 @@ mod tests {
         h.insert("x-amz-copy-source", "other/key".parse().unwrap());
         let e = decode("PUT", "/b/k", "", &h, b"").unwrap_err();
         assert_eq!((e.code.as_ref(), e.status), ("NotImplemented", 501));
+        let mut h = http::HeaderMap::new();
+        h.insert("x-amz-bucket-object-lock-enabled", "true".parse().unwrap());
+        assert!(decode("PUT", "/b", "", &h, b"").is_err());
+        let mut h = http::HeaderMap::new();
+        h.insert("if-none-match", "*".parse().unwrap());
+        assert_eq!(decode("GET", "/b/k", "", &h, b"").unwrap().operation, "GetObject");
     }
 
     #[test]
