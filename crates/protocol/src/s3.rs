@@ -614,7 +614,10 @@ mod tests {
         assert!(decode("PUT", "/b", "", &h, b"").is_err());
         let mut h = http::HeaderMap::new();
         h.insert("if-none-match", "*".parse().unwrap());
-        assert_eq!(decode("GET", "/b/k", "", &h, b"").unwrap().operation, "GetObject");
+        assert_eq!(
+            decode("GET", "/b/k", "", &h, b"").unwrap().operation,
+            "GetObject"
+        );
     }
 
     #[test]
