@@ -2,7 +2,9 @@
 //!
 //! A linked service creates its role on first use (through [`ensure_role`]),
 //! acts through it (through [`assume_role`], which leaves the same CloudTrail
-//! records AWS leaves), and answers, when its role is to be deleted, which of its
+//! records AWS leaves), grants its role access on the caller's behalf (through
+//! [`set_role_policy`], the only way an inline policy reaches a service-linked
+//! role), and answers, when its role is to be deleted, which of its
 //! resources still use it ([`LinkedResources`]). Adding a linked service is one
 //! module implementing the trait plus an entry in [`registry`] and in the
 //! service-linked role catalogue.

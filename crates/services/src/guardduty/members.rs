@@ -2,6 +2,12 @@
 //! Organizations): the administrator adds members and invites them; a member
 //! sees the invitation and accepts (or declines) it with its own detector; once
 //! enabled, the administrator sees the member's findings with its own.
+//!
+//! As in AWS, what decides which findings a member's administrator sees is the
+//! administrator's alone: a member account cannot archive or unarchive
+//! findings, nor create, change or delete filters, trusted IP lists or threat
+//! lists ([`administrator_only`]), and the administrator's filters and lists
+//! are the ones its members' findings pass ([`governing`]).
 
 use super::Detector;
 use crate::authz::Authorized;
