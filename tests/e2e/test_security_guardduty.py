@@ -277,6 +277,13 @@ def test_member_cannot_hide_its_findings_from_its_administrator(fresh_server):
     admin.archive_findings(DetectorId=admin_det, FindingIds=[fid])
     assert member.get_findings(DetectorId=member_det, FindingIds=[fid])["Findings"][0]["Service"]["Archived"] is True
     admin.unarchive_findings(DetectorId=admin_det, FindingIds=[fid])
+    # ...manages lists...
+    admin_s3 = srv.client("s3")
+    admin_s3.create_bucket(Bucket="admin-lists")
+    admin_s3.put_object(Bucket="admin-lists", Key="bad.txt", Body=b"203.0.113.0/24\n")
+    atid = admin.create_threat_intel_set(DetectorId=admin_det, Name="org-bad", Format="TXT",
+                                         Location="s3://admin-lists/bad.txt", Activate=True)["ThreatIntelSetId"]
+    admin.update_threat_intel_set(DetectorId=admin_det, ThreatIntelSetId=atid, Name="org-bad-hosts")
     # ...and its ARCHIVE filter governs the member's findings.
     admin.create_filter(DetectorId=admin_det, Name="quiet-scans", Action="ARCHIVE",
                         FindingCriteria={"Criterion": {"type": {"Equals": ["Recon:EC2/Portscan"]}}})
