@@ -19,6 +19,7 @@ pub mod linked;
 pub mod ops;
 pub mod params;
 pub mod polly;
+pub mod prepare;
 pub mod redshift;
 pub mod s3;
 pub mod sts;
@@ -84,6 +85,8 @@ pub struct Services {
     /// Set once every detector's finding summaries are known to be built
     /// (detectors made later are built from the start), so the worker stops looking.
     summaries_built: std::sync::atomic::AtomicBool,
+    /// The bound on slow work running outside transactions (`prepare`).
+    workers: prepare::Workers,
 }
 
 /// Looks an operation up.
@@ -140,6 +143,7 @@ impl Services {
             ids,
             catalogue: Catalogue::builtin(),
             summaries_built: std::sync::atomic::AtomicBool::new(false),
+            workers: prepare::Workers::default(),
         }
     }
 
@@ -376,31 +380,42 @@ impl Services {
         let account = caller.principal.account_id().to_string();
         let now = self.clock.now();
         let mut trace = None;
-        let outcome = transact(self.store.as_ref(), |tx| {
-            let mut env = Env {
-                blobs: self.blobs.as_ref(),
-                tx,
-                now,
-                ids: self.ids.as_ref(),
-                caller,
-                ctx,
-                account: account.clone(),
-                catalogue: &self.catalogue,
-                resources: Vec::new(),
-                decision_trace: None,
-                via_service: None,
-            };
-            let result = run_operation(&mut env, service, op, Params(params));
-            let out = match result {
-                Ok(out) => out,
-                Err(e) => {
-                    trace = env.decision_trace.take();
-                    return Err(e);
-                }
-            };
-            audit::record(&mut env, facts, Ok(&out))?;
-            Ok::<_, Error>(out)
-        });
+        let jobs = prepare::JobContext {
+            blobs: self.blobs.as_ref(),
+        };
+        // Slow work a handler asks for runs between attempts, with the writer
+        // released; each attempt starts afresh from what is committed.
+        let outcome = prepare::transact_prepared(
+            self.store.as_ref(),
+            &self.workers,
+            &jobs,
+            |tx, prepared| {
+                let mut env = Env {
+                    blobs: self.blobs.as_ref(),
+                    tx,
+                    now,
+                    ids: self.ids.as_ref(),
+                    caller,
+                    ctx,
+                    account: account.clone(),
+                    catalogue: &self.catalogue,
+                    resources: Vec::new(),
+                    decision_trace: None,
+                    via_service: None,
+                    prepared,
+                };
+                let result = run_operation(&mut env, service, op, Params(params));
+                let out = match result {
+                    Ok(out) => out,
+                    Err(e) => {
+                        trace = env.decision_trace.take();
+                        return Err(e);
+                    }
+                };
+                audit::record(&mut env, facts, Ok(&out))?;
+                Ok::<_, Error>(out)
+            },
+        );
         match outcome {
             Ok(out) => Ok(out),
             Err(e) => {
@@ -421,6 +436,7 @@ impl Services {
                         resources: Vec::new(),
                         decision_trace: trace.take(),
                         via_service: None,
+                        prepared: &prepare::Prepared::default(),
                     };
                     audit::record(&mut env, facts, Err(&api))
                 });
@@ -499,6 +515,7 @@ impl Services {
                 resources: Vec::new(),
                 decision_trace: None,
                 via_service: None,
+                prepared: &prepare::Prepared::default(),
             };
             f(&mut env)
         })
