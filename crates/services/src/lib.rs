@@ -3,8 +3,10 @@
 //!
 //! [`Services::execute`] is the one path every API call takes: find the operation,
 //! authorize it, run it and record it in CloudTrail, all in one store transaction.
-//! A failed or denied call rolls its changes back and is then recorded in a
-//! transaction of its own. Nothing here knows HTTP or wire formats.
+//! Slow work a handler needs runs between attempts of that transaction, never
+//! inside it ([`prepare`]). A failed or denied call rolls its changes back and is
+//! then recorded in a transaction of its own. Nothing here knows HTTP or wire
+//! formats.
 
 pub mod audit;
 pub mod authz;
@@ -496,6 +498,8 @@ impl Services {
     }
 
     /// Runs `f` in one transaction of its own, as background work in `account`.
+    /// No job is prepared here (`Env::prepared` answers `NeedsPreparation`,
+    /// which fails the work): background work does its slow part before.
     pub(crate) fn in_background<T>(
         &self,
         bg: &Background,

@@ -48,6 +48,40 @@ pub trait Job: Any + Send + Sync + PartialEq + fmt::Debug {
     fn run(&self, ctx: &JobContext<'_>) -> Self::Output;
 }
 
+/// Parses object bytes with a pure function: the job for reading a blob (a
+/// GuardDuty list file in a bucket) outside the writer.
+pub trait BlobParser: Send + Sync + PartialEq + fmt::Debug + 'static {
+    type Output: Clone + Send + Sync + 'static;
+    fn parse(&self, bytes: &[u8]) -> Self::Output;
+}
+
+/// Reads one blob and parses it. Blobs are content-addressed, so the id found
+/// in the transaction names the same bytes when the job reads them. The handler
+/// checks the object's recorded size against `max_bytes` before asking (so an
+/// oversized object is never read); the job checks the bytes again.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ParseBlob<P> {
+    pub blob: String,
+    pub max_bytes: usize,
+    pub parser: P,
+}
+
+impl<P: BlobParser> Job for ParseBlob<P> {
+    /// `None` when the blob is missing, unreadable or over `max_bytes`.
+    type Output = Option<P::Output>;
+
+    fn run(&self, ctx: &JobContext<'_>) -> Self::Output {
+        match ctx.blobs.get(&self.blob) {
+            Ok(Some(bytes)) if bytes.len() <= self.max_bytes => Some(self.parser.parse(&bytes)),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "a blob could not be read");
+                None
+            }
+        }
+    }
+}
+
 /// A job with its types erased, so one error variant and one cache carry any.
 trait AnyJob: Send + Sync + fmt::Debug {
     fn as_any(&self) -> &dyn Any;
@@ -208,7 +242,7 @@ mod tests {
     use super::*;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    use trailguard_store::{MemBlobs, Outcome, SqliteStore, StoreError, StoredEvent};
+    use trailguard_store::{Blobs, MemBlobs, Outcome, SqliteStore, StoreError, StoredEvent};
 
     /// A store that knows whether a transaction is open.
     struct Watched {
@@ -340,6 +374,42 @@ mod tests {
         let (out, ran, attempts) = run_with(usize::MAX);
         assert!(matches!(out, Err(Error::Throttling(_))), "{out:?}");
         assert_eq!((ran, attempts), (MAX_PREPARATIONS, MAX_PREPARATIONS + 1));
+    }
+
+    /// Counts lines, as a list parser would parse entries.
+    #[derive(Debug, PartialEq)]
+    struct Lines;
+
+    impl BlobParser for Lines {
+        type Output = usize;
+        fn parse(&self, bytes: &[u8]) -> usize {
+            bytes
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .count()
+        }
+    }
+
+    #[test]
+    fn a_blob_is_parsed_by_a_job_within_its_size() {
+        let blobs = MemBlobs::default();
+        let id = blobs.put(b"10.0.0.1\n10.0.0.2\n").unwrap();
+        let ctx = JobContext { blobs: &blobs };
+        let job = |max_bytes| ParseBlob {
+            blob: id.clone(),
+            max_bytes,
+            parser: Lines,
+        };
+        assert_eq!(job(1024).run(&ctx), Some(2));
+        assert_eq!(job(4).run(&ctx), None);
+        let missing = ParseBlob {
+            blob: "0".repeat(64),
+            max_bytes: 1024,
+            parser: Lines,
+        };
+        assert_eq!(missing.run(&ctx), None);
+        // Jobs on different blobs or limits are different jobs.
+        assert_ne!(job(1024), job(4));
     }
 
     #[test]

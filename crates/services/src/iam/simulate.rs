@@ -51,7 +51,11 @@ struct Source {
 }
 
 /// Each string of a list member, checked against a length range.
-fn checked_list<'a>(p: Params<'a>, member: &str, (min, max): (usize, usize)) -> Result<Vec<&'a str>> {
+fn checked_list<'a>(
+    p: Params<'a>,
+    member: &str,
+    (min, max): (usize, usize),
+) -> Result<Vec<&'a str>> {
     let items = p.str_list(member)?;
     for (i, item) in items.iter().enumerate() {
         let n = item.chars().count();
@@ -110,7 +114,11 @@ fn context_entries(p: Params<'_>) -> Result<Vec<ContextInput>> {
         .iter()
         .map(|e| {
             let ep = Params(e);
-            let name = ep.str_len("ContextKeyName", CONTEXT_KEY_NAME_LEN.0, CONTEXT_KEY_NAME_LEN.1)?;
+            let name = ep.str_len(
+                "ContextKeyName",
+                CONTEXT_KEY_NAME_LEN.0,
+                CONTEXT_KEY_NAME_LEN.1,
+            )?;
             let values = ep
                 .str_list("ContextKeyValues")?
                 .into_iter()
@@ -379,7 +387,11 @@ fn simulate(
     if resources.is_empty() {
         resources.push("*");
     }
-    if let Some(rp) = p.opt_str_len("ResourcePolicy", POLICY_DOCUMENT_LEN.0, POLICY_DOCUMENT_LEN.1)? {
+    if let Some(rp) = p.opt_str_len(
+        "ResourcePolicy",
+        POLICY_DOCUMENT_LEN.0,
+        POLICY_DOCUMENT_LEN.1,
+    )? {
         sources.push(Source {
             id: "ResourcePolicy".into(),
             source_type: "resource",
