@@ -507,6 +507,7 @@ impl Services {
         f: impl FnOnce(&mut Env<'_>) -> error::Result<T>,
     ) -> error::Result<T> {
         transact(self.store.as_ref(), |tx| {
+            let _inside = prepare::InTransaction::enter();
             let mut env = Env {
                 blobs: self.blobs.as_ref(),
                 tx,

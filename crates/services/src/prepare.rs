@@ -82,6 +82,39 @@ impl<P: BlobParser> Job for ParseBlob<P> {
     }
 }
 
+thread_local! {
+    /// Set while this thread runs a transaction body for a call or for
+    /// background work, so slow work can refuse to start inside one.
+    static IN_TRANSACTION: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks this thread as inside a transaction until dropped.
+pub(crate) struct InTransaction(bool);
+
+impl InTransaction {
+    pub(crate) fn enter() -> Self {
+        Self(IN_TRANSACTION.with(|t| t.replace(true)))
+    }
+}
+
+impl Drop for InTransaction {
+    fn drop(&mut self) {
+        IN_TRANSACTION.with(|t| t.set(self.0));
+    }
+}
+
+/// Refuses slow work inside a transaction: the rule checked where slow work
+/// starts (every job, and each speech program), so a code path that breaks it
+/// fails loudly instead of stalling every other call.
+pub(crate) fn outside_transaction() -> Result<()> {
+    if IN_TRANSACTION.with(std::cell::Cell::get) {
+        return Err(Error::Corrupt(
+            "slow work was started inside a store transaction".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// A job with its types erased, so one error variant and one cache carry any.
 trait AnyJob: Send + Sync + fmt::Debug {
     fn as_any(&self) -> &dyn Any;
@@ -167,6 +200,7 @@ impl Workers {
 
     /// Runs `job` once a place is free.
     fn run(&self, job: &Pending, ctx: &JobContext<'_>) -> Result<Box<dyn Any + Send + Sync>> {
+        outside_transaction()?;
         let _place = self.take()?;
         Ok(job.0.run_erased(ctx))
     }
@@ -217,8 +251,12 @@ pub fn transact_prepared<T>(
     mut body: impl FnMut(&mut dyn Tx, &Prepared) -> Result<T>,
 ) -> Result<T> {
     let mut prepared = Prepared::default();
+    let mut attempt = |tx: &mut dyn Tx, prepared: &Prepared| {
+        let _inside = InTransaction::enter();
+        body(tx, prepared)
+    };
     for _ in 0..MAX_PREPARATIONS {
-        match transact(store, |tx| body(tx, &prepared)) {
+        match transact(store, |tx| attempt(tx, &prepared)) {
             // Rolled back: the writer is free while the job runs.
             Err(Error::NeedsPreparation(job)) => {
                 let out = workers.run(&job, ctx)?;
@@ -227,7 +265,7 @@ pub fn transact_prepared<T>(
             other => return other,
         }
     }
-    match transact(store, |tx| body(tx, &prepared)) {
+    match transact(store, |tx| attempt(tx, &prepared)) {
         Err(Error::NeedsPreparation(_)) => Err(Error::Throttling(
             "Rate exceeded: the request's inputs kept changing while it was prepared; try again."
                 .into(),
@@ -410,6 +448,26 @@ mod tests {
         assert_eq!(missing.run(&ctx), None);
         // Jobs on different blobs or limits are different jobs.
         assert_ne!(job(1024), job(4));
+    }
+
+    #[test]
+    fn slow_work_refuses_to_start_inside_a_transaction() {
+        assert!(outside_transaction().is_ok());
+        let blobs = MemBlobs::default();
+        let ctx = JobContext { blobs: &blobs };
+        let job = Pending::new(ParseBlob {
+            blob: "0".repeat(64),
+            max_bytes: 1,
+            parser: Lines,
+        });
+        {
+            let _inside = InTransaction::enter();
+            assert!(matches!(
+                Workers::default().run(&job, &ctx),
+                Err(Error::Corrupt(_))
+            ));
+        }
+        assert!(Workers::default().run(&job, &ctx).is_ok());
     }
 
     #[test]

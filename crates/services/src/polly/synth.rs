@@ -24,6 +24,7 @@ const PROGRAM_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs a program with `input` on stdin and returns its stdout.
 fn run(program: &str, package: &str, args: &[&str], input: &[u8]) -> Result<Vec<u8>> {
+    crate::prepare::outside_transaction()?;
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::piped())
