@@ -172,7 +172,8 @@ def test_huge_simulation_from_a_read_only_user_is_paged_with_bounded_memory(serv
 def test_simulation_limits_answer_aws_errors(server):
     """Inputs beyond AWS's documented limits for the simulator (action names 3
     to 128 characters, resource ARNs up to 2,048, policies up to 131,072,
-    MaxItems up to 1,000, a Marker it issued) get AWS's ValidationError."""
+    MaxItems up to 1,000, a Marker it issued) get AWS's ValidationError, before
+    any evaluation starts."""
     iam = server.client("iam")
     policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
     ok = {"PolicyInputList": [policy], "ActionNames": ["iam:GetUser"]}
@@ -183,6 +184,9 @@ def test_simulation_limits_answer_aws_errors(server):
     big = json.dumps({"Version": "2012-10-17", "Statement": [{"Sid": "x" * 131_072, "Effect": "Allow", "Action": "*", "Resource": "*"}]})
     with raises_aws("ValidationError", 400, "policyInputList"):
         iam.simulate_custom_policy(**{**ok, "PolicyInputList": [big]})
+    outside = json.dumps({"Version": "2012-10-17", "Statement": [{"Sid": "\u0100", "Effect": "Allow", "Action": "*", "Resource": "*"}]}, ensure_ascii=False)
+    with raises_aws("ValidationError", 400, "regular expression pattern"):
+        iam.simulate_custom_policy(**{**ok, "PolicyInputList": [outside]})
     with raises_aws("ValidationError", 400, "maxItems"):
         iam.simulate_custom_policy(**ok, MaxItems=1001)
     with raises_aws("ValidationError", 400, "Marker"):

@@ -50,22 +50,25 @@ struct Source {
     text: String,
 }
 
-/// Each string of a list member, checked against a length range.
+/// Each string of a list member, checked against a length range, with AWS's
+/// wording for a list whose member breaks its constraint.
 fn checked_list<'a>(
     p: Params<'a>,
     member: &str,
     (min, max): (usize, usize),
 ) -> Result<Vec<&'a str>> {
     let items = p.str_list(member)?;
-    for (i, item) in items.iter().enumerate() {
+    if let Some(bad) = items.iter().find(|item| {
         let n = item.chars().count();
-        if n < min || n > max {
-            return Err(Error::constraint(
-                &format!("{}.{}.member", lower_camel(member), i + 1),
-                &truncated(item),
-                &format!("Member must have length between {min} and {max}"),
-            ));
-        }
+        n < min || n > max
+    }) {
+        return Err(Error::constraint(
+            &lower_camel(member),
+            &truncated(bad),
+            &format!(
+                "Member must satisfy constraint: [Member must have length less than or equal to {max}, Member must have length greater than or equal to {min}]"
+            ),
+        ));
     }
     Ok(items)
 }
@@ -83,9 +86,9 @@ fn input_list(p: Params<'_>, member: &str, kind: PolicyKind) -> Result<Vec<Sourc
         .map(|(i, text)| {
             if !text.chars().all(policy_char) {
                 return Err(Error::constraint(
-                    &format!("{}.{}.member", lower_camel(member), i + 1),
+                    &lower_camel(member),
                     &truncated(text),
-                    "Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+",
+                    "Member must satisfy constraint: [Member must satisfy regular expression pattern: [\\u0009\\u000A\\u000D\\u0020-\\u00FF]+]",
                 ));
             }
             Ok(Source {
