@@ -90,6 +90,18 @@ def test_text_over_polly_limits_is_refused_before_synthesis(server):
     assert time.monotonic() - started < 5
 
 
+def test_denied_caller_causes_no_synthesis(server):
+    """Attack: a user without Polly permissions sends the longest text, hoping
+    the work starts before the decision. Authorization runs before any slow work
+    is asked for: the denial comes back at once."""
+    nobody = make_user(server)
+    polly = server.client("polly", **nobody.creds)
+    started = time.monotonic()
+    with raises_aws("AccessDeniedException", 403):
+        polly.synthesize_speech(Text=long_text(MAX_BILLED), VoiceId="Joanna", OutputFormat="mp3")
+    assert time.monotonic() - started < 1
+
+
 def simulate_all(iam, **kw):
     """Every page of a simulation, with the page sizes seen."""
     results, sizes, marker = [], [], None
