@@ -224,8 +224,9 @@ pub(super) fn record_change(
         cursor: last,
         ..State::default()
     });
+    let prefix = format!("{trail_key}/");
     if let Some(old) = old
-        && load_epochs(env, trail_key)?.is_empty()
+        && env.tx.scan(NS_EPOCH, &prefix, None, 1)?.is_empty()
     {
         adopt(env, trail_key, old, &s)?;
     }
@@ -513,6 +514,17 @@ fn deliver_logs(env: &mut Env<'_>, trail_key: &str, s: &mut State) -> Result<()>
                 break;
             }
             cur = advance(env, s, &epochs, cur, e.seq - 1, &mut groups)?;
+            let next = epochs.get(cur.map_or(0, |i| i + 1));
+            if cur
+                .and_then(|i| epochs.get(i))
+                .and_then(Epoch::logging)
+                .is_none()
+                && next.is_none_or(|n| n.seq != e.seq)
+            {
+                // Stopped from here on: the next round passes over the rest unread.
+                more = true;
+                break;
+            }
             let Ok(record) = serde_json::from_str::<Json>(&e.record) else {
                 tracing::error!(seq = e.seq, "unreadable audit record skipped by delivery");
                 s.cursor = e.seq;
