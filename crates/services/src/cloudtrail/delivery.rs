@@ -510,6 +510,8 @@ fn deliver_logs(env: &mut Env<'_>, trail_key: &str, s: &mut State) -> Result<()>
         let mut held = false;
         for e in events {
             if e.seq > horizon {
+                // Every record up to the horizon is done: cross into its epoch.
+                s.cursor = s.cursor.max(horizon);
                 more = true;
                 break;
             }
@@ -700,8 +702,9 @@ fn process(env: &mut Env<'_>, trail_key: &str, timing: Timing, force: bool) -> R
     let due = |last: Option<OffsetDateTime>, every: Duration| {
         force || last.is_none_or(|t| now - t >= every)
     };
-    // What a stopped or deleted trail still owes goes out at once.
-    let ending = ahead.iter().any(|e| e.logging().is_none());
+    // What a stopped or deleted trail still owes goes out at once (after a
+    // refusal, at the trail's usual cadence).
+    let ending = s.last_error.is_none() && ahead.iter().any(|e| e.logging().is_none());
     let mut worked = false;
     if ending || due(s.last_attempt, timing.log_interval) {
         deliver_logs(env, trail_key, &mut s)?;
