@@ -199,3 +199,57 @@ fn every_change_governs_only_the_records_after_its_own() {
     w.services.deliver_trails(true).unwrap();
     assert_eq!(w.delivered().len(), delivered.len());
 }
+
+/// The sequence number of the record with this event id.
+fn seq_of(w: &World, event_id: &str) -> i64 {
+    w.store
+        .events_after(0, usize::MAX)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.record.contains(event_id))
+        .unwrap()
+        .seq
+}
+
+#[test]
+fn a_trail_stored_before_settings_were_versioned_keeps_delivering_as_it_did() {
+    let mut w = World::new();
+    w.call(
+        ServiceId::CloudTrail,
+        "CreateTrail",
+        json!({"Name": "legacy", "S3BucketName": BUCKET}),
+    );
+    let start = w.act(
+        ServiceId::CloudTrail,
+        "StartLogging",
+        json!({"Name": "legacy"}),
+    );
+    let before = user(&mut w, "before-stop");
+    let stop = w.act(
+        ServiceId::CloudTrail,
+        "StopLogging",
+        json!({"Name": "legacy"}),
+    );
+    let after = user(&mut w, "after-stop");
+    // What the previous version left: no epochs, and a state stopping at StopLogging's record.
+    let key = format!("{ACCOUNT}/us-east-1/legacy");
+    let old_state = json!({"cursor": seq_of(&w, &start) - 1, "pending": {}, "chains": {},
+        "digest_start": null, "stop_seq": seq_of(&w, &stop)});
+    trailguard_store::transact(w.store.as_ref(), |tx| {
+        for (k, _) in tx.scan("cloudtrail.epoch", &format!("{key}/"), None, usize::MAX)? {
+            tx.delete("cloudtrail.epoch", &k)?;
+        }
+        tx.put(
+            "cloudtrail.delivery",
+            &key,
+            old_state.to_string().as_bytes(),
+        )
+    })
+    .unwrap();
+
+    w.services.deliver_trails(true).unwrap();
+    let delivered: BTreeSet<String> = w.delivered().into_iter().collect();
+    let expected: BTreeSet<String> = [start, before, stop].into_iter().collect();
+    assert_eq!(delivered, expected);
+    assert!(!delivered.contains(&after));
+}
