@@ -532,6 +532,17 @@ fn deliver_logs(env: &mut Env<'_>, trail_key: &str, s: &mut State) -> Result<()>
                 s.cursor = e.seq;
                 continue;
             };
+            if next.is_some_and(|n| n.seq == e.seq)
+                && record.get("eventSource").and_then(Json::as_str)
+                    != Some("cloudtrail.amazonaws.com")
+            {
+                // `record_change` keys an epoch by the record its call appends next.
+                tracing::warn!(
+                    seq = e.seq,
+                    trail = trail_key,
+                    "a trail settings epoch is keyed by a record that is not a CloudTrail call"
+                );
+            }
             if let Some(i) = deliverer(&epochs, cur, e.seq, &record)
                 && let Some(trail) = epochs.get(i).and_then(|e| e.trail.as_ref())
             {
