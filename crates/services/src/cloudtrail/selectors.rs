@@ -13,7 +13,7 @@ use serde_json::Value as Json;
 use trailguard_model::Value;
 
 /// A trail's selectors, kept as the caller wrote them (validated).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub enum Selectors {
     #[default]
     Default,

@@ -2,8 +2,10 @@
 //!
 //! A trail names an S3 bucket whose policy must let `cloudtrail.amazonaws.com`
 //! write under `[prefix/]AWSLogs/<account>/`; this is checked with the policy
-//! engine at creation and update, as AWS checks it. Delivery itself is
-//! [`super::delivery`].
+//! engine at creation and update, as AWS checks it. Every change that alters
+//! what a trail delivers is recorded as a settings epoch through [`save`] (or
+//! DeleteTrail), so it never reaches back to records committed before it.
+//! Delivery itself is [`super::delivery`].
 
 use super::selectors::{self, Selectors};
 use crate::authz::Authorized;
@@ -157,8 +159,13 @@ pub(super) fn load(env: &mut Env<'_>, name_or_arn: &str) -> Result<Trail> {
     env.get(NS_TRAIL, &key)?.ok_or_else(not_found)
 }
 
+/// Stores the trail; a change to what it delivers becomes a settings epoch
+/// ([`super::delivery`]), so it governs only the records after this call's.
 fn save(env: &mut Env<'_>, trail: &Trail) -> Result<()> {
-    env.put(NS_TRAIL, &trail.key(), trail)
+    let key = trail.key();
+    let old: Option<Trail> = env.get(NS_TRAIL, &key)?;
+    env.put(NS_TRAIL, &key, trail)?;
+    super::delivery::record_change(env, &key, old.as_ref(), Some(trail))
 }
 
 /// Checks that the bucket exists and its policy lets CloudTrail write there.
@@ -304,7 +311,8 @@ pub fn update_trail(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<
 pub fn delete_trail(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let trail = load(env, p.str("Name")?)?;
     env.delete(NS_TRAIL, &trail.key())?;
-    super::delivery::forget(env, &trail)?;
+    // What the trail owes up to (and including) this call is still delivered.
+    super::delivery::record_change(env, &trail.key(), Some(&trail), None)?;
     Ok(Value::structure())
 }
 
@@ -362,7 +370,6 @@ pub fn start_logging(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
     if !trail.logging {
         trail.logging = true;
         trail.start_logging = Some(env.now);
-        super::delivery::start(env, &trail)?;
         save(env, &trail)?;
     }
     Ok(Value::structure())
@@ -373,7 +380,6 @@ pub fn stop_logging(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<
     if trail.logging {
         trail.logging = false;
         trail.stop_logging = Some(env.now);
-        super::delivery::stop(env, &trail)?;
         save(env, &trail)?;
     }
     Ok(Value::structure())
