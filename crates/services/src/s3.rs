@@ -434,6 +434,7 @@ pub fn service_may_deliver(
         resources: Vec::new(),
         decision_trace: None,
         via_service: None,
+        prepared: env.prepared,
     };
     match authorize_delivery(&mut inner, source_arn, bucket, key) {
         Ok(_) => Ok(true),
