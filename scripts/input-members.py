@@ -14,9 +14,10 @@ Each member is written with `key`, the name it has in trailguard's decoded
 parameter tree, which is where the protocols differ:
 - awsQuery and awsJson1.1: the member name (locationName when set: none is, at
   the top level, for the operations served);
-- restJson1 (`protocol::rest`): path labels under the label name with its first
-  letter lowered (GuardDuty's current model spells `{DetectorId}`, its routes
-  and records `detectorId`), query members under their locationName, header
+- restJson1 (`protocol::rest`): path labels under the member name with its
+  first letter lowered (GuardDuty's current model spells `{DetectorId}` for the
+  member `DetectorId`, its routes and records `detectorId`; Lex's label
+  `{versionoralias}` is the member `versionOrAlias`), query members under their locationName, header
   members and a raw payload under the member name, body members under their
   locationName (`name` for GuardDuty's `Name`) or the member name;
 - S3 (`protocol::s3`, its own names, which CloudTrail records): the explicit
@@ -72,7 +73,7 @@ def key_of(protocol, name, member, payload):
         return S3_KEYS.get(name, name)
     if protocol == "rest-json":
         if location == "uri":
-            return lower_first(location_name or name)
+            return lower_first(name)
         if location == "querystring":
             return location_name or name
         if location in ("header", "headers") or name == payload:
