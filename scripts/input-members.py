@@ -4,7 +4,9 @@ members AWS's model defines for every operation trailguard serves, taken from
 the service models botocore ships (the version pinned in
 tests/e2e/requirements.txt).
 
-    /work/main/.venv/bin/python scripts/input-members.py [path/to/trailguard]
+    /work/main/.venv/bin/python scripts/input-members.py [path/to/trailguard] [--check]
+
+With --check it writes nothing and fails if the checked-in file differs.
 
 The served operations come from `trailguard operations` (default binary:
 target/debug/trailguard). `Services::execute` drops every parameter this file
@@ -123,8 +125,20 @@ def operation(model, name):
     return {"protocol": protocol, "members": unique}
 
 
+def render(out: dict) -> str:
+    lines = ["{", f'"source": "botocore {botocore.__version__} service models, by scripts/input-members.py",', '"operations": {']
+    items = sorted(out.items())
+    for i, (k, v) in enumerate(items):
+        sep = "," if i + 1 < len(items) else ""
+        lines.append(f"{json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}{sep}")
+    lines += ["}", "}"]
+    return "\n".join(lines) + "\n"
+
+
 def main():
-    binary = sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "target" / "debug" / "trailguard")
+    args = [a for a in sys.argv[1:] if a != "--check"]
+    check = "--check" in sys.argv[1:]
+    binary = args[0] if args else str(ROOT / "target" / "debug" / "trailguard")
     lines = subprocess.run([binary, "operations"], check=True, capture_output=True, text=True).stdout
     served = [json.loads(line) for line in lines.splitlines() if line.strip()]
     loader = botocore.loaders.Loader()
@@ -141,15 +155,13 @@ def main():
                 break
         else:
             sys.exit(f"{svc}:{name} is in no botocore model")
-    with OUT.open("w") as f:
-        f.write("{\n")
-        f.write(f'"source": "botocore {botocore.__version__} service models, by scripts/input-members.py",\n')
-        f.write('"operations": {\n')
-        items = sorted(out.items())
-        for i, (k, v) in enumerate(items):
-            sep = "," if i + 1 < len(items) else ""
-            f.write(f"{json.dumps(k)}: {json.dumps(v, separators=(',', ':'))}{sep}\n")
-        f.write("}\n}\n")
+    text = render(out)
+    if check:
+        if OUT.read_text() != text:
+            sys.exit(f"{OUT.relative_to(ROOT)} is stale: run scripts/input-members.py")
+        print(f"{len(out)} operations: {OUT.relative_to(ROOT)} is current")
+        return
+    OUT.write_text(text)
     print(f"{len(out)} operations -> {OUT.relative_to(ROOT)}")
 
 
