@@ -5,7 +5,8 @@
 //! `bucketName`, `detectorId`...) naming another. The resource the call is
 //! authorized on (read back from the denial of a user with no permissions) must
 //! be the same with and without the decoys, and name the victim unless the
-//! operation acts on an account-wide resource.
+//! operation acts on an account-wide resource. The operation's own optional
+//! members move the resource only where they name it.
 
 #![allow(
     clippy::unwrap_used,
@@ -68,6 +69,21 @@ const NOT_NAMED_BY_A_REQUIRED_MEMBER: &[&str] = &[
     "s3:ListBuckets",
 ];
 
+/// Operations whose resource an optional member names (so setting it changes
+/// the resource, as it changes what the handler acts on): `UserName` of the
+/// calls that default to the caller, `Path` in a new policy's ARN, and
+/// `ClusterIdentifier` narrowing `DescribeClusters`. For every other operation
+/// no optional string member moves the resource either.
+const NAMED_BY_AN_OPTIONAL_MEMBER: &[&str] = &[
+    "iam:GetUser",
+    "iam:CreatePolicy",
+    "iam:CreateAccessKey",
+    "iam:ListAccessKeys",
+    "iam:UpdateAccessKey",
+    "iam:DeleteAccessKey",
+    "redshift:DescribeClusters",
+];
+
 fn value_for(shape_type: &str, key: &str) -> Json {
     match shape_type {
         "string" | "blob" => json!(format!("victim{key}")),
@@ -86,6 +102,16 @@ fn required(model: &Inputs) -> Map<String, Json> {
         .iter()
         .filter(|m| m.required)
         .map(|m| (m.key.clone(), value_for(&m.shape_type, &m.key)))
+        .collect()
+}
+
+/// Every optional string member of the operation, set to a decoy value.
+fn model_decoys(model: &Inputs) -> Map<String, Json> {
+    model
+        .members
+        .iter()
+        .filter(|m| !m.required && m.shape_type == "string")
+        .map(|m| (m.key.clone(), json!(format!("decoy{}", m.key))))
         .collect()
 }
 
@@ -193,6 +219,22 @@ fn decoy_members_never_change_what_a_call_is_authorized_on() {
         let got = authorized_resource(&services, &nobody, service, op.name, &Json::Object(decoyed));
         assert_eq!(got, want, "{name}: decoys changed the resource");
         assert!(!got.contains("decoy"), "{name}: authorized on {got}");
+        // The operation's own optional string members, set to other values, move
+        // the resource only where they name it.
+        let mut optional = model_decoys(model);
+        optional.extend(required(model));
+        let moved = authorized_resource(
+            &services,
+            &nobody,
+            service,
+            op.name,
+            &Json::Object(optional),
+        );
+        assert_eq!(
+            moved != want,
+            NAMED_BY_AN_OPTIONAL_MEMBER.contains(&name.as_str()),
+            "{name}: {want} became {moved}"
+        );
         if !want.contains("victim") {
             unnamed.push(format!("{name} -> {want}"));
         }
