@@ -218,6 +218,7 @@ mod tests {
                     resources: Vec::new(),
                     decision_trace: None,
                     via_service: None,
+                    prepared: &crate::prepare::Prepared::default(),
                 };
                 let a = (op.resource)(&mut env, Params(&plain)).map_err(|e| e.to_string());
                 let b = (op.resource)(&mut env, Params(&decoyed)).map_err(|e| e.to_string());

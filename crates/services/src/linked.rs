@@ -298,6 +298,7 @@ pub fn act_as(
         resources: Vec::new(),
         decision_trace: None,
         via_service: None,
+        prepared: env.prepared,
     };
     let result = crate::run_operation(&mut inner, target, op, Params(params));
     let facts = CallFacts {
@@ -310,6 +311,8 @@ pub fn act_as(
     };
     match &result {
         Ok(out) => audit::record(&mut inner, facts, Ok(out))?,
+        // The whole call is rolled back and tried again once the work is done.
+        Err(Error::NeedsPreparation(_)) => {}
         Err(e) => audit::record(&mut inner, facts, Err(&e.to_api()))?,
     }
     result
