@@ -2,11 +2,11 @@
 //! recorder, over a transactional store.
 //!
 //! [`Services::execute`] is the one path every API call takes: find the operation,
-//! authorize it, run it and record it in CloudTrail, all in one store transaction.
-//! Slow work a handler needs runs between attempts of that transaction, never
-//! inside it ([`prepare`]). A failed or denied call rolls its changes back and is
-//! then recorded in a transaction of its own. Nothing here knows HTTP or wire
-//! formats.
+//! drop the members its AWS model does not define ([`inputs`]), authorize it, run
+//! it and record it in CloudTrail, all in one store transaction. Slow work a
+//! handler needs runs between attempts of that transaction, never inside it
+//! ([`prepare`]). A failed or denied call rolls its changes back and is then
+//! recorded in a transaction of its own. Nothing here knows HTTP or wire formats.
 
 pub mod audit;
 pub mod authz;
@@ -16,6 +16,7 @@ pub mod env;
 pub mod error;
 pub mod guardduty;
 pub mod iam;
+pub mod inputs;
 pub mod lex;
 pub mod linked;
 pub mod ops;
@@ -371,6 +372,10 @@ impl Services {
             ))
             .to_api());
         };
+        // Before anything else: members the operation's AWS model does not define
+        // never reach authorization, the handler or the record.
+        let retained = inputs::retain_defined(service, op.name, params);
+        let params: &serde_json::Value = &retained;
         let facts = audit::CallFacts {
             service,
             name: op.name,
