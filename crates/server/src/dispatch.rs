@@ -156,16 +156,26 @@ pub async fn handle(
     })
     .and_then(|name| ServiceId::from_signing_name(&name));
     let max_body = limits::max_body(scoped);
+    let too_large = || {
+        let err = ApiError::sender(
+            "RequestEntityTooLarge",
+            413,
+            format!("Request body must be at most {max_body} bytes."),
+        );
+        error_response(scoped.unwrap_or(ServiceId::Iam), &request_id, &err)
+    };
+    // A declared length over the cap is answered before a byte of the body is read.
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > u64::try_from(max_body).unwrap_or(u64::MAX)) {
+        return too_large();
+    }
     let body = match Limited::new(body, max_body).collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => {
-            let err = ApiError::sender(
-                "RequestEntityTooLarge",
-                413,
-                format!("Request body must be at most {max_body} bytes."),
-            );
-            return error_response(scoped.unwrap_or(ServiceId::Iam), &request_id, &err);
-        }
+        Err(_) => return too_large(),
     };
     let (response, service, action) = dispatch(server, &parts, &body, peer, &request_id).await;
     tracing::info!(
