@@ -305,7 +305,12 @@ mod tests {
         let before = fine.clone();
         fine.bound_fields();
         assert_eq!(fine, before);
-        assert!(serde_json::to_value(&fine).unwrap().get("omitted").is_none());
+        assert!(
+            serde_json::to_value(&fine)
+                .unwrap()
+                .get("omitted")
+                .is_none()
+        );
     }
 
     #[test]

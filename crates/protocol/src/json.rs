@@ -5,9 +5,9 @@
 //! header first), so both always carry the same value and no conflicting `code`
 //! member is ever sent. Request bodies are parsed within [`crate::limits`].
 
+use crate::limits;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use crate::limits;
 use serde_json::{Map, Value as Json};
 use trailguard_model::{ApiError, Value};
 
@@ -162,7 +162,10 @@ mod tests {
     #[test]
     fn deep_wide_and_long_documents_are_refused() {
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-        assert_eq!(parse_bounded(deep.as_bytes()).unwrap_err(), limits::too_deep());
+        assert_eq!(
+            parse_bounded(deep.as_bytes()).unwrap_err(),
+            limits::too_deep()
+        );
         let nested = |n: usize| format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n));
         assert!(decode_body(nested(limits::MAX_DEPTH).as_bytes()).is_ok());
         assert_eq!(
@@ -173,9 +176,15 @@ mod tests {
         let quoted = format!("{{\"a\":\"{}\\\"{}\"}}", "[".repeat(100), "{".repeat(100));
         assert!(decode_body(quoted.as_bytes()).is_ok(), "{quoted}");
         let wide = format!("{{\"a\":[{}0]}}", "0,".repeat(limits::MAX_MEMBERS));
-        assert_eq!(decode_body(wide.as_bytes()).unwrap_err(), limits::too_many_members());
+        assert_eq!(
+            decode_body(wide.as_bytes()).unwrap_err(),
+            limits::too_many_members()
+        );
         let long = format!("{{\"{}\":1}}", "k".repeat(limits::MAX_NAME_LEN + 1));
-        assert_eq!(decode_body(long.as_bytes()).unwrap_err(), limits::name_too_long());
+        assert_eq!(
+            decode_body(long.as_bytes()).unwrap_err(),
+            limits::name_too_long()
+        );
     }
 
     #[test]

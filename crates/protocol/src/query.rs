@@ -232,7 +232,10 @@ mod tests {
         let ok = format!("Action=X&{}=1", vec!["a"; limits::MAX_DEPTH].join("."));
         assert!(decode("", ok.as_bytes()).is_ok());
         // Deep list nesting counts two segments per level.
-        let lists = format!("Action=X&{}=1", vec!["member.1"; limits::MAX_DEPTH + 1].join("."));
+        let lists = format!(
+            "Action=X&{}=1",
+            vec!["member.1"; limits::MAX_DEPTH + 1].join(".")
+        );
         assert_eq!(
             decode("", lists.as_bytes()).unwrap_err(),
             QueryError::Malformed(limits::too_deep())

@@ -476,9 +476,8 @@ pub fn decode(
                         binding.name
                     ))
                 })?;
-                crate::json::parse_bounded(&bytes).map_err(|m| {
-                    RestError::Malformed(format!("Header {}: {m}", binding.name))
-                })?
+                crate::json::parse_bounded(&bytes)
+                    .map_err(|m| RestError::Malformed(format!("Header {}: {m}", binding.name)))?
             }
         };
         params.insert(binding.member.into(), value);
@@ -660,7 +659,10 @@ mod tests {
             decode(LEX, "POST", content, "", &headers, b""),
             Err(RestError::Malformed(m)) if m.ends_with(&limits::too_deep())
         ));
-        let big = B64.encode(format!("{{\"a\":\"{}\"}}", "x".repeat(limits::MAX_BOUND_HEADER)));
+        let big = B64.encode(format!(
+            "{{\"a\":\"{}\"}}",
+            "x".repeat(limits::MAX_BOUND_HEADER)
+        ));
         headers.insert("x-amz-lex-session-attributes", big.parse().unwrap());
         assert!(matches!(
             decode(LEX, "POST", content, "", &headers, b""),

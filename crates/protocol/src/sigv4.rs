@@ -835,7 +835,17 @@ mod tests {
             secret: "s",
             session_token: None,
         };
-        sign_request("POST", "/", "", &mut h, b"{}", key, region, "cloudtrail", now);
+        sign_request(
+            "POST",
+            "/",
+            "",
+            &mut h,
+            b"{}",
+            key,
+            region,
+            "cloudtrail",
+            now,
+        );
         for (k, v) in extra {
             h.insert(
                 http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
@@ -902,7 +912,17 @@ mod tests {
             secret: "s",
             session_token: None,
         };
-        sign_request("POST", "/", "", &mut h2, b"{}", key, "us-east-1", "cloudtrail", now);
+        sign_request(
+            "POST",
+            "/",
+            "",
+            &mut h2,
+            b"{}",
+            key,
+            "us-east-1",
+            "cloudtrail",
+            now,
+        );
         h2.insert("x-amzn-trace-id", http::HeaderValue::from_static("Root=1"));
         h2.insert("user-agent", http::HeaderValue::from_static("ua"));
         let req = SignedRequest {

@@ -6,9 +6,9 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use std::net::SocketAddr;
 use std::time::Instant;
+use trailguard_model::error::quote;
 use trailguard_model::{ApiError, Caller, RequestContext, ServiceId, Value};
 use trailguard_protocol::sigv4::{self, AuthError, PathMode, SignedRequest};
-use trailguard_model::error::quote;
 use trailguard_protocol::{json, limits, query, rest, route, s3, xml};
 
 /// The largest request body accepted (by any service; see [`limits::max_body`]).
