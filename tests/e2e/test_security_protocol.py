@@ -301,6 +301,21 @@ def test_large_denied_user_name_is_recorded_bounded_and_marked_omitted(server, n
     assert rec["errorMessage"] == err["Message"]
 
 
+def test_large_invalid_user_name_from_an_admin_is_answered_and_recorded_bounded(server):
+    """Allowed but invalid, the same 900 KB UserName is a ValidationError that
+    quotes the value bounded, and its record stays small too."""
+    admin = make_user(server, admin=True, prefix="admin")
+    name = "C" * (900 * 1024)
+    status, _h, body = query(server, admin.creds, f"Action=CreateUser&Version=2010-05-08&UserName={name}")
+    assert status == 400, body[:300]
+    err = parse_xml_error(body)
+    assert err["Code"] == "ValidationError"
+    assert len(err["Message"]) < 1024
+    (rec,) = server.events_for_request(err["RequestId"])
+    assert len(json.dumps(rec)) < 8 * 1024
+    assert rec["omitted"] is True
+
+
 def test_small_records_carry_no_omitted_marker(server, nobody):
     """The marker appears only where something was cut."""
     status, _h, body = query(server, nobody.creds, "Action=CreateUser&Version=2010-05-08&UserName=ok-name")
