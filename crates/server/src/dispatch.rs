@@ -13,7 +13,8 @@ use trailguard_protocol::{json, limits, query, rest, route, s3, xml};
 
 /// The largest request body accepted (by any service; see [`limits::max_body`]).
 pub const MAX_BODY: usize = limits::MAX_BODY;
-const MAX_USER_AGENT: usize = 1024;
+/// The record's `userAgent` maximum (CloudTrail's 1 KB), applied as the request arrives.
+const MAX_USER_AGENT: usize = trailguard_model::cloudtrail::MAX_USER_AGENT;
 
 type Body = Full<Bytes>;
 
