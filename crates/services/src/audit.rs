@@ -176,7 +176,11 @@ pub fn append(
             "Data"
         }
         .into(),
+        omitted: false,
     };
+    let mut rec = rec;
+    // However large the request, the record stays within CloudTrail's sizes.
+    rec.bound_fields();
     let text =
         serde_json::to_string(&rec).map_err(|e| crate::error::Error::Corrupt(e.to_string()))?;
     let username = match &caller.principal {

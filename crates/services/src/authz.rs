@@ -15,6 +15,7 @@ use crate::sts::{NS_SESSION, Session};
 use std::sync::Arc;
 use trailguard_model::Principal;
 use trailguard_model::clock::iso8601;
+use trailguard_model::error::quote;
 use trailguard_policy::{Context, Decision, Policy, PolicyDocument, PolicyKind, Query, Reason};
 
 /// Proof that the current call was authorized. Only this module can construct it.
@@ -264,8 +265,11 @@ fn eval_principal<'a>(p: &'a Principal, arn: &'a str) -> trailguard_policy::Prin
 
 /// AWS's `AccessDenied` text for a decision.
 pub fn denial_message(who: &str, action: &str, resource: &str, decision: &Decision) -> String {
-    let head =
-        format!("User: {who} is not authorized to perform: {action} on resource: {resource}");
+    // The resource ARN carries client input (a name of any length): quote it bounded.
+    let head = format!(
+        "User: {who} is not authorized to perform: {action} on resource: {}",
+        quote(resource)
+    );
     let article = |kind: PolicyKind| match kind {
         PolicyKind::Identity => "an",
         PolicyKind::Resource
@@ -414,8 +418,9 @@ pub fn authorize_assume_role(
     }
     let denied = || {
         Error::AccessDenied(format!(
-            "User: {} is not authorized to perform: {action} on resource: {role_arn}",
-            caller.arn()
+            "User: {} is not authorized to perform: {action} on resource: {}",
+            caller.arn(),
+            quote(role_arn)
         ))
     };
     let Some(role) = role else {

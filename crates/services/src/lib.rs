@@ -368,7 +368,8 @@ impl Services {
     ) -> Result<Value, ApiError> {
         let Some(op) = operation(service, action) else {
             return Err(Error::InvalidAction(format!(
-                "The action {action} is not valid for this web service."
+                "The action {} is not valid for this web service.",
+                trailguard_model::error::quote(action)
             ))
             .to_api());
         };
