@@ -539,8 +539,13 @@ pub(crate) fn run_operation(
         // policy); GetSessionToken is refused to session credentials by its handler.
         authz::always()
     } else {
-        let resource = (op.resource)(env, p)?;
-        authz::authorize(env, &action_name, &resource, p)?
+        // Every resource is decided on its own; the first refused names itself
+        // in the denial.
+        let mut token = None;
+        for resource in op.resources(env, p)? {
+            token = Some(authz::authorize(env, &action_name, &resource, p)?);
+        }
+        token.ok_or_else(|| Error::Corrupt(format!("{} names no resource", op.name)))?
     };
     let out = (op.run)(env, &token, p)?;
     note_key_use(env, service)?;

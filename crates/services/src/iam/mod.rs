@@ -39,7 +39,8 @@ pub const OPERATIONS: &[Operation] = &[
         "UpdateUser",
         |e, p| named_res(e, p, Kind::User),
         principals::update_user,
-    ),
+    )
+    .also_on(|e, p| rename_target_res(e, p, Kind::User)),
     Operation::write(
         "DeleteUser",
         |e, p| named_res(e, p, Kind::User),
@@ -64,7 +65,8 @@ pub const OPERATIONS: &[Operation] = &[
         "UpdateGroup",
         |e, p| named_res(e, p, Kind::Group),
         principals::update_group,
-    ),
+    )
+    .also_on(|e, p| rename_target_res(e, p, Kind::Group)),
     Operation::write(
         "DeleteGroup",
         |e, p| named_res(e, p, Kind::Group),
@@ -452,6 +454,28 @@ fn named_res(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<String> {
     let account = env.account.clone();
     let existing: Option<Entity> = env.get(kind.ns(), &key(&account, name))?;
     Ok(existing.map_or_else(|| kind.arn(&account, "/", name), |e| e.arn))
+}
+
+/// The ARN a rename or move (`NewUserName`/`NewGroupName`, `NewPath`) makes: AWS
+/// requires the action on it as well as on the entity as it is now.
+fn rename_target_res(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<Vec<String>> {
+    let new_name = p.opt_str(&format!("New{}", kind.name_param()))?;
+    let new_path = p.opt_str("NewPath")?;
+    if new_name.is_none() && new_path.is_none() {
+        return Ok(Vec::new());
+    }
+    let name = p.opt_str(kind.name_param())?.unwrap_or("");
+    let account = env.account.clone();
+    let existing: Option<Entity> = env.get(kind.ns(), &key(&account, name))?;
+    let (path, name) = existing.map_or_else(
+        || ("/".to_string(), name.to_string()),
+        |e| (e.path, e.name),
+    );
+    Ok(vec![kind.arn(
+        &account,
+        new_path.unwrap_or(&path),
+        new_name.unwrap_or(&name),
+    )])
 }
 
 /// Calls whose `UserName` defaults to the caller.
