@@ -521,6 +521,19 @@ impl Services {
     }
 }
 
+/// Whether this server holds `account` (the default account or one made with
+/// `trailguard account create`).
+pub(crate) fn account_exists(env: &mut Env<'_>, account: &str) -> error::Result<bool> {
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(false);
+    }
+    if env.tx.get(NS_ACCOUNT, account)?.is_some() {
+        return Ok(true);
+    }
+    let default: Option<RootIdentity> = env.get(NS_ACCOUNT, DEFAULT_ACCOUNT_KEY)?;
+    Ok(default.is_some_and(|d| d.account_id == account))
+}
+
 /// Authorizes and runs one operation inside the caller's transaction.
 pub(crate) fn run_operation(
     env: &mut Env<'_>,

@@ -134,7 +134,7 @@ pub fn assume_role(
         "RoleSessionName": session_name,
         "DurationSeconds": "3600",
     });
-    let out = crate::sts::assumed_role_output(env, &role, session_name, &session);
+    let out = crate::sts::assumed_role_output(&role, session_name, &session);
     let shared = env.ids.uuid();
     audit::append(
         env,
