@@ -96,7 +96,9 @@ pub fn record(
     };
     let mut others: Vec<String> = Vec::new();
     for r in &env.resources {
-        if !r.account_id.is_empty() && r.account_id != env.account && !others.contains(&r.account_id)
+        if !r.account_id.is_empty()
+            && r.account_id != env.account
+            && !others.contains(&r.account_id)
         {
             others.push(r.account_id.clone());
         }

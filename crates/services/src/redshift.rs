@@ -322,3 +322,33 @@ impl LinkedResources for Linked {
             .collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn iam_roles_are_read_in_index_order_from_either_protocol_shape() {
+        let query = json!({"IamRoles": {"IamRoleArn": {"10": "c", "2": "b", "1": "a"}}});
+        assert_eq!(
+            role_arns(Params(&query)).ok(),
+            Some(vec!["a".into(), "b".into(), "c".into()])
+        );
+        let list = json!({"IamRoles": ["a", "b", "a"]});
+        assert_eq!(
+            role_arns(Params(&list)).ok(),
+            Some(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(role_arns(Params(&json!({}))).ok(), Some(Vec::new()));
+        let bad = json!({"IamRoles": {"IamRoleArn": {"x": "a"}}});
+        assert!(matches!(
+            role_arns(Params(&bad)),
+            Err(Error::InvalidParameterValue(_))
+        ));
+        let many: Vec<String> = (0..=MAX_CLUSTER_IAM_ROLES)
+            .map(|i| format!("r{i}"))
+            .collect();
+        assert!(role_arns(Params(&json!({ "IamRoles": many }))).is_err());
+    }
+}

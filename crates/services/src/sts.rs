@@ -276,11 +276,7 @@ pub fn note_role_use(env: &mut Env<'_>, role: &mut Entity) -> Result<()> {
 }
 
 /// `AssumeRole`'s answer.
-pub fn assumed_role_output(
-    role: &Entity,
-    session_name: &str,
-    session: &Session,
-) -> Value {
+pub fn assumed_role_output(role: &Entity, session_name: &str, session: &Session) -> Value {
     Value::structure()
         .with("Credentials", credentials_value(session))
         .with(

@@ -467,10 +467,8 @@ fn rename_target_res(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<Vec
     let name = p.opt_str(kind.name_param())?.unwrap_or("");
     let account = env.account.clone();
     let existing: Option<Entity> = env.get(kind.ns(), &key(&account, name))?;
-    let (path, name) = existing.map_or_else(
-        || ("/".to_string(), name.to_string()),
-        |e| (e.path, e.name),
-    );
+    let (path, name) =
+        existing.map_or_else(|| ("/".to_string(), name.to_string()), |e| (e.path, e.name));
     Ok(vec![kind.arn(
         &account,
         new_path.unwrap_or(&path),

@@ -307,3 +307,67 @@ pub fn get_deletion_status(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> 
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(path: &str, linked: Option<&str>) -> Entity {
+        Entity {
+            kind: Kind::Role,
+            name: "AWSServiceRoleForAmazonGuardDuty".into(),
+            id: "AROAEXAMPLE".into(),
+            arn: format!("arn:aws:iam::123456789012:role{path}AWSServiceRoleForAmazonGuardDuty"),
+            path: path.into(),
+            create_date: time::OffsetDateTime::UNIX_EPOCH,
+            tags: Vec::new(),
+            attached: Vec::new(),
+            inline: Default::default(),
+            permissions_boundary: None,
+            groups: Vec::new(),
+            members: Vec::new(),
+            assume_role_policy: None,
+            description: None,
+            max_session_duration: None,
+            last_used: None,
+            trust_pins: Default::default(),
+            instance_profiles: Vec::new(),
+            linked_service: linked.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn only_the_stored_flag_makes_a_role_service_linked() {
+        let path = "/aws-service-role/guardduty.amazonaws.com/";
+        let look_alike = role(path, None);
+        assert!(!is_service_linked(&look_alike));
+        assert!(!is_linked_to(&look_alike, "guardduty.amazonaws.com"));
+        assert!(ensure_modifiable(&look_alike).is_ok());
+        let real = role(path, Some("guardduty.amazonaws.com"));
+        assert!(is_service_linked(&real));
+        assert!(is_linked_to(&real, "guardduty.amazonaws.com"));
+        assert!(!is_linked_to(&real, "redshift.amazonaws.com"));
+        assert!(matches!(
+            ensure_modifiable(&real),
+            Err(Error::UnmodifiableEntity(_))
+        ));
+    }
+
+    #[test]
+    fn the_reserved_path_and_everything_under_it_is_refused() {
+        for path in ["/aws-service-role/", "/aws-service-role/x.amazonaws.com/"] {
+            assert!(matches!(
+                ensure_path_not_reserved(path),
+                Err(Error::InvalidInput(m)) if m.contains("can only be used for AWS Service linked Roles")
+            ));
+        }
+        for path in [
+            "/",
+            "/service-role/",
+            "/aws-service-roles/",
+            "/x/aws-service-role/",
+        ] {
+            assert!(ensure_path_not_reserved(path).is_ok(), "{path}");
+        }
+    }
+}
