@@ -230,6 +230,51 @@ def test_renaming_a_group_to_a_name_the_caller_may_not_touch_is_refused(server):
     assert root.get_group(GroupName=target)["Group"]["Arn"] == target_arn
 
 
+def test_creating_an_entity_under_a_denied_path_is_refused(server):
+    """Attack: a user allowed to create users and roles, but explicitly denied under the
+    `/admins/` path, creates one there anyway. trailguard authorizes creation on the ARN
+    the entity will have (with its path), as AWS does, and answers AccessDenied naming it."""
+    denied = [
+        f"arn:aws:iam::{ACCOUNT_ID}:user/admins/*",
+        f"arn:aws:iam::{ACCOUNT_ID}:role/admins/*",
+        f"arn:aws:iam::{ACCOUNT_ID}:instance-profile/admins/*",
+    ]
+    attacker = make_user(
+        server,
+        inline_policy={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["iam:CreateUser", "iam:CreateRole", "iam:CreateInstanceProfile"],
+                    "Resource": "*",
+                },
+                {
+                    "Effect": "Deny",
+                    "Action": ["iam:CreateUser", "iam:CreateRole", "iam:CreateInstanceProfile"],
+                    "Resource": denied,
+                },
+            ],
+        },
+    )
+    iam = server.client("iam", **attacker.creds)
+    name = unique("boss")
+    with raises_aws("AccessDenied", 403, f"on resource: arn:aws:iam::{ACCOUNT_ID}:user/admins/{name}"):
+        iam.create_user(UserName=name, Path="/admins/")
+    with raises_aws("AccessDenied", 403, f"on resource: arn:aws:iam::{ACCOUNT_ID}:role/admins/{name}"):
+        iam.create_role(
+            RoleName=name, Path="/admins/", AssumeRolePolicyDocument=trust_user(attacker.arn)
+        )
+    with raises_aws(
+        "AccessDenied", 403, f"on resource: arn:aws:iam::{ACCOUNT_ID}:instance-profile/admins/{name}"
+    ):
+        iam.create_instance_profile(InstanceProfileName=name, Path="/admins/")
+    with raises_aws("NoSuchEntity", 404):
+        server.client("iam").get_user(UserName=name)
+    # Elsewhere the same calls are allowed.
+    assert iam.create_user(UserName=name, Path="/staff/")["User"]["Path"] == "/staff/"
+
+
 # ----- cross-account AssumeRole -----------------------------------------------------
 
 

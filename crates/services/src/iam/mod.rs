@@ -26,7 +26,7 @@ pub const OPERATIONS: &[Operation] = &[
     // Users, groups and roles.
     Operation::write(
         "CreateUser",
-        |e, p| named_res(e, p, Kind::User),
+        |e, p| created_res(e, p, Kind::User),
         principals::create_user,
     ),
     Operation::read("GetUser", self_or_named_res, principals::get_user),
@@ -48,7 +48,7 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     Operation::write(
         "CreateGroup",
-        |e, p| named_res(e, p, Kind::Group),
+        |e, p| created_res(e, p, Kind::Group),
         principals::create_group,
     ),
     Operation::read(
@@ -89,7 +89,7 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     Operation::write(
         "CreateRole",
-        |e, p| named_res(e, p, Kind::Role),
+        |e, p| created_res(e, p, Kind::Role),
         principals::create_role,
     ),
     Operation::read(
@@ -361,7 +361,14 @@ pub const OPERATIONS: &[Operation] = &[
     // Instance profiles.
     Operation::write(
         "CreateInstanceProfile",
-        profile_res,
+        |e, p| {
+            Ok(format!(
+                "arn:aws:iam::{}:instance-profile{}{}",
+                e.account,
+                p.opt_str("Path")?.unwrap_or("/"),
+                p.opt_str("InstanceProfileName")?.unwrap_or("")
+            ))
+        },
         profiles::create_profile,
     ),
     Operation::read("GetInstanceProfile", profile_res, profiles::get_profile),
@@ -454,6 +461,14 @@ fn named_res(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<String> {
     let account = env.account.clone();
     let existing: Option<Entity> = env.get(kind.ns(), &key(&account, name))?;
     Ok(existing.map_or_else(|| kind.arn(&account, "/", name), |e| e.arn))
+}
+
+/// The ARN of the user, group or role a call creates, with the path it asks
+/// for: AWS authorizes creation on the ARN the entity will have.
+fn created_res(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<String> {
+    let name = p.opt_str(kind.name_param())?.unwrap_or("");
+    let path = p.opt_str("Path")?.unwrap_or("/");
+    Ok(kind.arn(&env.account, path, name))
 }
 
 /// The ARN a rename or move (`NewUserName`/`NewGroupName`, `NewPath`) makes: AWS
