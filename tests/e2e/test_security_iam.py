@@ -331,6 +331,30 @@ def test_cross_account_assume_role_needs_both_the_trust_policy_and_the_callers_p
         server.client("sts", **denied.creds).assume_role(
             RoleArn=trusted["Arn"], RoleSessionName="xacct"
         )
+    # Conditions on the role's tags see the tags the role has in its own account.
+    tagged = b_iam.create_role(
+        RoleName=unique("xacct"),
+        AssumeRolePolicyDocument=json.dumps(trust_policy(f"arn:aws:iam::{ACCOUNT_ID}:root")),
+        Tags=[{"Key": "team", "Value": "blue"}],
+    )["Role"]
+    by_tag = make_user(
+        server,
+        inline_policy={
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Resource": "*",
+                    "Condition": {"StringEquals": {"aws:ResourceTag/team": "blue"}},
+                }
+            ],
+        },
+    )
+    tag_sts = server.client("sts", **by_tag.creds)
+    assert tag_sts.assume_role(RoleArn=tagged["Arn"], RoleSessionName="tag")["AssumedRoleUser"]
+    with raises_aws("AccessDenied", 403):
+        tag_sts.assume_role(RoleArn=trusted["Arn"], RoleSessionName="tag")
     # A role ARN naming an account this server does not hold is simply denied.
     with raises_aws("AccessDenied", 403):
         sts.assume_role(RoleArn="arn:aws:iam::999999999999:role/nope", RoleSessionName="xacct")

@@ -232,11 +232,18 @@ pub fn request_context(env: &mut Env<'_>, params: Params<'_>, resource: &str) ->
     Ok(ctx)
 }
 
+/// The user or role an IAM ARN names, in the account the ARN names (a
+/// cross-account role's tags are its own account's).
 fn resource_entity(env: &mut Env<'_>, resource: &str) -> Result<Option<Entity>> {
-    let account = env.account.clone();
-    let Some(rest) = resource.strip_prefix(&format!("arn:aws:iam::{account}:")) else {
+    let Some((account, rest)) = resource
+        .strip_prefix("arn:aws:iam::")
+        .and_then(|r| r.split_once(':'))
+    else {
         return Ok(None);
     };
+    if account != env.account && !crate::account_exists(env, account)? {
+        return Ok(None);
+    }
     let kind = if rest.starts_with("user/") {
         Kind::User
     } else if rest.starts_with("role/") {
@@ -245,7 +252,7 @@ fn resource_entity(env: &mut Env<'_>, resource: &str) -> Result<Option<Entity>> 
         return Ok(None);
     };
     let name = rest.rsplit('/').next().unwrap_or_default();
-    let e: Option<Entity> = env.get(kind.ns(), &key(&account, name))?;
+    let e: Option<Entity> = env.get(kind.ns(), &key(account, name))?;
     Ok(e.filter(|e| e.arn == resource))
 }
 
