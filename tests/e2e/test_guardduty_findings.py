@@ -206,7 +206,7 @@ def test_live_detections_name_the_events_behind_them(fresh_server):
 
 
 def test_threat_and_trusted_lists(fresh_server, tmp_path):
-    """Lists load from a trailguard bucket or a local file; an active threat
+    """Lists load from objects in a trailguard bucket; an active threat
     list naming the caller's IP makes MaliciousIPCaller.Custom findings, and a
     trusted list silences every detection."""
     srv = fresh_server.start()
@@ -241,13 +241,13 @@ def test_threat_and_trusted_lists(fresh_server, tmp_path):
     unauthorized = wait_for(gd, det, {"type": {"Equals": ["UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom"]}, **mine})
     assert unauthorized[0]["Service"]["Action"]["AwsApiCallAction"]["Api"] == "CreateGroup"
 
-    # A trusted list (one at most, from a local file) silences the IP entirely.
-    trusted = tmp_path / "trusted.txt"
-    trusted.write_text("127.0.0.0/8\n")
-    iid = gd.create_ip_set(DetectorId=det, Name="office", Format="TXT", Location=f"file://{trusted}",
+    # A trusted list (one at most) silences the IP entirely.
+    s3.put_object(Bucket="gd-lists", Key="trusted.txt", Body=b"127.0.0.0/8\n")
+    trusted = "https://gd-lists.s3.us-east-1.amazonaws.com/trusted.txt"
+    iid = gd.create_ip_set(DetectorId=det, Name="office", Format="TXT", Location=trusted,
                            Activate=True)["IpSetId"]
     with raises_aws("BadRequestException", 400, "at most 1"):
-        gd.create_ip_set(DetectorId=det, Name="second", Format="TXT", Location=f"file://{trusted}", Activate=True)
+        gd.create_ip_set(DetectorId=det, Name="second", Format="TXT", Location=trusted, Activate=True)
     time.sleep(1.0)
     before = {f["Id"]: f["Service"]["Count"] for f in findings(gd, det, all_ids(gd, det))}
     srv.client("iam", **user.creds).list_users()

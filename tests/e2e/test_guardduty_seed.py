@@ -54,7 +54,7 @@ def test_seed_walk_through_as_typed(fresh_server, tmp_path):
     (finding,) = aws("guardduty", "get-findings", "--detector-id", det, "--finding-ids", fid)["Findings"]
     assert finding["Service"]["Archived"] is True and finding["Service"]["Count"] == 2
 
-    # Trusted and threat lists, from a bucket and from a local file.
+    # Trusted and threat lists, from a bucket; a local file is uploaded first.
     aws("s3api", "create-bucket", "--bucket", "seed-lists")
     threats = tmp_path / "threats.txt"
     threats.write_text("203.0.113.0/24\nbad.example.com\n")
@@ -63,8 +63,9 @@ def test_seed_walk_through_as_typed(fresh_server, tmp_path):
               "--format", "TXT", "--location", "s3://seed-lists/threats.txt", "--activate")["ThreatIntelSetId"]
     trusted = tmp_path / "trusted.txt"
     trusted.write_text("198.51.100.0/24\n")
+    aws("s3", "cp", str(trusted), "s3://seed-lists/trusted.txt", "--only-show-errors")
     iid = aws("guardduty", "create-ip-set", "--detector-id", det, "--name", "office", "--format", "TXT",
-              "--location", f"file://{trusted}", "--activate")["IpSetId"]
+              "--location", "s3://seed-lists/trusted.txt", "--activate")["IpSetId"]
     assert aws("guardduty", "get-threat-intel-set", "--detector-id", det, "--threat-intel-set-id", tid)["Status"] == "ACTIVE"
     assert aws("guardduty", "get-ip-set", "--detector-id", det, "--ip-set-id", iid)["Status"] == "ACTIVE"
 

@@ -3,6 +3,7 @@
 
 use crate::catalogue::Catalogue;
 use crate::error::{Error, Result};
+use crate::prepare::{Job, Pending, Prepared};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
@@ -29,9 +30,22 @@ pub struct Env<'a> {
     /// Set while an AWS service acts on the caller's behalf (forward access):
     /// `aws:ViaAWSService` is then true.
     pub via_service: Option<String>,
+    /// The results of slow work done for this call outside its transaction.
+    pub prepared: &'a Prepared,
 }
 
 impl Env<'_> {
+    /// The result of slow work (`prepare`): available when a job with exactly
+    /// these inputs ran for this call, else the call is rolled back, the job runs
+    /// with the writer released, and the call is tried again. Handlers propagate
+    /// the error with `?` and never catch it.
+    pub fn prepared<J: Job>(&self, job: J) -> Result<J::Output> {
+        match self.prepared.get(&job) {
+            Some(out) => Ok(out),
+            None => Err(Error::NeedsPreparation(Pending::new(job))),
+        }
+    }
+
     /// Reads and decodes a document.
     pub fn get<T: DeserializeOwned>(&mut self, ns: &str, key: &str) -> Result<Option<T>> {
         match self.tx.get(ns, key)? {

@@ -133,6 +133,14 @@ pub enum Error {
     InvalidParameterCombinationCloudTrail(String),
     #[error("{0}")]
     InvalidKmsKeyId(String),
+    /// Too many slow requests at once, or inputs that kept changing while the
+    /// call's slow work was prepared (`prepare`).
+    #[error("{0}")]
+    Throttling(String),
+    /// A handler needs slow work done outside the transaction first: never
+    /// answered, `prepare::transact_prepared` runs the job and retries.
+    #[error("the call needs work prepared outside its transaction: {0:?}")]
+    NeedsPreparation(crate::prepare::Pending),
     /// A storage failure: logged, never shown to the client.
     #[error("storage: {0}")]
     Store(#[from] StoreError),
@@ -209,6 +217,7 @@ impl Error {
                 ("InvalidParameterCombinationException", 400)
             }
             Error::InvalidKmsKeyId(_) => ("InvalidKmsKeyIdException", 400),
+            Error::Throttling(_) => ("ThrottlingException", 400),
             Error::SynthesisFailure(_) => {
                 // A server fault, but its cause (a missing speech engine) is the
                 // operator's to fix, so the message is sent.
@@ -216,7 +225,9 @@ impl Error {
                 e.fault = trailguard_model::Fault::Receiver;
                 return e;
             }
-            Error::Store(_) | Error::Corrupt(_) => return ApiError::internal(),
+            Error::Store(_) | Error::Corrupt(_) | Error::NeedsPreparation(_) => {
+                return ApiError::internal();
+            }
         };
         ApiError::sender(code, status, self.to_string())
     }

@@ -3,8 +3,10 @@
 //!
 //! [`Services::execute`] is the one path every API call takes: find the operation,
 //! authorize it, run it and record it in CloudTrail, all in one store transaction.
-//! A failed or denied call rolls its changes back and is then recorded in a
-//! transaction of its own. Nothing here knows HTTP or wire formats.
+//! Slow work a handler needs runs between attempts of that transaction, never
+//! inside it ([`prepare`]). A failed or denied call rolls its changes back and is
+//! then recorded in a transaction of its own. Nothing here knows HTTP or wire
+//! formats.
 
 pub mod audit;
 pub mod authz;
@@ -19,6 +21,7 @@ pub mod linked;
 pub mod ops;
 pub mod params;
 pub mod polly;
+pub mod prepare;
 pub mod redshift;
 pub mod s3;
 pub mod sts;
@@ -84,6 +87,8 @@ pub struct Services {
     /// Set once every detector's finding summaries are known to be built
     /// (detectors made later are built from the start), so the worker stops looking.
     summaries_built: std::sync::atomic::AtomicBool,
+    /// The bound on slow work running outside transactions (`prepare`).
+    workers: prepare::Workers,
 }
 
 /// Looks an operation up.
@@ -140,6 +145,7 @@ impl Services {
             ids,
             catalogue: Catalogue::builtin(),
             summaries_built: std::sync::atomic::AtomicBool::new(false),
+            workers: prepare::Workers::default(),
         }
     }
 
@@ -376,31 +382,42 @@ impl Services {
         let account = caller.principal.account_id().to_string();
         let now = self.clock.now();
         let mut trace = None;
-        let outcome = transact(self.store.as_ref(), |tx| {
-            let mut env = Env {
-                blobs: self.blobs.as_ref(),
-                tx,
-                now,
-                ids: self.ids.as_ref(),
-                caller,
-                ctx,
-                account: account.clone(),
-                catalogue: &self.catalogue,
-                resources: Vec::new(),
-                decision_trace: None,
-                via_service: None,
-            };
-            let result = run_operation(&mut env, service, op, Params(params));
-            let out = match result {
-                Ok(out) => out,
-                Err(e) => {
-                    trace = env.decision_trace.take();
-                    return Err(e);
-                }
-            };
-            audit::record(&mut env, facts, Ok(&out))?;
-            Ok::<_, Error>(out)
-        });
+        let jobs = prepare::JobContext {
+            blobs: self.blobs.as_ref(),
+        };
+        // Slow work a handler asks for runs between attempts, with the writer
+        // released; each attempt starts afresh from what is committed.
+        let outcome = prepare::transact_prepared(
+            self.store.as_ref(),
+            &self.workers,
+            &jobs,
+            |tx, prepared| {
+                let mut env = Env {
+                    blobs: self.blobs.as_ref(),
+                    tx,
+                    now,
+                    ids: self.ids.as_ref(),
+                    caller,
+                    ctx,
+                    account: account.clone(),
+                    catalogue: &self.catalogue,
+                    resources: Vec::new(),
+                    decision_trace: None,
+                    via_service: None,
+                    prepared,
+                };
+                let result = run_operation(&mut env, service, op, Params(params));
+                let out = match result {
+                    Ok(out) => out,
+                    Err(e) => {
+                        trace = env.decision_trace.take();
+                        return Err(e);
+                    }
+                };
+                audit::record(&mut env, facts, Ok(&out))?;
+                Ok::<_, Error>(out)
+            },
+        );
         match outcome {
             Ok(out) => Ok(out),
             Err(e) => {
@@ -421,6 +438,7 @@ impl Services {
                         resources: Vec::new(),
                         decision_trace: trace.take(),
                         via_service: None,
+                        prepared: &prepare::Prepared::default(),
                     };
                     audit::record(&mut env, facts, Err(&api))
                 });
@@ -480,6 +498,8 @@ impl Services {
     }
 
     /// Runs `f` in one transaction of its own, as background work in `account`.
+    /// No job is prepared here (`Env::prepared` answers `NeedsPreparation`,
+    /// which fails the work): background work does its slow part before.
     pub(crate) fn in_background<T>(
         &self,
         bg: &Background,
@@ -487,6 +507,7 @@ impl Services {
         f: impl FnOnce(&mut Env<'_>) -> error::Result<T>,
     ) -> error::Result<T> {
         transact(self.store.as_ref(), |tx| {
+            let _inside = prepare::InTransaction::enter();
             let mut env = Env {
                 blobs: self.blobs.as_ref(),
                 tx,
@@ -499,6 +520,7 @@ impl Services {
                 resources: Vec::new(),
                 decision_trace: None,
                 via_service: None,
+                prepared: &prepare::Prepared::default(),
             };
             f(&mut env)
         })

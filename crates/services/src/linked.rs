@@ -2,7 +2,9 @@
 //!
 //! A linked service creates its role on first use (through [`ensure_role`]),
 //! acts through it (through [`assume_role`], which leaves the same CloudTrail
-//! records AWS leaves), and answers, when its role is to be deleted, which of its
+//! records AWS leaves), grants its role access on the caller's behalf (through
+//! [`set_role_policy`], the only way an inline policy reaches a service-linked
+//! role), and answers, when its role is to be deleted, which of its
 //! resources still use it ([`LinkedResources`]). Adding a linked service is one
 //! module implementing the trait plus an entry in [`registry`] and in the
 //! service-linked role catalogue.
@@ -169,6 +171,93 @@ pub fn assume_role(
     })
 }
 
+/// The service changes an inline policy of its own role on the caller's behalf,
+/// as GuardDuty does to let its role read a list's location: the caller must be
+/// allowed `iam:PutRolePolicy` (or, with no document, `iam:DeleteRolePolicy`) on
+/// the role, asked with `aws:ViaAWSService`, and the change is recorded with the
+/// caller's identity `invokedBy` the service. Customers can never change a
+/// service-linked role; only its service does, through here.
+pub fn set_role_policy(
+    env: &mut Env<'_>,
+    service: &str,
+    policy_name: &str,
+    document: Option<&str>,
+) -> Result<Entity> {
+    let role_name = env
+        .catalogue
+        .linked_service(service)
+        .map(|l| l.role_name.clone())
+        .ok_or_else(|| Error::InvalidInput(format!("{service} has no service-linked role")))?;
+    let account = env.account.clone();
+    let mut role = env
+        .get::<Entity>(Kind::Role.ns(), &key(&account, &role_name))?
+        .ok_or_else(|| {
+            Error::NoSuchEntity(format!("The role with name {role_name} cannot be found."))
+        })?;
+    let (action, name) = match document {
+        Some(_) => ("iam:PutRolePolicy", "PutRolePolicy"),
+        None => ("iam:DeleteRolePolicy", "DeleteRolePolicy"),
+    };
+    let mut params = serde_json::json!({ "RoleName": role.name, "PolicyName": policy_name });
+    if let (Some(doc), Some(map)) = (document, params.as_object_mut()) {
+        map.insert("PolicyDocument".into(), doc.into());
+    }
+    env.via_service = Some(service.to_string());
+    let decision = authz::authorize(env, action, &role.arn, Params(&params));
+    env.via_service = None;
+    decision?;
+    match document {
+        Some(doc) => {
+            role.inline.insert(policy_name.to_string(), doc.to_string());
+        }
+        None => {
+            role.inline.remove(policy_name);
+        }
+    }
+    env.put(Kind::Role.ns(), &key(&account, &role.name), &role)?;
+    let mut caller = env.caller.clone();
+    caller.invoked_by = Some(service.to_string());
+    audit::append(
+        env,
+        &caller,
+        &Origin::service(service),
+        CallFacts {
+            service: ServiceId::Iam,
+            name,
+            read_only: false,
+            record_response: true,
+            management: true,
+            params: &params,
+        },
+        Ok(&Value::Null),
+        None,
+    )?;
+    Ok(role)
+}
+
+/// Removes the service's own inline policies `names` when the resources they
+/// served go with their parent (GuardDuty's lists with their detector): the
+/// service tidies its role, unasked and unrecorded.
+pub fn drop_role_policies(env: &mut Env<'_>, service: &str, names: &[String]) -> Result<()> {
+    let Some(role_name) = env
+        .catalogue
+        .linked_service(service)
+        .map(|l| l.role_name.clone())
+    else {
+        return Ok(());
+    };
+    let account = env.account.clone();
+    let Some(mut role) = env.get::<Entity>(Kind::Role.ns(), &key(&account, &role_name))? else {
+        return Ok(());
+    };
+    let before = role.inline.len();
+    role.inline.retain(|name, _| !names.contains(name));
+    if role.inline.len() != before {
+        env.put(Kind::Role.ns(), &key(&account, &role.name), &role)?;
+    }
+    Ok(())
+}
+
 const NS_SERVICE_SESSION: &str = "linked.session";
 /// A cached session is reused while it has at least this long to live.
 const SESSION_MARGIN_SECONDS: i64 = 300;
@@ -234,6 +323,7 @@ pub fn act_as(
         resources: Vec::new(),
         decision_trace: None,
         via_service: None,
+        prepared: env.prepared,
     };
     let result = crate::run_operation(&mut inner, target, op, Params(params));
     let facts = CallFacts {
@@ -246,6 +336,8 @@ pub fn act_as(
     };
     match &result {
         Ok(out) => audit::record(&mut inner, facts, Ok(out))?,
+        // The whole call is rolled back and tried again once the work is done.
+        Err(Error::NeedsPreparation(_)) => {}
         Err(e) => audit::record(&mut inner, facts, Err(&e.to_api()))?,
     }
     result

@@ -1,6 +1,9 @@
 //! Filters (suppression rules): saved finding criteria with a rank, and an
 //! action. `ARCHIVE` filters archive every new or updated finding they match;
-//! `NOOP` filters are saved views. Up to 100 per detector.
+//! `NOOP` filters are saved views. Up to 100 per detector. A member account's
+//! findings pass its administrator's filters, not its own, and only the
+//! administrator creates, changes or deletes filters (see
+//! [`super::members::administrator_only`]).
 
 use super::{Detector, criteria};
 use crate::authz::Authorized;
@@ -63,9 +66,11 @@ fn all(env: &mut Env<'_>, d: &Detector) -> Result<Vec<Filter>> {
     env.scan_all(NS_FILTER, &d.prefix())
 }
 
-/// Whether an ARCHIVE filter of the detector matches the finding.
+/// Whether an ARCHIVE filter that governs the detector (its administrator's,
+/// for a member) matches the finding.
 pub fn archives(env: &mut Env<'_>, d: &Detector, finding: &Json) -> Result<bool> {
-    let mut filters = all(env, d)?;
+    let governing = super::members::governing(env, d)?;
+    let mut filters = all(env, &governing)?;
     filters.sort_by_key(|f| f.rank);
     for f in filters.iter().filter(|f| f.action == "ARCHIVE") {
         if criteria::matches(finding, Some(&f.criteria), true)? {
@@ -83,6 +88,7 @@ pub fn delete_all(env: &mut Env<'_>, d: &Detector) -> Result<()> {
 
 pub fn create_filter(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let d = super::load(env, p.str("detectorId")?)?;
+    super::members::administrator_only(env, &d, "create filters")?;
     let name = p.str("name")?;
     check_name(name)?;
     let criteria =
@@ -141,6 +147,7 @@ pub fn get_filter(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Va
 
 pub fn update_filter(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let d = super::load(env, p.str("detectorId")?)?;
+    super::members::administrator_only(env, &d, "update filters")?;
     let mut f = load(env, &d, p.str("filterName")?)?;
     if let Some(c) = p.0.get("findingCriteria") {
         criteria::validate(Some(c), true)?;
@@ -162,6 +169,7 @@ pub fn update_filter(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
 
 pub fn delete_filter(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let d = super::load(env, p.str("detectorId")?)?;
+    super::members::administrator_only(env, &d, "delete filters")?;
     let f = load(env, &d, p.str("filterName")?)?;
     env.delete(NS_FILTER, &format!("{}{}", d.prefix(), f.name))?;
     Ok(Value::structure())

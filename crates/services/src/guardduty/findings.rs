@@ -395,6 +395,12 @@ pub fn get_findings(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<
 
 fn set_archived(env: &mut Env<'_>, p: Params<'_>, archived: bool) -> Result<Value> {
     let d = super::load(env, p.str("detectorId")?)?;
+    let what = if archived {
+        "archive findings"
+    } else {
+        "unarchive findings"
+    };
+    super::members::administrator_only(env, &d, what)?;
     for id in ids(p)? {
         let (key, mut f) = load_finding(env, &d, id)?;
         set(&mut f, &["service", "archived"], json!(archived));

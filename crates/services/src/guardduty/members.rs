@@ -2,6 +2,12 @@
 //! Organizations): the administrator adds members and invites them; a member
 //! sees the invitation and accepts (or declines) it with its own detector; once
 //! enabled, the administrator sees the member's findings with its own.
+//!
+//! As in AWS, what decides which findings a member's administrator sees is the
+//! administrator's alone: a member account cannot archive or unarchive
+//! findings, nor create, change or delete filters, trusted IP lists or threat
+//! lists ([`administrator_only`]), and the administrator's filters and lists
+//! are the ones its members' findings pass ([`governing`]).
 
 use super::Detector;
 use crate::authz::Authorized;
@@ -110,6 +116,40 @@ pub fn visible_detectors(env: &mut Env<'_>, d: &Detector) -> Result<Vec<Detector
         }
     }
     Ok(out)
+}
+
+/// The administrator of the detector's account in its region, once the
+/// account has accepted its invitation.
+fn administrator(env: &mut Env<'_>, d: &Detector) -> Result<Option<String>> {
+    let link: Option<Link> = env.get(NS_ADMINISTRATOR, &format!("{}/{}", d.account, d.region))?;
+    Ok(link
+        .filter(|l| l.status == "Enabled")
+        .map(|l| l.administrator))
+}
+
+/// AWS's rule for a member account: what customizes findings (archiving and
+/// unarchiving them, filters, trusted IP lists and threat lists) is the
+/// administrator's alone, so a member cannot hide its findings from it. `what`
+/// names the refused action for the message.
+pub fn administrator_only(env: &mut Env<'_>, d: &Detector, what: &str) -> Result<()> {
+    match administrator(env, d)? {
+        Some(admin) => Err(bad(format!(
+            "the account is a GuardDuty member account of the administrator account {admin}: only the administrator account can {what}."
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The detector whose filters and lists apply to `d`'s findings: for a member,
+/// its administrator's detector in the same region (the member's own no longer
+/// apply, whatever it made before it joined); otherwise `d` itself.
+pub fn governing(env: &mut Env<'_>, d: &Detector) -> Result<Detector> {
+    let Some(admin) = administrator(env, d)? else {
+        return Ok(d.clone());
+    };
+    let theirs: Vec<Detector> =
+        env.scan_all(super::NS_DETECTOR, &format!("{admin}/{}/", d.region))?;
+    Ok(theirs.into_iter().next().unwrap_or_else(|| d.clone()))
 }
 
 pub fn create_members(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {

@@ -4,6 +4,12 @@
 //! and gender, and [`synth`] runs espeak-ng (and lame or oggenc for compressed
 //! formats) to make playable audio. A host without them still serves every other
 //! call; this one answers `ServiceFailureException` saying what to install.
+//!
+//! Synthesis is slow (child processes, up to seconds for Polly's longest text),
+//! so it never runs inside the call's transaction: the handler checks every input
+//! and Polly's limits, then asks for a [`Speech`] job (`prepare`), which runs with
+//! the store's writer released. Lex's `PostContent`, speaking through Polly on
+//! the caller's behalf, goes through the same handler and so the same job.
 
 mod synth;
 mod voices;
@@ -13,6 +19,8 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::ops::Operation;
 use crate::params::Params;
+use crate::prepare::{Job, JobContext};
+use std::sync::Arc;
 use trailguard_model::Value;
 pub use voices::{Voice, voice};
 
@@ -30,9 +38,51 @@ fn lexicon_arn(env: &mut Env<'_>, _: Params<'_>) -> Result<String> {
     ))
 }
 
-/// Billed characters: the text without SSML markup.
-const MAX_BILLED: usize = 3000;
-const MAX_TOTAL: usize = 6000;
+/// Polly's limits on `SynthesizeSpeech`'s `Text`: 6,000 characters in all, of
+/// which at most 3,000 billed (the text without SSML markup).
+pub const MAX_BILLED: usize = 3000;
+pub const MAX_TOTAL: usize = 6000;
+
+fn too_long() -> Error {
+    Error::TextLengthExceeded(format!(
+        "Maximum text length has been exceeded: {MAX_BILLED} billed characters, {MAX_TOTAL} in all."
+    ))
+}
+
+/// One synthesis, with everything the audio depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Speech {
+    text: String,
+    ssml: bool,
+    voice: Voice,
+    rate: u32,
+    format: &'static str,
+    /// The text as spoken (without markup), for speech marks.
+    spoken: String,
+    marks: Vec<String>,
+}
+
+impl Job for Speech {
+    /// The audio, or why the speech engine failed.
+    type Output = std::result::Result<Arc<Vec<u8>>, String>;
+
+    fn run(&self, _: &JobContext<'_>) -> Self::Output {
+        let request = synth::Request {
+            text: &self.text,
+            ssml: self.ssml,
+            voice: &self.voice,
+            rate: self.rate,
+        };
+        let marks: Vec<&str> = self.marks.iter().map(String::as_str).collect();
+        let audio = match self.format {
+            "json" => synth::speech_marks(&request, &self.spoken, &marks),
+            "mp3" => synth::mp3(&request),
+            "ogg_vorbis" => synth::ogg(&request),
+            _ => synth::pcm(&request),
+        };
+        audio.map(Arc::new).map_err(|e| e.to_string())
+    }
+}
 
 fn enum_error(member: &str, value: &str, allowed: &[&str]) -> Error {
     Error::ValidationException(format!(
@@ -41,7 +91,7 @@ fn enum_error(member: &str, value: &str, allowed: &[&str]) -> Error {
     ))
 }
 
-pub fn synthesize_speech(_: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
+pub fn synthesize_speech(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let text = p.str("Text")?;
     let format = p.str("OutputFormat")?;
     let formats = ["json", "mp3", "ogg_vorbis", "pcm"];
@@ -75,16 +125,18 @@ pub fn synthesize_speech(_: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Resu
         "ssml" => true,
         other => return Err(enum_error("textType", other, &["ssml", "text"])),
     };
+    // The total first, so an oversized text is never even parsed.
+    if text.chars().count() > MAX_TOTAL {
+        return Err(too_long());
+    }
     let spoken = if ssml {
         synth::ssml_text(text)?
     } else {
         text.to_string()
     };
     let billed = spoken.chars().count();
-    if billed > MAX_BILLED || text.chars().count() > MAX_TOTAL {
-        return Err(Error::TextLengthExceeded(format!(
-            "Maximum text length has been exceeded: {MAX_BILLED} billed characters, {MAX_TOTAL} in all."
-        )));
+    if billed > MAX_BILLED {
+        return Err(too_long());
     }
     let marks = p.str_list("SpeechMarkTypes")?;
     if format == "json" && marks.is_empty() {
@@ -121,23 +173,30 @@ pub fn synthesize_speech(_: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Resu
     let rate: u32 = rate
         .and_then(|r| r.parse().ok())
         .unwrap_or(if format == "pcm" { 16_000 } else { 22_050 });
-    let request = synth::Request {
-        text,
+    let content_type = match format {
+        "json" => "application/x-json-stream",
+        "mp3" => "audio/mpeg",
+        "ogg_vorbis" => "audio/ogg",
+        _ => "audio/pcm",
+    };
+    let format = formats
+        .iter()
+        .copied()
+        .find(|f| *f == format)
+        .unwrap_or("pcm");
+    let job = Speech {
+        text: text.to_string(),
         ssml,
-        voice,
+        voice: *voice,
         rate,
+        format,
+        spoken,
+        marks: marks.iter().map(|m| (*m).to_string()).collect(),
     };
-    let (content_type, audio) = match format {
-        "json" => (
-            "application/x-json-stream",
-            synth::speech_marks(&request, &spoken, &marks)?,
-        ),
-        "mp3" => ("audio/mpeg", synth::mp3(&request)?),
-        "ogg_vorbis" => ("audio/ogg", synth::ogg(&request)?),
-        _ => ("audio/pcm", synth::pcm(&request)?),
-    };
+    // Synthesized with the writer released; the call then commits its record.
+    let audio = env.prepared(job)?.map_err(Error::SynthesisFailure)?;
     Ok(Value::structure()
-        .with("AudioStream", Value::Blob(audio))
+        .with("AudioStream", Value::Blob(audio.as_ref().clone()))
         .with("ContentType", content_type)
         .with(
             "RequestCharacters",

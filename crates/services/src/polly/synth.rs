@@ -5,8 +5,9 @@
 
 use super::voices::Voice;
 use crate::error::{Error, Result};
-use std::io::{ErrorKind, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// What to say, and how.
 pub struct Request<'a> {
@@ -17,8 +18,13 @@ pub struct Request<'a> {
     pub rate: u32,
 }
 
+/// How long one program may run: far more than Polly's longest text takes, so
+/// only a stuck program reaches it (and is killed, freeing its worker).
+const PROGRAM_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Runs a program with `input` on stdin and returns its stdout.
 fn run(program: &str, package: &str, args: &[&str], input: &[u8]) -> Result<Vec<u8>> {
+    crate::prepare::outside_transaction()?;
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::piped())
@@ -31,25 +37,58 @@ fn run(program: &str, package: &str, args: &[&str], input: &[u8]) -> Result<Vec<
             )),
             _ => Error::SynthesisFailure(format!("Could not start {program}: {e}")),
         })?;
+    let failed = |e: std::io::Error| Error::SynthesisFailure(format!("{program} failed: {e}"));
     let mut stdin = child.stdin.take();
-    let output = std::thread::scope(|s| {
-        // Feed stdin from another thread so a large output never deadlocks the pipe.
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let (status, out, err) = std::thread::scope(|s| {
+        // Feed stdin and drain both outputs from other threads, so no pipe fills
+        // and the deadline below is always checked.
         s.spawn(move || {
             if let Some(mut w) = stdin.take() {
                 let _ = w.write_all(input);
             }
         });
-        child.wait_with_output()
-    })
-    .map_err(|e| Error::SynthesisFailure(format!("{program} failed: {e}")))?;
-    if !output.status.success() {
-        let err = String::from_utf8_lossy(&output.stderr);
+        let out = s.spawn(move || drain(stdout));
+        let err = s.spawn(move || drain(stderr));
+        let deadline = Instant::now() + PROGRAM_TIMEOUT;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break Ok(status),
+                Ok(None) if Instant::now() >= deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break Err(std::io::Error::other(format!(
+                        "did not finish within {} s",
+                        PROGRAM_TIMEOUT.as_secs()
+                    )));
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+                Err(e) => break Err(e),
+            }
+        };
+        let out = out.join().unwrap_or_default();
+        let err = err.join().unwrap_or_default();
+        (status, out, err)
+    });
+    let status = status.map_err(failed)?;
+    if !status.success() {
+        let err = String::from_utf8_lossy(&err);
         return Err(Error::SynthesisFailure(format!(
             "{program} failed: {}",
             err.trim()
         )));
     }
-    Ok(output.stdout)
+    Ok(out)
+}
+
+/// Everything a child writes to one pipe.
+fn drain(pipe: Option<impl Read>) -> Vec<u8> {
+    let mut buf = Vec::new();
+    if let Some(mut r) = pipe {
+        let _ = r.read_to_end(&mut buf);
+    }
+    buf
 }
 
 /// The samples and rate of a WAV stream (espeak-ng writes one chunk of 16-bit mono;

@@ -4,7 +4,7 @@
 use trailguard_model::Value;
 
 /// A Polly voice.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Voice {
     pub id: &'static str,
     pub gender: &'static str,
