@@ -549,6 +549,19 @@ impl Services {
     }
 }
 
+/// Whether this server holds `account` (the default account or one made with
+/// `trailguard account create`).
+pub(crate) fn account_exists(env: &mut Env<'_>, account: &str) -> error::Result<bool> {
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(false);
+    }
+    if env.tx.get(NS_ACCOUNT, account)?.is_some() {
+        return Ok(true);
+    }
+    let default: Option<RootIdentity> = env.get(NS_ACCOUNT, DEFAULT_ACCOUNT_KEY)?;
+    Ok(default.is_some_and(|d| d.account_id == account))
+}
+
 /// Authorizes and runs one operation inside the caller's transaction.
 pub(crate) fn run_operation(
     env: &mut Env<'_>,
@@ -567,8 +580,13 @@ pub(crate) fn run_operation(
         // policy); GetSessionToken is refused to session credentials by its handler.
         authz::always()
     } else {
-        let resource = (op.resource)(env, p)?;
-        authz::authorize(env, &action_name, &resource, p)?
+        // Every resource is decided on its own; the first refused names itself
+        // in the denial.
+        let mut token = None;
+        for resource in op.resources(env, p)? {
+            token = Some(authz::authorize(env, &action_name, &resource, p)?);
+        }
+        token.ok_or_else(|| Error::Corrupt(format!("{} names no resource", op.name)))?
     };
     let out = (op.run)(env, &token, p)?;
     note_key_use(env, service)?;
