@@ -16,6 +16,7 @@ use time::format_description::well_known::Rfc2822;
 use trailguard_model::clock::iso8601_millis;
 use trailguard_model::{ApiError, Value};
 
+use crate::limits::{MAX_DEPTH, MAX_MEMBERS, MAX_XML_BODY};
 use crate::xml::escape;
 
 /// S3's XML namespace.
@@ -118,14 +119,6 @@ const UNSERVED_HEADERS: &[&str] = &[
     "x-amz-server-side-encryption-customer-algorithm",
     "x-amz-server-side-encryption-customer-key",
 ];
-
-/// The largest XML request body decoded (`CreateBucketConfiguration`); S3's
-/// configuration documents are small.
-pub const MAX_XML_BODY: usize = 64 * 1024;
-/// The deepest element nesting an XML request body may have.
-pub const MAX_XML_DEPTH: usize = 16;
-/// The most elements an XML request body may have.
-pub const MAX_XML_ELEMENTS: usize = 1000;
 
 fn not_implemented() -> ApiError {
     ApiError::sender(
@@ -232,7 +225,10 @@ pub fn decode(
     if operation == "CreateBucket"
         && let Some(region) = location_constraint(body)?
     {
-        params.insert("LocationConstraint".into(), Json::String(region));
+        // As CloudTrail records it.
+        let mut config = Map::new();
+        config.insert("LocationConstraint".into(), Json::String(region));
+        params.insert("CreateBucketConfiguration".into(), Json::Object(config));
     }
     if operation == "PutObject" {
         let mut meta = Map::new();
@@ -251,7 +247,9 @@ pub fn decode(
             params.insert("ContentType".into(), Json::String(ct.to_string()));
         }
     }
-    if let Some(acl) = headers.get("x-amz-acl").and_then(|v| v.to_str().ok()) {
+    if matches!(operation, "PutObject" | "CreateBucket")
+        && let Some(acl) = headers.get("x-amz-acl").and_then(|v| v.to_str().ok())
+    {
         params.insert("x-amz-acl".into(), Json::String(acl.to_string()));
     }
     Ok(S3Request {
@@ -339,7 +337,7 @@ pub fn location_constraint(body: &[u8]) -> Result<Option<String>, ApiError> {
                 }
             }
         }
-        if elements > MAX_XML_ELEMENTS || stack.len() > MAX_XML_DEPTH {
+        if elements > MAX_MEMBERS || stack.len() > MAX_DEPTH {
             return Err(malformed_xml());
         }
     }
@@ -647,11 +645,11 @@ mod tests {
         assert_eq!(cfg(&deep).unwrap_err().code, "MalformedXML");
         let deep = format!(
             "{}{}",
-            "<a>".repeat(MAX_XML_DEPTH + 1),
-            "</a>".repeat(MAX_XML_DEPTH + 1)
+            "<a>".repeat(MAX_DEPTH + 1),
+            "</a>".repeat(MAX_DEPTH + 1)
         );
         assert_eq!(cfg(&deep).unwrap_err().code, "MalformedXML");
-        let wide = format!("<C>{}</C>", "<a/>".repeat(MAX_XML_ELEMENTS));
+        let wide = format!("<C>{}</C>", "<a/>".repeat(MAX_MEMBERS));
         assert_eq!(cfg(&wide).unwrap_err().code, "MalformedXML");
         let e = decode("PUT", "/b", "", &http::HeaderMap::new(), b"<C>").unwrap_err();
         assert_eq!((e.code.as_ref(), e.status), ("MalformedXML", 400));

@@ -6,13 +6,15 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use std::net::SocketAddr;
 use std::time::Instant;
+use trailguard_model::error::quote;
 use trailguard_model::{ApiError, Caller, RequestContext, ServiceId, Value};
 use trailguard_protocol::sigv4::{self, AuthError, PathMode, SignedRequest};
-use trailguard_protocol::{json, query, rest, route, s3, xml};
+use trailguard_protocol::{json, limits, query, rest, route, s3, xml};
 
-/// The largest request body accepted.
-pub const MAX_BODY: usize = 8 * 1024 * 1024;
-const MAX_USER_AGENT: usize = 1024;
+/// The largest request body accepted (by any service; see [`limits::max_body`]).
+pub const MAX_BODY: usize = limits::MAX_BODY;
+/// The record's `userAgent` maximum (CloudTrail's 1 KB), applied as the request arrives.
+const MAX_USER_AGENT: usize = trailguard_model::cloudtrail::MAX_USER_AGENT;
 
 type Body = Full<Bytes>;
 
@@ -104,7 +106,7 @@ fn build(
     resp
 }
 
-fn auth_error(e: &AuthError) -> ApiError {
+fn auth_error(service: ServiceId, e: &AuthError) -> ApiError {
     match e {
         AuthError::Missing => ApiError::sender("MissingAuthenticationToken", 403, e.message()),
         AuthError::Incomplete(_) => ApiError::sender("IncompleteSignature", 400, e.message()),
@@ -112,6 +114,24 @@ fn auth_error(e: &AuthError) -> ApiError {
             ApiError::sender("SignatureDoesNotMatch", 403, e.message())
         }
         AuthError::Expired(_) => ApiError::sender("AccessDenied", 403, e.message()),
+        // S3 names the region it expected; the others say the scope is invalid.
+        AuthError::UnknownRegion(region) if service == ServiceId::S3 => ApiError::sender(
+            "AuthorizationHeaderMalformed",
+            400,
+            format!(
+                "The authorization header is malformed; the region '{}' is wrong; expecting 'us-east-1'",
+                quote(region)
+            ),
+        ),
+        AuthError::UnknownRegion(_) => ApiError::sender("SignatureDoesNotMatch", 403, e.message()),
+        AuthError::HeadersNotSigned(_) if service == ServiceId::S3 => {
+            ApiError::sender("AccessDenied", 403, e.message())
+        }
+        AuthError::HeadersNotSigned(names) => ApiError::sender(
+            "SignatureDoesNotMatch",
+            403,
+            format!("{}: {}", e.message(), quote(&names.join(", "))),
+        ),
     }
 }
 
@@ -127,16 +147,36 @@ pub async fn handle(
     if parts.uri.path() == "/_trailguard/health" {
         return build(200, &request_id, "text/plain", "ok\n".into());
     }
-    let body = match Limited::new(body, MAX_BODY).collect().await {
+    // The service the signature names sets the body's cap and the error's shape.
+    let scoped = sigv4::scope_service(&SignedRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+        headers: &parts.headers,
+        body: b"",
+    })
+    .and_then(|name| ServiceId::from_signing_name(&name));
+    let max_body = limits::max_body(scoped);
+    let too_large = || {
+        let err = ApiError::sender(
+            "RequestEntityTooLarge",
+            413,
+            format!("Request body must be at most {max_body} bytes."),
+        );
+        error_response(scoped.unwrap_or(ServiceId::Iam), &request_id, &err)
+    };
+    // A declared length over the cap is answered before a byte of the body is read.
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > u64::try_from(max_body).unwrap_or(u64::MAX)) {
+        return too_large();
+    }
+    let body = match Limited::new(body, max_body).collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => {
-            let err = ApiError::sender(
-                "RequestEntityTooLarge",
-                413,
-                format!("Request body must be at most {MAX_BODY} bytes."),
-            );
-            return error_response(ServiceId::Iam, &request_id, &err);
-        }
+        Err(_) => return too_large(),
     };
     let (response, service, action) = dispatch(server, &parts, &body, peer, &request_id).await;
     tracing::info!(
@@ -174,13 +214,16 @@ async fn dispatch(
                 let err = ApiError::sender(
                     "InvalidAction",
                     400,
-                    format!("trailguard does not serve the service '{name}' (yet)."),
+                    format!(
+                        "trailguard does not serve the service '{}' (yet).",
+                        quote(&name)
+                    ),
                 );
                 return (error_response(ServiceId::Iam, request_id, &err), None, None);
             }
         },
         None => {
-            let err = auth_error(&AuthError::Missing);
+            let err = auth_error(ServiceId::Sts, &AuthError::Missing);
             return (error_response(ServiceId::Sts, request_id, &err), None, None);
         }
     };
@@ -198,11 +241,17 @@ async fn dispatch(
     } else {
         PathMode::NormalizeDoubleEncode
     };
-    let claim = match sigv4::parse_with(&signed, path_mode, unsigned_body_ok) {
+    // The scope's region and the signed headers are checked before the secret
+    // is looked up: neither needs it.
+    let claim = match sigv4::parse_with(&signed, path_mode, unsigned_body_ok).and_then(|c| {
+        sigv4::check_scope_region(&c)?;
+        sigv4::check_signed_amz_headers(&signed, &c)?;
+        Ok(c)
+    }) {
         Ok(c) => c,
         Err(e) => {
             return (
-                error_response(service, request_id, &auth_error(&e)),
+                error_response(service, request_id, &auth_error(service, &e)),
                 Some(service),
                 None,
             );
@@ -227,7 +276,7 @@ async fn dispatch(
         };
     if let Err(e) = sigv4::verify(&claim, &credential.secret, server.clock.now()) {
         return (
-            error_response(service, request_id, &auth_error(&e)),
+            error_response(service, request_id, &auth_error(service, &e)),
             Some(service),
             None,
         );
@@ -275,7 +324,10 @@ async fn dispatch(
                 None => Err(ApiError::sender(
                     "UnknownOperationException",
                     400,
-                    format!("The operation named by X-Amz-Target '{target}' is not known."),
+                    format!(
+                        "The operation named by X-Amz-Target '{}' is not known.",
+                        quote(target)
+                    ),
                 )),
                 Some(op) => json::decode_body(body)
                     .map(|params| query::QueryRequest {
@@ -315,7 +367,7 @@ async fn dispatch(
                     "No {} operation is served at {} {}.",
                     service.signing_name(),
                     parts.method,
-                    parts.uri.path()
+                    quote(parts.uri.path())
                 ),
             ),
             rest::RestError::Malformed(m) => ApiError::sender("SerializationException", 400, m),
@@ -335,11 +387,9 @@ async fn dispatch(
         request_id: request_id.to_string(),
         source_ip: peer.ip().to_string(),
         user_agent: user_agent(&parts.headers),
-        region: if claim.region.is_empty() {
-            server.default_region.clone()
-        } else {
-            claim.region.clone()
-        },
+        // A region AWS serves (checked above): the call is served, and
+        // recorded, in the region it was signed for.
+        region: claim.region.clone(),
         received_at: server.clock.now(),
         secure_transport: false,
     };

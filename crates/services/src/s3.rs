@@ -233,7 +233,10 @@ pub fn create_bucket(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
             "The specified bucket is not valid.".into(),
         ));
     }
-    let constraint = p.opt_str("LocationConstraint")?;
+    let constraint =
+        p.0.get("CreateBucketConfiguration")
+            .and_then(|c| c.get("LocationConstraint"))
+            .and_then(serde_json::Value::as_str);
     let region = constraint.unwrap_or("us-east-1").to_string();
     if constraint == Some("us-east-1") {
         return Err(Error::InvalidLocationConstraint(
