@@ -1,9 +1,10 @@
 //! One request, from bytes to response: route, authenticate, decode, execute, encode.
 
 use crate::Server;
+use crate::health::Probe;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use std::net::SocketAddr;
 use std::time::Instant;
 use trailguard_model::{ApiError, Caller, RequestContext, ServiceId, Value};
@@ -85,6 +86,14 @@ fn error_response(service: ServiceId, request_id: &str, err: &ApiError) -> Respo
     }
 }
 
+/// Asks hyper to close the connection after this response: what is left of
+/// the request's body is not worth reading.
+fn closing(mut resp: Response<Body>) -> Response<Body> {
+    resp.headers_mut()
+        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
 fn build(
     status: u16,
     request_id: &str,
@@ -115,9 +124,25 @@ fn auth_error(e: &AuthError) -> ApiError {
     }
 }
 
+/// The service a request's signature names, for the shape of an error
+/// answered before its body is read.
+fn scoped_service(parts: &http::request::Parts) -> ServiceId {
+    let signed = SignedRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+        headers: &parts.headers,
+        body: &[],
+    };
+    sigv4::scope_service(&signed)
+        .and_then(|name| ServiceId::from_signing_name(&name))
+        .unwrap_or(ServiceId::Iam)
+}
+
 /// Handles one HTTP request; never fails (errors become AWS error responses).
 pub async fn handle(
     server: &Server,
+    probe: &Probe,
     req: Request<hyper::body::Incoming>,
     peer: SocketAddr,
 ) -> Response<Body> {
@@ -125,17 +150,52 @@ pub async fn handle(
     let request_id = server.ids.uuid();
     let (parts, body) = req.into_parts();
     if parts.uri.path() == "/_trailguard/health" {
-        return build(200, &request_id, "text/plain", "ok\n".into());
+        return match probe.check(&server.services).await {
+            Ok(()) => build(200, &request_id, "text/plain", "ok\n".into()),
+            Err(why) => {
+                tracing::warn!(reason = %why, "health check failed");
+                build(
+                    503,
+                    &request_id,
+                    "text/plain",
+                    format!("unavailable: {why}\n"),
+                )
+            }
+        };
     }
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
+    let collected = tokio::time::timeout(
+        server.limits.body_timeout,
+        Limited::new(body, MAX_BODY).collect(),
+    )
+    .await;
+    let body = match collected {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(e)) => {
+            let err = if e.is::<LengthLimitError>() {
+                ApiError::sender(
+                    "RequestEntityTooLarge",
+                    413,
+                    format!("Request body must be at most {MAX_BODY} bytes."),
+                )
+            } else {
+                ApiError::sender(
+                    "IncompleteBody",
+                    400,
+                    "The request body ended before the number of bytes its Content-Length announced.",
+                )
+            };
+            return closing(error_response(scoped_service(&parts), &request_id, &err));
+        }
         Err(_) => {
+            // A client that sends headers and then trickles or stalls its body
+            // would hold the connection (and its slot) for as long as it likes.
+            tracing::info!(request_id = %request_id, peer = %peer, "request body timed out");
             let err = ApiError::sender(
-                "RequestEntityTooLarge",
-                413,
-                format!("Request body must be at most {MAX_BODY} bytes."),
+                "RequestTimeout",
+                400,
+                "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
             );
-            return error_response(ServiceId::Iam, &request_id, &err);
+            return closing(error_response(scoped_service(&parts), &request_id, &err));
         }
     };
     let (response, service, action) = dispatch(server, &parts, &body, peer, &request_id).await;
@@ -223,7 +283,7 @@ async fn dispatch(
                 );
             }
         };
-    if let Err(e) = sigv4::verify(&claim, &credential.secret, server.clock.now()) {
+    if let Err(e) = sigv4::verify(&claim, credential.secret.expose(), server.clock.now()) {
         return (
             error_response(service, request_id, &auth_error(&e)),
             Some(service),

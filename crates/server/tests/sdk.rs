@@ -60,6 +60,7 @@ async fn start() -> Running {
         ids: Arc::new(RandomIds),
         default_region: "us-east-1".into(),
         webhooks: Vec::new(),
+        limits: trailguard_server::Limits::default(),
     };
     tokio::spawn(trailguard_server::run(server, listener, async {
         let _ = rx.await;
