@@ -4,6 +4,10 @@
 //! One generic dispatch path serves every service: route by the SigV4 scope,
 //! verify the signature, decode, execute (authorize + run + audit in one store
 //! transaction), encode. Logging and request ids are written once, here.
+//!
+//! Clients cannot hold the server: connections are capped ([`Limits`]),
+//! headers and bodies have deadlines, failed accepts back off, and the health
+//! endpoint fails when the store cannot take a write (`health`).
 
 mod dispatch;
 mod health;
