@@ -141,6 +141,41 @@ def test_stalled_body_is_answered_request_timeout_and_the_connection_closed(
     assert 1.5 < elapsed < 6.0, f"answered after {elapsed:.1f} s"
 
 
+def test_a_client_that_never_reads_its_response_is_cut_off(fresh_server):
+    """Attack: ask for a 7.5 MiB object with a tiny receive window and never read
+    the response, to hold the connection while the server waits to write.
+    trailguard gives up on a write that makes no progress for the header timeout
+    (here 2 s) and closes the connection, so the client never gets the rest."""
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    srv = fresh_server.start(extra_env={"TRAILGUARD_HEADER_TIMEOUT": "2"})
+    s3 = srv.client("s3", config=Config(s3={"addressing_style": "path"}))
+    bucket = unique("tg-slowread")
+    s3.create_bucket(Bucket=bucket)
+    size = 7 * 1024 * 1024 + 512 * 1024
+    s3.put_object(Bucket=bucket, Key="big", Body=os.urandom(size))
+
+    netloc = f"127.0.0.1:{srv.port}"
+    request = AWSRequest(method="GET", url=f"http://{netloc}/{bucket}/big", headers={"Host": netloc})
+    S3SigV4Auth(Credentials(ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY), "s3", REGION).add_auth(request)
+    head = f"GET /{bucket}/big HTTP/1.1\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in request.headers.items()
+    ) + "\r\n"
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", srv.port))
+    sock.sendall(head.encode())
+    time.sleep(5)  # read nothing for well past the timeout
+    received = _read_response(sock, timeout=10.0)
+    sock.close()
+    assert received.startswith(b"HTTP/1.1 200"), received[:200]
+    assert len(received) < size, "the server waited for a client that never read"
+    # The server is fine for everyone else.
+    assert s3.head_object(Bucket=bucket, Key="big")["ContentLength"] == size
+
+
 def test_idle_connections_beyond_the_limit_do_not_lock_out_a_real_client(fresh_server):
     """Attack: open more idle connections than the server serves at once (here 4,
     with a 1 s header timeout) and send nothing. trailguard takes at most 4 at a

@@ -12,6 +12,7 @@
 mod dispatch;
 mod health;
 mod publish;
+mod stall;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -47,7 +48,8 @@ pub struct Limits {
     pub max_connections: usize,
     /// How long a client has to send a request's headers, counted from the
     /// moment the connection opens or its previous response was sent: also
-    /// how long an idle keep-alive connection is kept.
+    /// how long an idle keep-alive connection is kept, and how long a response
+    /// may wait for the client to read any of it.
     pub header_timeout: Duration,
     /// How long a client has to send a request's whole body once its headers
     /// are in; then it is answered `RequestTimeout` and the connection closed.
@@ -190,7 +192,9 @@ pub async fn run(
                 Ok::<_, std::convert::Infallible>(response)
             }
         });
-        let conn = http.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        let io =
+            stall::WriteDeadline::new(hyper_util::rt::TokioIo::new(stream), limits.header_timeout);
+        let conn = http.serve_connection(io, service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {
