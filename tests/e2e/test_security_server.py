@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import resource
 import select
 import socket
 import sqlite3
@@ -201,9 +202,19 @@ def test_idle_connections_beyond_the_limit_do_not_lock_out_a_real_client(fresh_s
             sock.close()
 
 
-def _launch(tmp_path: Path, data_dir: Path, *, umask: int | None = None, extra_env=None):
+def _launch(
+    tmp_path: Path, data_dir: Path, *, umask: int | None = None, nofile: int | None = None, extra_env=None
+):
     """The binary on `data_dir` with the fixed root credentials; returns the process,
-    its endpoint and its stderr file. The umask is set in the child before exec."""
+    its endpoint and its stderr file. The umask and the open-file limit are set in
+    the child before exec."""
+
+    def preexec():
+        if umask is not None:
+            os.umask(umask)
+        if nofile is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRAILGUARD_")}
     env.update(
@@ -223,7 +234,7 @@ def _launch(tmp_path: Path, data_dir: Path, *, umask: int | None = None, extra_e
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
-            preexec_fn=(lambda: os.umask(umask)) if umask is not None else None,
+            preexec_fn=preexec,
         )
     return proc, f"http://127.0.0.1:{port}", logs / "stderr"
 
@@ -416,3 +427,32 @@ def test_health_fails_while_the_store_cannot_take_a_write_and_recovers(fresh_ser
         pass
     pool.shutdown(wait=True)
     iam.create_user(UserName=unique("after"))
+
+
+def test_accept_failures_at_the_file_descriptor_limit_back_off_instead_of_flooding_the_log(tmp_path):
+    """Attack: open connections until the server runs out of file descriptors, so
+    every accept() fails. trailguard pauses between failed accepts (up to 1 s)
+    and logs them at most about once a second, instead of spinning and writing
+    megabytes of log a second; once the connections close it serves again."""
+    data_dir = tmp_path / "data"
+    proc, endpoint, stderr = _launch(tmp_path, data_dir, nofile=64)
+    flood = []
+    try:
+        wait_until(lambda: proc.poll() is not None or _healthy(endpoint), timeout=30, what="start")
+        assert proc.poll() is None, stderr.read_text()
+        for _ in range(80):
+            flood.append(socket.create_connection(("127.0.0.1", int(endpoint.rsplit(":", 1)[1])), timeout=5))
+        time.sleep(1.0)
+        before = stderr.stat().st_size
+        time.sleep(3.0)
+        grown = stderr.stat().st_size - before
+        assert grown < 4096, f"{grown} bytes of log in 3 s at the descriptor limit"
+        assert "Too many open files" in stderr.read_text(), "the failure is still logged"
+        assert proc.poll() is None
+    finally:
+        for sock in flood:
+            sock.close()
+    try:
+        wait_until(lambda: _healthy(endpoint), timeout=10, what="health after the flood")
+    finally:
+        _stop(proc)

@@ -287,3 +287,25 @@ async fn background_worker(
 pub fn local_addr(listener: &TcpListener) -> Option<SocketAddr> {
     listener.local_addr().ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_accepts_back_off_up_to_a_second_and_success_resets() {
+        let mut b = AcceptBackoff::new();
+        let emfile = std::io::Error::from_raw_os_error(24);
+        let pauses: Vec<Duration> = (0..12).map(|_| b.failed(&emfile)).collect();
+        assert_eq!(pauses.first(), Some(&ACCEPT_BACKOFF_MIN));
+        assert!(pauses.windows(2).all(|w| matches!(w, [a, b] if a <= b)));
+        assert_eq!(pauses.last(), Some(&ACCEPT_BACKOFF_MAX));
+        // Only the first failure in this second was logged; the rest are counted.
+        assert_eq!(b.failures, 11);
+        b.succeeded();
+        assert_eq!(b.failed(&emfile), ACCEPT_BACKOFF_MIN);
+        // A client that left before being accepted is no reason to pause.
+        let aborted = std::io::Error::from(std::io::ErrorKind::ConnectionAborted);
+        assert_eq!(b.failed(&aborted), Duration::ZERO);
+    }
+}
