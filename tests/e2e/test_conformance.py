@@ -4,6 +4,8 @@ service model botocore ships (AWS's own API definition)."""
 import json
 import os
 import subprocess
+import sys
+from pathlib import Path
 
 import botocore.session
 
@@ -57,3 +59,15 @@ def test_read_only_flags_match_aws_naming():
             continue
         reads = op["operation"].startswith(("Get", "List", "Simulate"))
         assert op["read_only"] == reads, op
+
+
+def test_the_input_member_list_is_current_with_botocore():
+    """crates/services/data/input-members.json (the members each served operation's
+    model defines; the rest are dropped before authorization) is what
+    scripts/input-members.py makes from this botocore and this binary's operations."""
+    binary = os.environ.get("TRAILGUARD_BIN", str(DEFAULT_BIN))
+    script = Path(__file__).resolve().parent.parent.parent / "scripts" / "input-members.py"
+    done = subprocess.run(
+        [sys.executable, str(script), binary, "--check"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -50,6 +50,73 @@ pub struct Record {
     )]
     pub shared_event_id: Option<String>,
     pub event_category: String,
+    /// Set when a field was over its maximum size and cut ([`Record::bound_fields`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub omitted: bool,
+}
+
+/// Largest `requestParameters`, as serialized JSON (AWS: 100 KB).
+pub const MAX_REQUEST_PARAMETERS: usize = 100 * 1024;
+/// Largest `responseElements` (AWS: 100 KB).
+pub const MAX_RESPONSE_ELEMENTS: usize = 100 * 1024;
+/// Largest `additionalEventData` (AWS: 28 KB).
+pub const MAX_ADDITIONAL_EVENT_DATA: usize = 28 * 1024;
+/// Longest `userAgent` (AWS: 1 KB).
+pub const MAX_USER_AGENT: usize = 1024;
+/// Longest `errorMessage`. AWS documents no maximum; messages quote client
+/// input bounded at the source (`error::quote`), and this keeps any other
+/// message from growing the record.
+pub const MAX_ERROR_MESSAGE: usize = 1024;
+
+impl Record {
+    /// Applies CloudTrail's field maximums: "CloudTrail truncates a field if the
+    /// field's contents exceeds the maximum field size. If a field is truncated,
+    /// `omitted` is present with a value of `true`." A text field keeps its
+    /// longest prefix that fits (on a character boundary); a JSON object cannot be
+    /// cut and still mean something, so an oversized one is left out (`null`).
+    pub fn bound_fields(&mut self) {
+        let mut omitted = false;
+        for (field, max) in [
+            (&mut self.request_parameters, MAX_REQUEST_PARAMETERS),
+            (&mut self.response_elements, MAX_RESPONSE_ELEMENTS),
+        ] {
+            if json_len(field) > max {
+                *field = Json::Null;
+                omitted = true;
+            }
+        }
+        if self
+            .additional_event_data
+            .as_ref()
+            .is_some_and(|d| json_len(d) > MAX_ADDITIONAL_EVENT_DATA)
+        {
+            self.additional_event_data = None;
+            omitted = true;
+        }
+        omitted |= truncate(&mut self.user_agent, MAX_USER_AGENT);
+        if let Some(message) = &mut self.error_message {
+            omitted |= truncate(message, MAX_ERROR_MESSAGE);
+        }
+        self.omitted |= omitted;
+    }
+}
+
+/// The size of a value as the record stores it.
+fn json_len(v: &Json) -> usize {
+    serde_json::to_vec(v).map_or(usize::MAX, |b| b.len())
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary; whether it cut.
+fn truncate(s: &mut String, max: usize) -> bool {
+    if s.len() <= max {
+        return false;
+    }
+    let mut cut = max;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s.truncate(cut);
+    true
 }
 
 /// A resource named by an event.
@@ -203,6 +270,46 @@ mod tests {
         assert_eq!(
             user_identity(&role).to_string(),
             r#"{"type":"AssumedRole","principalId":"AROAEXAMPLE:s1","arn":"arn:aws:sts::123456789012:assumed-role/Admin/s1","accountId":"123456789012","accessKeyId":"ASIAEXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::123456789012:role/Admin","accountId":"123456789012","userName":"Admin"},"webIdFederationData":{},"attributes":{"creationDate":"2026-11-23T19:00:00Z","mfaAuthenticated":"false"}}}"#
+        );
+    }
+
+    #[test]
+    fn oversized_fields_are_cut_and_marked_omitted() {
+        let mut rec: Record = serde_json::from_value(serde_json::json!({
+            "eventVersion": "1.08", "userIdentity": {}, "eventTime": "t",
+            "eventSource": "iam.amazonaws.com", "eventName": "CreateUser",
+            "awsRegion": "us-east-1", "sourceIPAddress": "127.0.0.1",
+            "userAgent": "u".repeat(MAX_USER_AGENT + 5),
+            "errorCode": "AccessDenied", "errorMessage": "é".repeat(MAX_ERROR_MESSAGE),
+            "requestParameters": {"userName": "x".repeat(MAX_REQUEST_PARAMETERS)},
+            "responseElements": null, "requestID": "r", "eventID": "e",
+            "readOnly": false, "eventType": "AwsApiCall", "managementEvent": true,
+            "recipientAccountId": "123456789012", "eventCategory": "Management"
+        }))
+        .unwrap();
+        assert!(!rec.omitted);
+        let small = rec.clone();
+        rec.bound_fields();
+        assert!(rec.omitted);
+        assert_eq!(rec.request_parameters, Json::Null);
+        assert_eq!(rec.user_agent.len(), MAX_USER_AGENT);
+        assert!(rec.error_message.as_ref().unwrap().len() <= MAX_ERROR_MESSAGE);
+        assert_eq!(serde_json::to_value(&rec).unwrap()["omitted"], true);
+        // A record within every maximum is left alone and carries no marker.
+        let mut fine = Record {
+            user_agent: "aws-cli".into(),
+            error_message: Some("denied".into()),
+            request_parameters: serde_json::json!({"userName": "bob"}),
+            ..small
+        };
+        let before = fine.clone();
+        fine.bound_fields();
+        assert_eq!(fine, before);
+        assert!(
+            serde_json::to_value(&fine)
+                .unwrap()
+                .get("omitted")
+                .is_none()
         );
     }
 

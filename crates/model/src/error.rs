@@ -50,6 +50,20 @@ impl ApiError {
     }
 }
 
+/// Most characters of client input an error message quotes. Messages name the
+/// offending value, as AWS's do, but never echo more of it than this: a message
+/// is sent back, logged and stored in the audit record.
+pub const MAX_QUOTED: usize = 256;
+
+/// Client input as an error message quotes it: whole when at most
+/// [`MAX_QUOTED`] characters, otherwise its first [`MAX_QUOTED`] characters and `...`.
+pub fn quote(input: &str) -> Cow<'_, str> {
+    match input.char_indices().nth(MAX_QUOTED) {
+        None => Cow::Borrowed(input),
+        Some((cut, _)) => Cow::Owned(format!("{}...", input.get(..cut).unwrap_or_default())),
+    }
+}
+
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code, self.message)
@@ -57,3 +71,18 @@ impl fmt::Display for ApiError {
 }
 
 impl std::error::Error for ApiError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_are_bounded_on_character_boundaries() {
+        assert_eq!(quote("bob"), "bob");
+        let long = "é".repeat(MAX_QUOTED + 10);
+        let q = quote(&long);
+        assert_eq!(q.chars().count(), MAX_QUOTED + 3);
+        assert!(q.ends_with("..."));
+        assert_eq!(quote(&"a".repeat(MAX_QUOTED)).len(), MAX_QUOTED);
+    }
+}

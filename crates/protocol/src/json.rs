@@ -3,8 +3,9 @@
 //! Clients read the code from different places (botocore's awsJson reads only
 //! `__type`; botocore's restJson and aws-sdk-rust read the `x-amzn-ErrorType`
 //! header first), so both always carry the same value and no conflicting `code`
-//! member is ever sent.
+//! member is ever sent. Request bodies are parsed within [`crate::limits`].
 
+use crate::limits;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Map, Value as Json};
@@ -63,16 +64,74 @@ pub fn target_operation<'a>(target: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 /// Decodes a JSON request body into parameters: an empty body is `{}`; anything
-/// but a JSON object is an error.
+/// but a JSON object is an error, and so is a document past [`crate::limits`].
 pub fn decode_body(body: &[u8]) -> Result<Json, String> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Json::Object(Map::new()));
     }
-    match serde_json::from_slice::<Json>(body) {
-        Ok(v @ Json::Object(_)) => Ok(v),
-        Ok(_) => Err("The request body must be a JSON object.".into()),
-        Err(e) => Err(format!("The request body is not valid JSON: {e}")),
+    match parse_bounded(body)? {
+        v @ Json::Object(_) => Ok(v),
+        _ => Err("The request body must be a JSON object.".into()),
     }
+}
+
+/// Parses untrusted JSON within [`limits::MAX_DEPTH`], [`limits::MAX_MEMBERS`]
+/// and [`limits::MAX_NAME_LEN`]. Depth and members are counted by one flat scan
+/// of the bytes before parsing, so the parser (and every later walk of the
+/// value) only ever sees a shallow document.
+pub fn parse_bounded(bytes: &[u8]) -> Result<Json, String> {
+    scan(bytes)?;
+    let value = serde_json::from_slice::<Json>(bytes)
+        .map_err(|e| format!("The request body is not valid JSON: {e}"))?;
+    let mut stack = vec![&value];
+    while let Some(v) = stack.pop() {
+        match v {
+            Json::Object(m) => {
+                if m.keys().any(|k| k.len() > limits::MAX_NAME_LEN) {
+                    return Err(limits::name_too_long());
+                }
+                stack.extend(m.values());
+            }
+            Json::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    Ok(value)
+}
+
+/// Bounds nesting and member count without parsing: outside strings, every
+/// `{`/`[` opens a level and every `,` separates one more member.
+fn scan(bytes: &[u8]) -> Result<(), String> {
+    let (mut depth, mut members) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in bytes {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                members += 1;
+                if depth > limits::MAX_DEPTH {
+                    return Err(limits::too_deep());
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b',' => members += 1,
+            _ => {}
+        }
+        if members > limits::MAX_MEMBERS {
+            return Err(limits::too_many_members());
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -99,6 +158,34 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn deep_wide_and_long_documents_are_refused() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(
+            parse_bounded(deep.as_bytes()).unwrap_err(),
+            limits::too_deep()
+        );
+        let nested = |n: usize| format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n));
+        assert!(decode_body(nested(limits::MAX_DEPTH).as_bytes()).is_ok());
+        assert_eq!(
+            decode_body(nested(limits::MAX_DEPTH + 1).as_bytes()).unwrap_err(),
+            limits::too_deep()
+        );
+        // Brackets inside strings are text, not nesting.
+        let quoted = format!("{{\"a\":\"{}\\\"{}\"}}", "[".repeat(100), "{".repeat(100));
+        assert!(decode_body(quoted.as_bytes()).is_ok(), "{quoted}");
+        let wide = format!("{{\"a\":[{}0]}}", "0,".repeat(limits::MAX_MEMBERS));
+        assert_eq!(
+            decode_body(wide.as_bytes()).unwrap_err(),
+            limits::too_many_members()
+        );
+        let long = format!("{{\"{}\":1}}", "k".repeat(limits::MAX_NAME_LEN + 1));
+        assert_eq!(
+            decode_body(long.as_bytes()).unwrap_err(),
+            limits::name_too_long()
+        );
+    }
 
     #[test]
     fn golden_json_error() {

@@ -6,7 +6,9 @@
 //! storage, policies or AWS semantics, so it can be fuzzed and tested alone.
 
 pub mod json;
+pub mod limits;
 pub mod query;
+pub mod regions;
 pub mod rest;
 pub mod route;
 pub mod s3;

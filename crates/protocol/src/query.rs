@@ -3,10 +3,14 @@
 //! Form-encoded (and URL query) parameters such as `Tags.member.2.Key=team` become a
 //! nested JSON value (`{"Tags":[..., {"Key":"team"}]}`) so that services read query
 //! and JSON protocols the same way. Values stay strings; services coerce them
-//! against their own rules and report AWS's validation errors.
+//! against their own rules and report AWS's validation errors. Names, depth and
+//! member count are bounded by [`crate::limits`]; past them the request is
+//! `MalformedQueryString`.
 
+use crate::limits::{self, MemberBudget};
 use serde_json::{Map, Value as Json};
 use std::collections::BTreeMap;
+use trailguard_model::error::quote;
 
 /// A decoded query-protocol request.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,14 +37,16 @@ enum Node {
     List(BTreeMap<u32, Node>),
 }
 
-/// Most list indexes a request may use; bounds memory on hostile input.
-const MAX_INDEX: u32 = 10_000;
-
 /// Decodes the URL query string and the form body (either may be empty).
+///
+/// Names are bounded before they are split ([`limits::MAX_NAME_LEN`]), and the
+/// tree they build by depth and member count, so the recursive conversion and
+/// drop of the tree stay shallow whatever the input.
 pub fn decode(url_query: &str, form_body: &[u8]) -> Result<QueryRequest, QueryError> {
     let mut action = None;
     let mut version = None;
     let mut root = Node::Map(BTreeMap::new());
+    let mut budget = MemberBudget::default();
     let pairs =
         form_urlencoded::parse(url_query.as_bytes()).chain(form_urlencoded::parse(form_body));
     for (key, value) in pairs {
@@ -48,7 +54,7 @@ pub fn decode(url_query: &str, form_body: &[u8]) -> Result<QueryRequest, QueryEr
             "Action" => action = Some(value.into_owned()),
             "Version" => version = Some(value.into_owned()),
             k if k.starts_with("X-Amz-") => {}
-            k => insert(&mut root, k, value.into_owned())?,
+            k => insert(&mut root, k, value.into_owned(), &mut budget)?,
         }
     }
     let action = action
@@ -62,17 +68,31 @@ pub fn decode(url_query: &str, form_body: &[u8]) -> Result<QueryRequest, QueryEr
 }
 
 fn malformed(key: &str) -> QueryError {
-    QueryError::Malformed(format!("Invalid parameter name: {key}"))
+    QueryError::Malformed(format!("Invalid parameter name: {}", quote(key)))
 }
 
-fn insert(root: &mut Node, key: &str, value: String) -> Result<(), QueryError> {
+fn insert(
+    root: &mut Node,
+    key: &str,
+    value: String,
+    budget: &mut MemberBudget,
+) -> Result<(), QueryError> {
+    if key.len() > limits::MAX_NAME_LEN {
+        return Err(QueryError::Malformed(limits::name_too_long()));
+    }
     let segments: Vec<&str> = key.split('.').collect();
     if segments.iter().any(|s| s.is_empty()) {
         return Err(malformed(key));
     }
     let mut node = root;
     let mut i = 0;
+    // Each step into a member or list element is one level deeper.
+    let mut depth = 0;
     while let Some(seg) = segments.get(i) {
+        depth += 1;
+        if depth > limits::MAX_DEPTH {
+            return Err(QueryError::Malformed(limits::too_deep()));
+        }
         let is_last = i + 1 == segments.len();
         // `member.N` and `entry.N` address list elements.
         let list_index = if matches!(*seg, "member" | "entry") {
@@ -81,7 +101,7 @@ fn insert(root: &mut Node, key: &str, value: String) -> Result<(), QueryError> {
             None
         };
         if let Some(index) = list_index {
-            if !(1..=MAX_INDEX).contains(&index) {
+            if !(1..=limits::MAX_LIST_INDEX).contains(&index) {
                 return Err(malformed(key));
             }
             if let Node::Map(m) = node
@@ -93,13 +113,19 @@ fn insert(root: &mut Node, key: &str, value: String) -> Result<(), QueryError> {
                 return Err(malformed(key));
             };
             let last = i + 2 == segments.len();
-            let child = items.entry(index).or_insert_with(|| {
-                if last {
-                    Node::Leaf(String::new())
-                } else {
-                    Node::Map(BTreeMap::new())
+            let child = match items.entry(index) {
+                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    if !budget.take() {
+                        return Err(QueryError::Malformed(limits::too_many_members()));
+                    }
+                    e.insert(if last {
+                        Node::Leaf(String::new())
+                    } else {
+                        Node::Map(BTreeMap::new())
+                    })
                 }
-            });
+            };
             if last {
                 *child = Node::Leaf(value);
                 return Ok(());
@@ -115,17 +141,28 @@ fn insert(root: &mut Node, key: &str, value: String) -> Result<(), QueryError> {
             if m.contains_key(*seg) {
                 return Err(malformed(key));
             }
+            if !budget.take() {
+                return Err(QueryError::Malformed(limits::too_many_members()));
+            }
             m.insert((*seg).to_string(), Node::Leaf(value));
             return Ok(());
         }
-        node = m
-            .entry((*seg).to_string())
-            .or_insert_with(|| Node::Map(BTreeMap::new()));
+        node = match m.entry((*seg).to_string()) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                if !budget.take() {
+                    return Err(QueryError::Malformed(limits::too_many_members()));
+                }
+                e.insert(Node::Map(BTreeMap::new()))
+            }
+        };
         i += 1;
     }
     Ok(())
 }
 
+/// Recursive, which is safe: [`insert`] never builds a tree deeper than
+/// [`limits::MAX_DEPTH`].
 fn to_json(node: Node) -> Json {
     match node {
         Node::Leaf(s) => Json::String(s),
@@ -176,6 +213,47 @@ mod tests {
             decode("", b"Action=X&A..B=2"),
             Err(QueryError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn deep_wide_and_long_names_are_refused_not_overflowed() {
+        // The red team's 10 KB request: one name of 5,000 segments.
+        let deep = format!("Action=X&{}=1", vec!["a"; 5000].join("."));
+        assert_eq!(
+            decode("", deep.as_bytes()).unwrap_err(),
+            QueryError::Malformed(limits::name_too_long())
+        );
+        // Within the name length but past the depth.
+        let nested = format!("Action=X&{}=1", vec!["a"; limits::MAX_DEPTH + 1].join("."));
+        assert_eq!(
+            decode("", nested.as_bytes()).unwrap_err(),
+            QueryError::Malformed(limits::too_deep())
+        );
+        let ok = format!("Action=X&{}=1", vec!["a"; limits::MAX_DEPTH].join("."));
+        assert!(decode("", ok.as_bytes()).is_ok());
+        // Deep list nesting counts two segments per level.
+        let lists = format!(
+            "Action=X&{}=1",
+            vec!["member.1"; limits::MAX_DEPTH + 1].join(".")
+        );
+        assert_eq!(
+            decode("", lists.as_bytes()).unwrap_err(),
+            QueryError::Malformed(limits::too_deep())
+        );
+        let mut wide = String::from("Action=X");
+        for n in 0..=limits::MAX_MEMBERS {
+            wide.push_str(&format!("&P{n}=1"));
+        }
+        assert_eq!(
+            decode("", wide.as_bytes()).unwrap_err(),
+            QueryError::Malformed(limits::too_many_members())
+        );
+        // An error quotes a bounded part of the name.
+        let long = format!("Action=X&{}..a=1", "b".repeat(400));
+        match decode("", long.as_bytes()) {
+            Err(QueryError::Malformed(m)) => assert!(m.len() < 300, "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

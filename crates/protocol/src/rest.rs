@@ -6,7 +6,9 @@
 //! Each service's routes are data ([`routes`]), taken from the services' published
 //! models, so decoding and encoding are one generic pass. Services see the same
 //! parameter tree as for the other protocols: labels, query members and headers are
-//! merged into the body's object under their member names.
+//! merged into the body's object under their member names. The body and
+//! `jsonvalue` headers are parsed within [`crate::limits`], bound headers and
+//! labels are bounded in length.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -15,6 +17,7 @@ use serde_json::{Map, Value as Json};
 use trailguard_model::{ServiceId, Value};
 
 use crate::json::to_json;
+use crate::limits;
 use crate::query::QueryRequest;
 
 /// How a member travels in a header.
@@ -392,7 +395,7 @@ fn labels(template: &'static str, path: &str) -> Option<Vec<(&'static str, Strin
             (Some(ts), Some(ps)) => {
                 let value = percent_decode_str(ps).decode_utf8().ok()?;
                 if let Some(label) = ts.strip_prefix('{').and_then(|l| l.strip_suffix('}')) {
-                    if value.is_empty() {
+                    if value.is_empty() || value.len() > limits::MAX_LABEL_LEN {
                         return None;
                     }
                     out.push((label, value.into_owned()));
@@ -454,21 +457,28 @@ pub fn decode(
         let Some(raw) = headers.get(binding.name) else {
             continue;
         };
+        if raw.len() > limits::MAX_BOUND_HEADER {
+            return Err(RestError::Malformed(format!(
+                "Header {} is longer than {} bytes.",
+                binding.name,
+                limits::MAX_BOUND_HEADER
+            )));
+        }
         let text = raw
             .to_str()
             .map_err(|_| RestError::Malformed(format!("Header {} is not text.", binding.name)))?;
         let value = match binding.codec {
             Codec::Plain => Json::String(text.to_string()),
-            Codec::JsonBase64 => B64
-                .decode(text.trim())
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Json>(&b).ok())
-                .ok_or_else(|| {
+            Codec::JsonBase64 => {
+                let bytes = B64.decode(text.trim()).map_err(|_| {
                     RestError::Malformed(format!(
                         "Header {} must be base64-encoded JSON.",
                         binding.name
                     ))
-                })?,
+                })?;
+                crate::json::parse_bounded(&bytes)
+                    .map_err(|m| RestError::Malformed(format!("Header {}: {m}", binding.name)))?
+            }
         };
         params.insert(binding.member.into(), value);
     }
@@ -625,6 +635,42 @@ mod tests {
         ));
         assert_eq!(
             decode(POLLY, "GET", "/nope", "", &http::HeaderMap::new(), b"").unwrap_err(),
+            RestError::NoRoute
+        );
+    }
+
+    #[test]
+    fn bodies_headers_and_labels_are_bounded() {
+        let none = http::HeaderMap::new();
+        let deep = format!("{}{}", "[".repeat(50_000), "]".repeat(50_000));
+        let body = format!("{{\"a\":{deep}}}");
+        assert!(matches!(
+            decode(GUARDDUTY, "POST", "/detector", "", &none, body.as_bytes()),
+            Err(RestError::Malformed(m)) if m == limits::too_deep()
+        ));
+        let mut headers = http::HeaderMap::new();
+        let nested = format!("{}1{}", "{\"a\":".repeat(40), "}".repeat(40));
+        headers.insert(
+            "x-amz-lex-session-attributes",
+            B64.encode(&nested).parse().unwrap(),
+        );
+        let content = "/bot/B/alias/A/user/U/content";
+        assert!(matches!(
+            decode(LEX, "POST", content, "", &headers, b""),
+            Err(RestError::Malformed(m)) if m.ends_with(&limits::too_deep())
+        ));
+        let big = B64.encode(format!(
+            "{{\"a\":\"{}\"}}",
+            "x".repeat(limits::MAX_BOUND_HEADER)
+        ));
+        headers.insert("x-amz-lex-session-attributes", big.parse().unwrap());
+        assert!(matches!(
+            decode(LEX, "POST", content, "", &headers, b""),
+            Err(RestError::Malformed(_))
+        ));
+        let long = format!("/detector/{}", "d".repeat(limits::MAX_LABEL_LEN + 1));
+        assert_eq!(
+            decode(GUARDDUTY, "GET", &long, "", &none, b"").unwrap_err(),
             RestError::NoRoute
         );
     }

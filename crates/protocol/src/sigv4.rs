@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use subtle::ConstantTimeEq;
 use time::{Duration, OffsetDateTime, PrimitiveDateTime, macros::format_description};
+use trailguard_model::error::quote;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -101,6 +102,11 @@ pub enum AuthError {
     Expired(String),
     /// The signature does not match (`SignatureDoesNotMatch`).
     Mismatch,
+    /// The credential scope names a region AWS does not serve.
+    UnknownRegion(String),
+    /// `x-amz-*` headers present on the request but not in `SignedHeaders`
+    /// (sorted, lower-case).
+    HeadersNotSigned(Vec<String>),
 }
 
 impl AuthError {
@@ -110,6 +116,13 @@ impl AuthError {
             AuthError::Missing => "Request is missing Authentication Token".into(),
             AuthError::Incomplete(m) | AuthError::Skewed(m) | AuthError::Expired(m) => m.clone(),
             AuthError::Mismatch => "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.".into(),
+            AuthError::UnknownRegion(region) => format!(
+                "Credential should be scoped to a valid region, not '{}'. ",
+                quote(region)
+            ),
+            AuthError::HeadersNotSigned(_) => {
+                "There were headers present in the request which were not signed".into()
+            }
         }
     }
 }
@@ -319,6 +332,39 @@ pub fn parse_with(
         expires,
         canonical_request,
     })
+}
+
+/// The credential scope must name a region AWS serves ([`crate::regions`]):
+/// there is no endpoint for any other, so no signature for one is valid.
+/// Checked before the secret is looked up, as AWS does.
+pub fn check_scope_region(claim: &Claim) -> Result<(), AuthError> {
+    if crate::regions::is_known(&claim.region) {
+        Ok(())
+    } else {
+        Err(AuthError::UnknownRegion(claim.region.clone()))
+    }
+}
+
+/// Every `x-amz-*` header present on the request must be signed, whether the
+/// signature is in the `Authorization` header or a presigned URL: such headers
+/// carry meaning (`X-Amz-Target` names the operation, others carry S3
+/// parameters and the payload hash), and an unsigned one could be changed on a
+/// captured request. AWS answers S3 this way; trailguard holds every service to it.
+pub fn check_signed_amz_headers(req: &SignedRequest<'_>, claim: &Claim) -> Result<(), AuthError> {
+    let mut unsigned: Vec<String> = req
+        .headers
+        .keys()
+        .map(http::HeaderName::as_str)
+        .filter(|name| name.starts_with("x-amz-"))
+        .filter(|name| !claim.signed_headers.iter().any(|s| s == name))
+        .map(str::to_string)
+        .collect();
+    if unsigned.is_empty() {
+        return Ok(());
+    }
+    unsigned.sort();
+    unsigned.dedup();
+    Err(AuthError::HeadersNotSigned(unsigned))
 }
 
 /// Builds the canonical request string.
@@ -779,6 +825,112 @@ mod tests {
         };
         let claim = parse(&req, PathMode::NormalizeDoubleEncode).unwrap();
         assert!(verify(&claim, "s", parse_amz_date("20261123T190304Z").unwrap()).is_err());
+    }
+
+    fn signed(extra: &[(&str, &str)], region: &str) -> (http::HeaderMap, Claim) {
+        let mut h = headers(&[("host", "x")]);
+        let now = parse_amz_date("20261123T190304Z").unwrap();
+        let key = SigningKey {
+            access_key_id: "AKIAEXAMPLE",
+            secret: "s",
+            session_token: None,
+        };
+        sign_request(
+            "POST",
+            "/",
+            "",
+            &mut h,
+            b"{}",
+            key,
+            region,
+            "cloudtrail",
+            now,
+        );
+        for (k, v) in extra {
+            h.insert(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                http::HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        let req = SignedRequest {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &h,
+            body: b"{}",
+        };
+        let claim = parse(&req, PathMode::NormalizeDoubleEncode).unwrap();
+        (h.clone(), claim)
+    }
+
+    #[test]
+    fn only_regions_aws_serves_may_be_scoped() {
+        assert!(crate::regions::AWS_REGIONS.is_sorted());
+        let (_, claim) = signed(&[], "eu-west-1");
+        assert_eq!(check_scope_region(&claim), Ok(()));
+        for fake in ["zz-fake-1", "", "US-EAST-1", "us-east-1 "] {
+            let claim = Claim {
+                region: fake.into(),
+                ..claim.clone()
+            };
+            assert_eq!(
+                check_scope_region(&claim),
+                Err(AuthError::UnknownRegion(fake.into()))
+            );
+        }
+        assert_eq!(
+            AuthError::UnknownRegion("zz-fake-1".into()).message(),
+            "Credential should be scoped to a valid region, not 'zz-fake-1'. "
+        );
+    }
+
+    #[test]
+    fn every_amz_header_present_must_be_signed() {
+        let (h, claim) = signed(
+            &[("x-amz-target", "CloudTrail_20131101.StopLogging")],
+            "us-east-1",
+        );
+        let req = SignedRequest {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &h,
+            body: b"{}",
+        };
+        assert_eq!(
+            check_signed_amz_headers(&req, &claim),
+            Err(AuthError::HeadersNotSigned(vec!["x-amz-target".into()]))
+        );
+        // Signed, it passes; other headers (x-amzn-*, user-agent) need not be.
+        let mut h2 = headers(&[
+            ("host", "x"),
+            ("x-amz-target", "CloudTrail_20131101.GetTrail"),
+        ]);
+        let now = parse_amz_date("20261123T190304Z").unwrap();
+        let key = SigningKey {
+            access_key_id: "AKIAEXAMPLE",
+            secret: "s",
+            session_token: None,
+        };
+        sign_request(
+            "POST",
+            "/",
+            "",
+            &mut h2,
+            b"{}",
+            key,
+            "us-east-1",
+            "cloudtrail",
+            now,
+        );
+        h2.insert("x-amzn-trace-id", http::HeaderValue::from_static("Root=1"));
+        h2.insert("user-agent", http::HeaderValue::from_static("ua"));
+        let req = SignedRequest {
+            headers: &h2,
+            ..req
+        };
+        let claim = parse(&req, PathMode::NormalizeDoubleEncode).unwrap();
+        assert_eq!(check_signed_amz_headers(&req, &claim), Ok(()));
     }
 
     #[test]

@@ -7,13 +7,15 @@ use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use std::net::SocketAddr;
 use std::time::Instant;
+use trailguard_model::error::quote;
 use trailguard_model::{ApiError, Caller, RequestContext, ServiceId, Value};
 use trailguard_protocol::sigv4::{self, AuthError, PathMode, SignedRequest};
-use trailguard_protocol::{json, query, rest, route, s3, xml};
+use trailguard_protocol::{json, limits, query, rest, route, s3, xml};
 
-/// The largest request body accepted.
-pub const MAX_BODY: usize = 8 * 1024 * 1024;
-const MAX_USER_AGENT: usize = 1024;
+/// The largest request body accepted (by any service; see [`limits::max_body`]).
+pub const MAX_BODY: usize = limits::MAX_BODY;
+/// The record's `userAgent` maximum (CloudTrail's 1 KB), applied as the request arrives.
+const MAX_USER_AGENT: usize = trailguard_model::cloudtrail::MAX_USER_AGENT;
 
 type Body = Full<Bytes>;
 
@@ -113,7 +115,7 @@ fn build(
     resp
 }
 
-fn auth_error(e: &AuthError) -> ApiError {
+fn auth_error(service: ServiceId, e: &AuthError) -> ApiError {
     match e {
         AuthError::Missing => ApiError::sender("MissingAuthenticationToken", 403, e.message()),
         AuthError::Incomplete(_) => ApiError::sender("IncompleteSignature", 400, e.message()),
@@ -121,22 +123,25 @@ fn auth_error(e: &AuthError) -> ApiError {
             ApiError::sender("SignatureDoesNotMatch", 403, e.message())
         }
         AuthError::Expired(_) => ApiError::sender("AccessDenied", 403, e.message()),
+        // S3 names the region it expected; the others say the scope is invalid.
+        AuthError::UnknownRegion(region) if service == ServiceId::S3 => ApiError::sender(
+            "AuthorizationHeaderMalformed",
+            400,
+            format!(
+                "The authorization header is malformed; the region '{}' is wrong; expecting 'us-east-1'",
+                quote(region)
+            ),
+        ),
+        AuthError::UnknownRegion(_) => ApiError::sender("SignatureDoesNotMatch", 403, e.message()),
+        AuthError::HeadersNotSigned(_) if service == ServiceId::S3 => {
+            ApiError::sender("AccessDenied", 403, e.message())
+        }
+        AuthError::HeadersNotSigned(names) => ApiError::sender(
+            "SignatureDoesNotMatch",
+            403,
+            format!("{}: {}", e.message(), quote(&names.join(", "))),
+        ),
     }
-}
-
-/// The service a request's signature names, for the shape of an error
-/// answered before its body is read.
-fn scoped_service(parts: &http::request::Parts) -> ServiceId {
-    let signed = SignedRequest {
-        method: parts.method.as_str(),
-        path: parts.uri.path(),
-        query: parts.uri.query().unwrap_or(""),
-        headers: &parts.headers,
-        body: &[],
-    };
-    sigv4::scope_service(&signed)
-        .and_then(|name| ServiceId::from_signing_name(&name))
-        .unwrap_or(ServiceId::Iam)
 }
 
 /// Handles one HTTP request; never fails (errors become AWS error responses).
@@ -163,28 +168,49 @@ pub async fn handle(
             }
         };
     }
+    // The service the signature names sets the body's cap and the error's shape.
+    let scoped = sigv4::scope_service(&SignedRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+        headers: &parts.headers,
+        body: b"",
+    })
+    .and_then(|name| ServiceId::from_signing_name(&name));
+    let shape = scoped.unwrap_or(ServiceId::Iam);
+    let max_body = limits::max_body(scoped);
+    let too_large = || {
+        let err = ApiError::sender(
+            "RequestEntityTooLarge",
+            413,
+            format!("Request body must be at most {max_body} bytes."),
+        );
+        closing(error_response(shape, &request_id, &err))
+    };
+    // A declared length over the cap is answered before a byte of the body is read.
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > u64::try_from(max_body).unwrap_or(u64::MAX)) {
+        return too_large();
+    }
     let collected = tokio::time::timeout(
         server.limits.body_timeout,
-        Limited::new(body, MAX_BODY).collect(),
+        Limited::new(body, max_body).collect(),
     )
     .await;
     let body = match collected {
         Ok(Ok(b)) => b.to_bytes(),
-        Ok(Err(e)) => {
-            let err = if e.is::<LengthLimitError>() {
-                ApiError::sender(
-                    "RequestEntityTooLarge",
-                    413,
-                    format!("Request body must be at most {MAX_BODY} bytes."),
-                )
-            } else {
-                ApiError::sender(
-                    "IncompleteBody",
-                    400,
-                    "The request body ended before the number of bytes its Content-Length announced.",
-                )
-            };
-            return closing(error_response(scoped_service(&parts), &request_id, &err));
+        Ok(Err(e)) if e.is::<LengthLimitError>() => return too_large(),
+        Ok(Err(_)) => {
+            let err = ApiError::sender(
+                "IncompleteBody",
+                400,
+                "The request body ended before the number of bytes its Content-Length announced.",
+            );
+            return closing(error_response(shape, &request_id, &err));
         }
         Err(_) => {
             // A client that sends headers and then trickles or stalls its body
@@ -195,7 +221,7 @@ pub async fn handle(
                 400,
                 "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
             );
-            return closing(error_response(scoped_service(&parts), &request_id, &err));
+            return closing(error_response(shape, &request_id, &err));
         }
     };
     let (response, service, action) = dispatch(server, &parts, &body, peer, &request_id).await;
@@ -234,13 +260,16 @@ async fn dispatch(
                 let err = ApiError::sender(
                     "InvalidAction",
                     400,
-                    format!("trailguard does not serve the service '{name}' (yet)."),
+                    format!(
+                        "trailguard does not serve the service '{}' (yet).",
+                        quote(&name)
+                    ),
                 );
                 return (error_response(ServiceId::Iam, request_id, &err), None, None);
             }
         },
         None => {
-            let err = auth_error(&AuthError::Missing);
+            let err = auth_error(ServiceId::Sts, &AuthError::Missing);
             return (error_response(ServiceId::Sts, request_id, &err), None, None);
         }
     };
@@ -256,11 +285,17 @@ async fn dispatch(
     } else {
         PathMode::NormalizeDoubleEncode
     };
-    let claim = match sigv4::parse_with(&signed, path_mode, unsigned_body_ok) {
+    // The scope's region and the signed headers are checked before the secret
+    // is looked up: neither needs it.
+    let claim = match sigv4::parse_with(&signed, path_mode, unsigned_body_ok).and_then(|c| {
+        sigv4::check_scope_region(&c)?;
+        sigv4::check_signed_amz_headers(&signed, &c)?;
+        Ok(c)
+    }) {
         Ok(c) => c,
         Err(e) => {
             return (
-                error_response(service, request_id, &auth_error(&e)),
+                error_response(service, request_id, &auth_error(service, &e)),
                 Some(service),
                 None,
             );
@@ -285,7 +320,7 @@ async fn dispatch(
         };
     if let Err(e) = sigv4::verify(&claim, credential.secret.expose(), server.clock.now()) {
         return (
-            error_response(service, request_id, &auth_error(&e)),
+            error_response(service, request_id, &auth_error(service, &e)),
             Some(service),
             None,
         );
@@ -314,7 +349,10 @@ async fn dispatch(
                 None => Err(ApiError::sender(
                     "UnknownOperationException",
                     400,
-                    format!("The operation named by X-Amz-Target '{target}' is not known."),
+                    format!(
+                        "The operation named by X-Amz-Target '{}' is not known.",
+                        quote(target)
+                    ),
                 )),
                 Some(op) => json::decode_body(body)
                     .map(|params| query::QueryRequest {
@@ -354,7 +392,7 @@ async fn dispatch(
                     "No {} operation is served at {} {}.",
                     service.signing_name(),
                     parts.method,
-                    parts.uri.path()
+                    quote(parts.uri.path())
                 ),
             ),
             rest::RestError::Malformed(m) => ApiError::sender("SerializationException", 400, m),
@@ -374,11 +412,9 @@ async fn dispatch(
         request_id: request_id.to_string(),
         source_ip: peer.ip().to_string(),
         user_agent: user_agent(&parts.headers),
-        region: if claim.region.is_empty() {
-            server.default_region.clone()
-        } else {
-            claim.region.clone()
-        },
+        // A region AWS serves (checked above): the call is served, and
+        // recorded, in the region it was signed for.
+        region: claim.region.clone(),
         received_at: server.clock.now(),
         secure_transport: false,
     };

@@ -29,7 +29,8 @@ pub struct Server {
     pub services: Arc<Services>,
     pub clock: Arc<dyn trailguard_model::Clock>,
     pub ids: Arc<dyn trailguard_model::IdGen>,
-    /// The region reported when a request does not name one.
+    /// The region `serve` announces; every signed request names its own, one
+    /// AWS serves, and is served and recorded there.
     pub default_region: String,
     /// Where GuardDuty findings are published (`http://...`; `slack+http://...`
     /// for a Slack-compatible payload).

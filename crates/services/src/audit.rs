@@ -79,7 +79,11 @@ pub struct CallFacts<'a> {
     pub params: &'a Json,
 }
 
-/// Builds the record for a call and appends it in `env`'s transaction.
+/// Builds the record for a call and appends it in `env`'s transaction. A call
+/// on a resource of another account (a cross-account `AssumeRole`) is recorded,
+/// as CloudTrail does, in each account: one record per recipient, each with its
+/// own `eventID` and `recipientAccountId`, sharing one `sharedEventID`. The
+/// decision trace stays with the caller's account.
 pub fn record(
     env: &mut Env<'_>,
     call: CallFacts<'_>,
@@ -90,7 +94,30 @@ pub fn record(
         source_ip: env.ctx.source_ip.clone(),
         user_agent: env.ctx.user_agent.clone(),
     };
-    append(env, &caller, &origin, call, outcome, None)
+    let mut others: Vec<String> = Vec::new();
+    for r in &env.resources {
+        if !r.account_id.is_empty()
+            && r.account_id != env.account
+            && !others.contains(&r.account_id)
+        {
+            others.push(r.account_id.clone());
+        }
+    }
+    if others.is_empty() {
+        return append(env, &caller, &origin, call, outcome, None);
+    }
+    let shared = env.ids.uuid();
+    let resources = env.resources.clone();
+    append(env, &caller, &origin, call, outcome, Some(shared.clone()))?;
+    let own = env.account.clone();
+    for other in others {
+        env.resources.clone_from(&resources);
+        env.account = other;
+        let appended = append(env, &caller, &origin, call, outcome, Some(shared.clone()));
+        env.account.clone_from(&own);
+        appended?;
+    }
+    Ok(())
 }
 
 /// Where a call came from: the client, or the AWS service acting.
@@ -176,7 +203,11 @@ pub fn append(
             "Data"
         }
         .into(),
+        omitted: false,
     };
+    let mut rec = rec;
+    // However large the request, the record stays within CloudTrail's sizes.
+    rec.bound_fields();
     let text =
         serde_json::to_string(&rec).map_err(|e| crate::error::Error::Corrupt(e.to_string()))?;
     let username = match &caller.principal {

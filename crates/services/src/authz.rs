@@ -15,6 +15,7 @@ use crate::sts::{NS_SESSION, Session};
 use std::sync::Arc;
 use trailguard_model::Principal;
 use trailguard_model::clock::iso8601;
+use trailguard_model::error::quote;
 use trailguard_policy::{Context, Decision, Policy, PolicyDocument, PolicyKind, Query, Reason};
 
 /// Proof that the current call was authorized. Only this module can construct it.
@@ -232,11 +233,18 @@ pub fn request_context(env: &mut Env<'_>, params: Params<'_>, resource: &str) ->
     Ok(ctx)
 }
 
+/// The user or role an IAM ARN names, in the account the ARN names (a
+/// cross-account role's tags are its own account's).
 fn resource_entity(env: &mut Env<'_>, resource: &str) -> Result<Option<Entity>> {
-    let account = env.account.clone();
-    let Some(rest) = resource.strip_prefix(&format!("arn:aws:iam::{account}:")) else {
+    let Some((account, rest)) = resource
+        .strip_prefix("arn:aws:iam::")
+        .and_then(|r| r.split_once(':'))
+    else {
         return Ok(None);
     };
+    if account != env.account && !crate::account_exists(env, account)? {
+        return Ok(None);
+    }
     let kind = if rest.starts_with("user/") {
         Kind::User
     } else if rest.starts_with("role/") {
@@ -245,7 +253,7 @@ fn resource_entity(env: &mut Env<'_>, resource: &str) -> Result<Option<Entity>> 
         return Ok(None);
     };
     let name = rest.rsplit('/').next().unwrap_or_default();
-    let e: Option<Entity> = env.get(kind.ns(), &key(&account, name))?;
+    let e: Option<Entity> = env.get(kind.ns(), &key(account, name))?;
     Ok(e.filter(|e| e.arn == resource))
 }
 
@@ -264,8 +272,11 @@ fn eval_principal<'a>(p: &'a Principal, arn: &'a str) -> trailguard_policy::Prin
 
 /// AWS's `AccessDenied` text for a decision.
 pub fn denial_message(who: &str, action: &str, resource: &str, decision: &Decision) -> String {
-    let head =
-        format!("User: {who} is not authorized to perform: {action} on resource: {resource}");
+    // The resource ARN carries client input (a name of any length): quote it bounded.
+    let head = format!(
+        "User: {who} is not authorized to perform: {action} on resource: {}",
+        quote(resource)
+    );
     let article = |kind: PolicyKind| match kind {
         PolicyKind::Identity => "an",
         PolicyKind::Resource
@@ -414,8 +425,9 @@ pub fn authorize_assume_role(
     }
     let denied = || {
         Error::AccessDenied(format!(
-            "User: {} is not authorized to perform: {action} on resource: {role_arn}",
-            caller.arn()
+            "User: {} is not authorized to perform: {action} on resource: {}",
+            caller.arn(),
+            quote(role_arn)
         ))
     };
     let Some(role) = role else {
@@ -450,4 +462,61 @@ pub fn authorize_assume_role(
     }
     env.decision_trace = Some(trace(&decision));
     Err(denied())
+}
+
+/// Decides `iam:PassRole` on `role_arn` for a call that hands the role to
+/// `service` (Redshift's `IamRoles`): the caller's policies decide, with
+/// `iam:PassedToService` in the context, as AWS does.
+pub fn authorize_pass_role(
+    env: &mut Env<'_>,
+    role_arn: &str,
+    service: &str,
+    params: Params<'_>,
+) -> Result<Authorized> {
+    let action = "iam:PassRole";
+    if let Principal::Root { account_id } = &env.caller.principal
+        && *account_id == env.account
+    {
+        return Ok(Authorized { _seal: () });
+    }
+    let mut ctx = request_context(env, params, role_arn)?;
+    ctx.set("iam:PassedToService", service);
+    let policies = caller_policies(env)?;
+    let decision = decide_with(env, policies, None, action, role_arn, None, &ctx);
+    finish(env, action, role_arn, decision)
+}
+
+/// Whether `role`'s trust policy lets `service` assume it.
+pub fn trusts_service(role: &Entity, service: &str) -> bool {
+    let Some(trust) = role
+        .assume_role_policy
+        .as_deref()
+        .and_then(|d| PolicyDocument::parse(d).ok())
+    else {
+        return false;
+    };
+    let id = format!("{}/trust-policy", role.arn);
+    let policies = [Policy {
+        id: &id,
+        kind: PolicyKind::Trust,
+        document: &trust,
+    }];
+    let ctx = Context::new();
+    trailguard_policy::decide(
+        &policies,
+        &Query {
+            principal: trailguard_policy::Principal {
+                arn: service,
+                account: "",
+                role_arn: None,
+                is_service: true,
+                is_root: false,
+            },
+            action: "sts:AssumeRole",
+            resource: &role.arn,
+            resource_account: None,
+            context: &ctx,
+        },
+    )
+    .is_allowed()
 }

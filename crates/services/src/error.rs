@@ -232,10 +232,12 @@ impl Error {
         ApiError::sender(code, status, self.to_string())
     }
 
-    /// AWS's wording for a value that breaks a constraint.
+    /// AWS's wording for a value that breaks a constraint; the value is quoted
+    /// bounded (it may be as long as the request).
     pub fn constraint(member: &str, value: &str, constraint: &str) -> Self {
         Error::ValidationError(format!(
-            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: {constraint}"
+            "1 validation error detected: Value '{}' at '{member}' failed to satisfy constraint: {constraint}",
+            trailguard_model::error::quote(value)
         ))
     }
 

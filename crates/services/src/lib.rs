@@ -2,11 +2,11 @@
 //! recorder, over a transactional store.
 //!
 //! [`Services::execute`] is the one path every API call takes: find the operation,
-//! authorize it, run it and record it in CloudTrail, all in one store transaction.
-//! Slow work a handler needs runs between attempts of that transaction, never
-//! inside it ([`prepare`]). A failed or denied call rolls its changes back and is
-//! then recorded in a transaction of its own. Nothing here knows HTTP or wire
-//! formats.
+//! drop the members its AWS model does not define ([`inputs`]), authorize it, run
+//! it and record it in CloudTrail, all in one store transaction. Slow work a
+//! handler needs runs between attempts of that transaction, never inside it
+//! ([`prepare`]). A failed or denied call rolls its changes back and is then
+//! recorded in a transaction of its own. Nothing here knows HTTP or wire formats.
 
 pub mod audit;
 pub mod authz;
@@ -16,6 +16,7 @@ pub mod env;
 pub mod error;
 pub mod guardduty;
 pub mod iam;
+pub mod inputs;
 pub mod lex;
 pub mod linked;
 pub mod ops;
@@ -377,10 +378,15 @@ impl Services {
     ) -> Result<Value, ApiError> {
         let Some(op) = operation(service, action) else {
             return Err(Error::InvalidAction(format!(
-                "The action {action} is not valid for this web service."
+                "The action {} is not valid for this web service.",
+                trailguard_model::error::quote(action)
             ))
             .to_api());
         };
+        // Before anything else: members the operation's AWS model does not define
+        // never reach authorization, the handler or the record.
+        let retained = inputs::retain_defined(service, op.name, params);
+        let params: &serde_json::Value = &retained;
         let facts = audit::CallFacts {
             service,
             name: op.name,
@@ -702,6 +708,19 @@ fn create_root_key(env: &mut Env<'_>, key_id: &str, secret: &Secret) -> error::R
     audit::record(env, facts, Ok(&out))
 }
 
+/// Whether this server holds `account` (the default account or one made with
+/// `trailguard account create`).
+pub(crate) fn account_exists(env: &mut Env<'_>, account: &str) -> error::Result<bool> {
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(false);
+    }
+    if env.tx.get(NS_ACCOUNT, account)?.is_some() {
+        return Ok(true);
+    }
+    let default: Option<DefaultAccount> = env.get(NS_ACCOUNT, DEFAULT_ACCOUNT_KEY)?;
+    Ok(default.is_some_and(|d| d.account_id == account))
+}
+
 /// Authorizes and runs one operation inside the caller's transaction.
 pub(crate) fn run_operation(
     env: &mut Env<'_>,
@@ -720,8 +739,13 @@ pub(crate) fn run_operation(
         // policy); GetSessionToken is refused to session credentials by its handler.
         authz::always()
     } else {
-        let resource = (op.resource)(env, p)?;
-        authz::authorize(env, &action_name, &resource, p)?
+        // Every resource is decided on its own; the first refused names itself
+        // in the denial.
+        let mut token = None;
+        for resource in op.resources(env, p)? {
+            token = Some(authz::authorize(env, &action_name, &resource, p)?);
+        }
+        token.ok_or_else(|| Error::Corrupt(format!("{} names no resource", op.name)))?
     };
     let out = (op.run)(env, &token, p)?;
     note_key_use(env, service)?;

@@ -40,9 +40,27 @@ pub fn find(service: &str) -> Option<&'static dyn LinkedResources> {
     registry().iter().copied().find(|l| l.service() == service)
 }
 
+/// The service's own role in the account, if it made one. A role with the same
+/// name made any other way (by `CreateRole`, under any path) is never the
+/// service's: a service only uses the role its creation path marked as its own.
+pub fn existing_role(env: &mut Env<'_>, service: &str) -> Result<Option<Entity>> {
+    let Some(name) = env
+        .catalogue
+        .linked_service(service)
+        .map(|l| l.role_name.clone())
+    else {
+        return Ok(None);
+    };
+    let account = env.account.clone();
+    let role: Option<Entity> = env.get(Kind::Role.ns(), &key(&account, &name))?;
+    Ok(role.filter(|r| slr::is_linked_to(r, service)))
+}
+
 /// Ensures the service's role exists, creating it on the caller's behalf (and
 /// recording that as AWS does) when the caller may `iam:CreateServiceLinkedRole`
-/// for this service.
+/// for this service. A same-named role the service did not make is not adopted:
+/// creating the real one then fails as `CreateServiceLinkedRole` does, with the
+/// name taken.
 pub fn ensure_role(env: &mut Env<'_>, service: &str) -> Result<Entity> {
     let linked = env
         .catalogue
@@ -50,7 +68,7 @@ pub fn ensure_role(env: &mut Env<'_>, service: &str) -> Result<Entity> {
         .cloned()
         .ok_or_else(|| Error::InvalidInput(format!("{service} has no service-linked role")))?;
     let account = env.account.clone();
-    if let Some(role) = env.get::<Entity>(Kind::Role.ns(), &key(&account, &linked.role_name))? {
+    if let Some(role) = existing_role(env, service)? {
         return Ok(role);
     }
     let params = serde_json::json!({ "AWSServiceName": service });
@@ -96,6 +114,13 @@ pub fn assume_role(
     service: &str,
     session_name: &str,
 ) -> Result<Caller> {
+    if !slr::is_linked_to(&role, service) {
+        // Only the role the service made for itself is the service's to use.
+        return Err(Error::AccessDenied(format!(
+            "{service} is not authorized to perform: sts:AssumeRole on resource: {}",
+            role.arn
+        )));
+    }
     let service_caller = Caller {
         principal: Principal::Service {
             service: service.to_string(),
@@ -111,7 +136,7 @@ pub fn assume_role(
         "RoleSessionName": session_name,
         "DurationSeconds": "3600",
     });
-    let out = crate::sts::assumed_role_output(env, &role, session_name, &session);
+    let out = crate::sts::assumed_role_output(&role, session_name, &session);
     let shared = env.ids.uuid();
     audit::append(
         env,

@@ -1,4 +1,4 @@
-//! The shape every operation has: its name (and so its IAM action), the resource
+//! The shape every operation has: its name (and so its IAM action), the resources
 //! it acts on, whether it only reads, and its handler.
 
 use crate::authz::Authorized;
@@ -9,6 +9,9 @@ use trailguard_model::Value;
 
 /// Computes the ARN an operation acts on, for authorization.
 pub type ResourceFn = fn(&mut Env<'_>, Params<'_>) -> Result<String>;
+/// Computes further ARNs an operation acts on (a rename's target), each of which
+/// the caller must be allowed the action on, decided on its own.
+pub type MoreResourcesFn = fn(&mut Env<'_>, Params<'_>) -> Result<Vec<String>>;
 /// Runs an authorized operation.
 pub type Handler = fn(&mut Env<'_>, &Authorized, Params<'_>) -> Result<Value>;
 
@@ -19,6 +22,8 @@ pub struct Operation {
     pub name: &'static str,
     pub read_only: bool,
     pub resource: ResourceFn,
+    /// Further resources, all of which must be allowed too.
+    pub more_resources: Option<MoreResourcesFn>,
     pub run: Handler,
     /// Whether CloudTrail records the response (mutating calls, and STS credential calls).
     pub record_response: bool,
@@ -36,6 +41,7 @@ impl Operation {
             name,
             read_only: true,
             resource,
+            more_resources: None,
             run,
             record_response: false,
             action: None,
@@ -49,6 +55,7 @@ impl Operation {
             name,
             read_only: false,
             resource,
+            more_resources: None,
             run,
             record_response: true,
             action: None,
@@ -60,6 +67,26 @@ impl Operation {
     pub const fn action(mut self, action: &'static str) -> Self {
         self.action = Some(action);
         self
+    }
+
+    /// Also acts on the resources `f` names: the call is allowed only when the
+    /// action is allowed on each of them as well as on `resource`.
+    pub const fn also_on(mut self, f: MoreResourcesFn) -> Self {
+        self.more_resources = Some(f);
+        self
+    }
+
+    /// Every resource the call acts on, `resource` first; each must be allowed.
+    pub fn resources(&self, env: &mut Env<'_>, p: Params<'_>) -> Result<Vec<String>> {
+        let mut all = vec![(self.resource)(env, p)?];
+        if let Some(more) = self.more_resources {
+            for arn in more(env, p)? {
+                if !all.contains(&arn) {
+                    all.push(arn);
+                }
+            }
+        }
+        Ok(all)
     }
 
     /// Recorded as a data event.

@@ -24,6 +24,25 @@ pub fn is_iam_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
 }
 
+/// The one input member that names an operation's resource. The operation's
+/// resource function (what authorization decides on) and its handler (what it
+/// acts on) both read it through this, so they cannot read different members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Names(pub &'static str);
+
+impl Names {
+    /// The member, required (the handler's read).
+    pub fn read<'a>(self, p: Params<'a>) -> Result<&'a str> {
+        p.str(self.0)
+    }
+
+    /// The member if present (the resource function's read: a missing member
+    /// is the handler's validation error, after authorization on `*`).
+    pub fn read_opt<'a>(self, p: Params<'a>) -> Result<Option<&'a str>> {
+        p.opt_str(self.0)
+    }
+}
+
 impl<'a> Params<'a> {
     fn raw(&self, name: &str) -> Option<&'a Json> {
         self.0.get(name)

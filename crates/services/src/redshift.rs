@@ -2,10 +2,14 @@
 //! behave as AWS's does. Creating the first cluster creates
 //! `AWSServiceRoleForRedshift` (if the caller may), the service assumes the role
 //! to set the cluster up, and while any cluster exists the role cannot be deleted.
+//! The roles a cluster may use (`IamRoles`) are passed to it: each needs
+//! `iam:PassRole` (with `iam:PassedToService` = Redshift), must exist in the
+//! account and trust Redshift, and is kept and listed on the cluster.
 
-use crate::authz::Authorized;
+use crate::authz::{self, Authorized};
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::iam::entities::{Entity, Kind, key};
 use crate::linked::{self, LinkedResources};
 use crate::ops::Operation;
 use crate::params::Params;
@@ -16,6 +20,8 @@ use trailguard_model::Value;
 const NS_CLUSTER: &str = "redshift.cluster";
 /// Redshift's service principal.
 pub const SERVICE: &str = "redshift.amazonaws.com";
+/// At most this many IAM roles per cluster (Redshift's quota).
+const MAX_CLUSTER_IAM_ROLES: usize = 50;
 
 /// The Redshift operations served.
 pub const OPERATIONS: &[Operation] = &[
@@ -45,6 +51,9 @@ struct Cluster {
     endpoint: String,
     #[serde(with = "time::serde::rfc3339")]
     created: OffsetDateTime,
+    /// The IAM roles passed to the cluster, by ARN.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    iam_roles: Vec<String>,
 }
 
 impl Cluster {
@@ -77,6 +86,20 @@ impl Cluster {
                     .with("Port", self.port),
             )
             .with("ClusterCreateTime", self.created)
+            .with(
+                "IamRoles",
+                Value::ListOf(
+                    "ClusterIamRole".into(),
+                    self.iam_roles
+                        .iter()
+                        .map(|arn| {
+                            Value::structure()
+                                .with("IamRoleArn", arn)
+                                .with("ApplyStatus", "in-sync")
+                        })
+                        .collect(),
+                ),
+            )
             .with("NumberOfNodes", self.number_of_nodes)
             .with("PubliclyAccessible", false)
             .with("Encrypted", false)
@@ -121,6 +144,72 @@ fn check_identifier(id: &str) -> Result<()> {
     }
 }
 
+/// `IamRoles`: the query protocol sends `IamRoles.IamRoleArn.N`, a JSON client
+/// a list.
+fn role_arns(p: Params<'_>) -> Result<Vec<String>> {
+    let bad = || Error::InvalidParameterValue("IamRoles must be a list of IAM role ARNs.".into());
+    let items: Vec<(u64, String)> = match p.0.get("IamRoles") {
+        None | Some(serde_json::Value::Null) => return Ok(Vec::new()),
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Some((i as u64, v.as_str()?.to_string())))
+            .collect::<Option<_>>()
+            .ok_or_else(bad)?,
+        Some(serde_json::Value::Object(m)) => match m.get("IamRoleArn") {
+            Some(serde_json::Value::Object(indexed)) => indexed
+                .iter()
+                .map(|(k, v)| Some((k.parse().ok()?, v.as_str()?.to_string())))
+                .collect::<Option<_>>()
+                .ok_or_else(bad)?,
+            Some(serde_json::Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| Some((i as u64, v.as_str()?.to_string())))
+                .collect::<Option<_>>()
+                .ok_or_else(bad)?,
+            _ => return Err(bad()),
+        },
+        Some(_) => return Err(bad()),
+    };
+    let mut items = items;
+    items.sort_by_key(|(i, _)| *i);
+    let mut arns: Vec<String> = Vec::with_capacity(items.len());
+    for (_, arn) in items {
+        if !arns.contains(&arn) {
+            arns.push(arn);
+        }
+    }
+    if arns.len() > MAX_CLUSTER_IAM_ROLES {
+        return Err(Error::InvalidParameterValue(format!(
+            "A cluster can have at most {MAX_CLUSTER_IAM_ROLES} IAM roles."
+        )));
+    }
+    Ok(arns)
+}
+
+/// Passes each role to Redshift: the caller needs `iam:PassRole` on it, and it
+/// must be a role of this account that Redshift may assume.
+fn pass_roles(env: &mut Env<'_>, p: Params<'_>, arns: &[String]) -> Result<()> {
+    for arn in arns {
+        authz::authorize_pass_role(env, arn, SERVICE, p)?;
+        let account = env.account.clone();
+        let role: Option<Entity> = match arn
+            .strip_prefix(&format!("arn:aws:iam::{account}:role/"))
+            .map(|rest| rest.rsplit('/').next().unwrap_or(rest).to_string())
+        {
+            Some(name) => env.get(Kind::Role.ns(), &key(&account, &name))?,
+            None => None,
+        };
+        if !role.is_some_and(|r| r.arn == *arn && authz::trusts_service(&r, SERVICE)) {
+            return Err(Error::InvalidParameterValue(format!(
+                "The IAM role {arn} is not valid. The IAM role must delegate access to an Amazon Redshift account."
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn load(env: &mut Env<'_>, id: &str) -> Result<Cluster> {
     let k = cluster_key(&env.account, &env.ctx.region, id);
     env.get(NS_CLUSTER, &k)?
@@ -147,6 +236,8 @@ pub fn create_cluster(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Resul
     if env.get::<Cluster>(NS_CLUSTER, &k)?.is_some() {
         return Err(Error::ClusterAlreadyExists("Cluster already exists".into()));
     }
+    let iam_roles = role_arns(p)?;
+    pass_roles(env, p, &iam_roles)?;
     // First use: the service creates its role, then acts through it.
     let role = linked::ensure_role(env, SERVICE)?;
     linked::assume_role(env, role, SERVICE, "RedshiftCluster")?;
@@ -165,6 +256,7 @@ pub fn create_cluster(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Resul
         db_name: p.opt_str("DBName")?.unwrap_or("dev").to_string(),
         port: p.opt_int("Port", 1150, 65535)?.unwrap_or(5439),
         created: env.now,
+        iam_roles,
     };
     env.put(NS_CLUSTER, &k, &cluster)?;
     Ok(Value::structure().with("Cluster", cluster.to_value("creating")))
@@ -228,5 +320,35 @@ impl LinkedResources for Linked {
             .iter()
             .map(|c| (c.region.clone(), c.arn()))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn iam_roles_are_read_in_index_order_from_either_protocol_shape() {
+        let query = json!({"IamRoles": {"IamRoleArn": {"10": "c", "2": "b", "1": "a"}}});
+        assert_eq!(
+            role_arns(Params(&query)).ok(),
+            Some(vec!["a".into(), "b".into(), "c".into()])
+        );
+        let list = json!({"IamRoles": ["a", "b", "a"]});
+        assert_eq!(
+            role_arns(Params(&list)).ok(),
+            Some(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(role_arns(Params(&json!({}))).ok(), Some(Vec::new()));
+        let bad = json!({"IamRoles": {"IamRoleArn": {"x": "a"}}});
+        assert!(matches!(
+            role_arns(Params(&bad)),
+            Err(Error::InvalidParameterValue(_))
+        ));
+        let many: Vec<String> = (0..=MAX_CLUSTER_IAM_ROLES)
+            .map(|i| format!("r{i}"))
+            .collect();
+        assert!(role_arns(Params(&json!({ "IamRoles": many }))).is_err());
     }
 }

@@ -112,6 +112,7 @@ pub fn get_caller_identity(env: &mut Env<'_>, _: &Authorized, _: Params<'_>) -> 
 
 fn issue(
     env: &mut Env<'_>,
+    account: &str,
     principal: SessionPrincipal,
     duration: i64,
     policies: Vec<String>,
@@ -120,7 +121,7 @@ fn issue(
         access_key_id: env.ids.access_key_id("ASIA"),
         secret: env.ids.secret_access_key().into(),
         token: format!("IQoJb3JpZ2luX2Vj{}", env.ids.secret(340)).into(),
-        account: env.account.clone(),
+        account: account.to_string(),
         principal,
         issued: env.now,
         expires: env.now + Duration::seconds(duration),
@@ -141,14 +142,28 @@ fn credentials_value(s: &Session) -> Value {
         .with("Expiration", s.expires)
 }
 
-/// Finds a role by ARN in this account.
+/// The account a role belongs to, from its ARN.
+pub fn role_account(role: &Entity) -> &str {
+    role.arn.split(':').nth(4).unwrap_or_default()
+}
+
+/// Finds a role by ARN in the account the ARN names (this one or another
+/// account this server holds).
 fn role_by_arn(env: &mut Env<'_>, arn: &str) -> Result<Option<Entity>> {
-    let Some(rest) = arn.strip_prefix(&format!("arn:aws:iam::{}:role/", env.account)) else {
+    let Some(rest) = arn.strip_prefix("arn:aws:iam::") else {
         return Ok(None);
     };
-    let name = rest.rsplit('/').next().unwrap_or(rest);
-    let account = env.account.clone();
-    let role: Option<Entity> = env.get(Kind::Role.ns(), &key(&account, name))?;
+    let Some((account, rest)) = rest.split_once(':') else {
+        return Ok(None);
+    };
+    let Some(path_and_name) = rest.strip_prefix("role/") else {
+        return Ok(None);
+    };
+    if account != env.account && !crate::account_exists(env, account)? {
+        return Ok(None);
+    }
+    let name = path_and_name.rsplit('/').next().unwrap_or(path_and_name);
+    let role: Option<Entity> = env.get(Kind::Role.ns(), &key(account, name))?;
     Ok(role.filter(|r| r.arn == arn))
 }
 
@@ -216,7 +231,7 @@ pub fn assume_role(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<V
     }
     let session = issue_role_session(env, &role, session_name, duration, session_policies)?;
     note_role_use(env, &mut role)?;
-    Ok(assumed_role_output(env, &role, session_name, &session))
+    Ok(assumed_role_output(&role, session_name, &session))
 }
 
 /// Issues credentials for a session of `role`.
@@ -227,8 +242,10 @@ pub fn issue_role_session(
     duration: i64,
     policies: Vec<String>,
 ) -> Result<Session> {
+    let account = role_account(role).to_string();
     issue(
         env,
+        &account,
         SessionPrincipal::Role {
             role_name: role.name.clone(),
             role_id: role.id.clone(),
@@ -241,15 +258,17 @@ pub fn issue_role_session(
 }
 
 /// Records that `role` was assumed: its `RoleLastUsed`, and the role as the
-/// resource of the call's CloudTrail record.
+/// resource of the call's CloudTrail record (in the role's account, which so
+/// receives the record too when it is not the caller's).
 pub fn note_role_use(env: &mut Env<'_>, role: &mut Entity) -> Result<()> {
     role.last_used = Some(LastUsed {
         date: env.now,
         region: env.ctx.region.clone(),
     });
-    crate::iam::save_entity(env, role)?;
+    let account = role_account(role).to_string();
+    env.put(Kind::Role.ns(), &key(&account, &role.name), &*role)?;
     env.resources.push(Resource {
-        account_id: env.account.clone(),
+        account_id: account,
         resource_type: "AWS::IAM::Role".into(),
         arn: role.arn.clone(),
     });
@@ -257,12 +276,7 @@ pub fn note_role_use(env: &mut Env<'_>, role: &mut Entity) -> Result<()> {
 }
 
 /// `AssumeRole`'s answer.
-pub fn assumed_role_output(
-    env: &Env<'_>,
-    role: &Entity,
-    session_name: &str,
-    session: &Session,
-) -> Value {
+pub fn assumed_role_output(role: &Entity, session_name: &str, session: &Session) -> Value {
     Value::structure()
         .with("Credentials", credentials_value(session))
         .with(
@@ -273,7 +287,8 @@ pub fn assumed_role_output(
                     "Arn",
                     format!(
                         "arn:aws:sts::{}:assumed-role/{}/{session_name}",
-                        env.account, role.name
+                        role_account(role),
+                        role.name
                     ),
                 ),
         )
@@ -306,6 +321,7 @@ pub fn get_session_token(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Re
         .opt_int("DurationSeconds", 900, 129_600)?
         .unwrap_or(43_200)
         .min(max);
-    let session = issue(env, who, duration, Vec::new())?;
+    let account = env.account.clone();
+    let session = issue(env, &account, who, duration, Vec::new())?;
     Ok(Value::structure().with("Credentials", credentials_value(&session)))
 }

@@ -16,7 +16,7 @@ use crate::authz::Authorized;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::ops::Operation;
-use crate::params::Params;
+use crate::params::{Names, Params};
 use base64::Engine as _;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
@@ -28,13 +28,18 @@ fn any(_: &mut Env<'_>, _: Params<'_>) -> Result<String> {
     Ok("*".into())
 }
 
-/// The trail a call names (by name or ARN), as its IAM resource.
-fn trail_arn(env: &mut Env<'_>, p: Params<'_>) -> Result<String> {
-    let named = p
-        .opt_str("Name")?
-        .or(p.opt_str("TrailName")?)
-        .or(p.opt_str("ResourceId")?)
-        .unwrap_or("*");
+/// The member naming the trail of most trail calls.
+pub(crate) const TRAIL: Names = Names("Name");
+/// The member naming the trail of `PutEventSelectors` and `GetEventSelectors`.
+pub(crate) const SELECTORS_TRAIL: Names = Names("TrailName");
+/// The member naming the trail of `AddTags` and `RemoveTags`.
+pub(crate) const TAGGED: Names = Names("ResourceId");
+
+/// The trail `member` names (by name or ARN), as its IAM resource. Exactly one
+/// member per operation, the one its handler loads: a fallback to another
+/// member would let a caller be authorized on one trail and act on another.
+fn trail_arn(env: &Env<'_>, p: Params<'_>, member: Names) -> Result<String> {
+    let named = member.read_opt(p)?.unwrap_or("*");
     if named.starts_with("arn:") {
         return Ok(named.to_string());
     }
@@ -44,22 +49,42 @@ fn trail_arn(env: &mut Env<'_>, p: Params<'_>) -> Result<String> {
     ))
 }
 
+fn by_name(env: &mut Env<'_>, p: Params<'_>) -> Result<String> {
+    trail_arn(env, p, TRAIL)
+}
+
+fn by_trail_name(env: &mut Env<'_>, p: Params<'_>) -> Result<String> {
+    trail_arn(env, p, SELECTORS_TRAIL)
+}
+
+fn by_resource_id(env: &mut Env<'_>, p: Params<'_>) -> Result<String> {
+    trail_arn(env, p, TAGGED)
+}
+
 /// The CloudTrail operations served.
 pub const OPERATIONS: &[Operation] = &[
     Operation::read("LookupEvents", any, lookup_events),
-    Operation::write("CreateTrail", trail_arn, trails::create_trail),
-    Operation::write("UpdateTrail", trail_arn, trails::update_trail),
-    Operation::write("DeleteTrail", trail_arn, trails::delete_trail),
+    Operation::write("CreateTrail", by_name, trails::create_trail),
+    Operation::write("UpdateTrail", by_name, trails::update_trail),
+    Operation::write("DeleteTrail", by_name, trails::delete_trail),
     Operation::read("DescribeTrails", any, trails::describe_trails),
-    Operation::read("GetTrail", trail_arn, trails::get_trail),
+    Operation::read("GetTrail", by_name, trails::get_trail),
     Operation::read("ListTrails", any, trails::list_trails),
-    Operation::read("GetTrailStatus", trail_arn, trails::get_trail_status),
-    Operation::write("StartLogging", trail_arn, trails::start_logging),
-    Operation::write("StopLogging", trail_arn, trails::stop_logging),
-    Operation::write("PutEventSelectors", trail_arn, trails::put_event_selectors),
-    Operation::read("GetEventSelectors", trail_arn, trails::get_event_selectors),
-    Operation::write("AddTags", trail_arn, trails::add_tags),
-    Operation::write("RemoveTags", trail_arn, trails::remove_tags),
+    Operation::read("GetTrailStatus", by_name, trails::get_trail_status),
+    Operation::write("StartLogging", by_name, trails::start_logging),
+    Operation::write("StopLogging", by_name, trails::stop_logging),
+    Operation::write(
+        "PutEventSelectors",
+        by_trail_name,
+        trails::put_event_selectors,
+    ),
+    Operation::read(
+        "GetEventSelectors",
+        by_trail_name,
+        trails::get_event_selectors,
+    ),
+    Operation::write("AddTags", by_resource_id, trails::add_tags),
+    Operation::write("RemoveTags", by_resource_id, trails::remove_tags),
     Operation::read("ListTags", any, trails::list_tags),
     Operation::read("ListPublicKeys", any, list_public_keys),
 ];

@@ -238,7 +238,7 @@ fn opt_prefix(p: Params<'_>) -> Result<Option<String>> {
 }
 
 pub fn create_trail(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
-    let name = p.str("Name")?;
+    let name = super::TRAIL.read(p)?;
     check_name(name)?;
     let bucket = p.str("S3BucketName")?;
     let key = trail_key(&env.account, &env.ctx.region, name);
@@ -299,7 +299,7 @@ pub fn create_trail(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<
 }
 
 pub fn update_trail(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
-    let mut trail = load(env, p.str("Name")?)?;
+    let mut trail = load(env, super::TRAIL.read(p)?)?;
     let mut recheck = false;
     if let Some(bucket) = p.opt_str("S3BucketName")? {
         trail.bucket = bucket.to_string();
@@ -334,7 +334,7 @@ pub fn update_trail(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<
 }
 
 pub fn delete_trail(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
-    let trail = load(env, p.str("Name")?)?;
+    let trail = load(env, super::TRAIL.read(p)?)?;
     env.delete(NS_TRAIL, &trail.key())?;
     // What the trail owes up to (and including) this call is still delivered.
     super::delivery::record_change(env, &trail.key(), Some(&trail), None)?;
@@ -368,7 +368,7 @@ pub fn describe_trails(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Resu
 }
 
 pub fn get_trail(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
-    let trail = load(env, p.str("Name")?)?;
+    let trail = load(env, super::TRAIL.read(p)?)?;
     Ok(Value::structure().with("Trail", trail.to_value()))
 }
 
@@ -391,7 +391,7 @@ pub fn list_trails(env: &mut Env<'_>, _: &Authorized, _: Params<'_>) -> Result<V
 }
 
 pub fn start_logging(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
-    let mut trail = load(env, p.str("Name")?)?;
+    let mut trail = load(env, super::TRAIL.read(p)?)?;
     if !trail.logging {
         trail.logging = true;
         trail.start_logging = Some(env.now);
@@ -401,7 +401,7 @@ pub fn start_logging(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
 }
 
 pub fn stop_logging(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
-    let mut trail = load(env, p.str("Name")?)?;
+    let mut trail = load(env, super::TRAIL.read(p)?)?;
     if trail.logging {
         trail.logging = false;
         trail.stop_logging = Some(env.now);
@@ -411,7 +411,7 @@ pub fn stop_logging(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<
 }
 
 pub fn get_trail_status(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
-    let trail = load(env, p.str("Name")?)?;
+    let trail = load(env, super::TRAIL.read(p)?)?;
     let state = super::delivery::state(env, &trail)?;
     Ok(Value::structure()
         .with("IsLogging", trail.logging)
@@ -434,7 +434,7 @@ fn iso(t: OffsetDateTime) -> String {
 }
 
 pub fn put_event_selectors(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
-    let mut trail = load(env, p.str("TrailName")?)?;
+    let mut trail = load(env, super::SELECTORS_TRAIL.read(p)?)?;
     if trail.home_region != env.ctx.region {
         return Err(Error::InvalidHomeRegion(
             "This operation must be called from the trail's home region.".into(),
@@ -450,7 +450,7 @@ pub fn put_event_selectors(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> 
 }
 
 pub fn get_event_selectors(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
-    let trail = load(env, p.str("TrailName")?)?;
+    let trail = load(env, super::SELECTORS_TRAIL.read(p)?)?;
     Ok(trail
         .selectors
         .to_value()
@@ -491,7 +491,7 @@ fn tag_target(env: &mut Env<'_>, arn: &str) -> Result<Trail> {
 }
 
 pub fn add_tags(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
-    let mut trail = tag_target(env, p.str("ResourceId")?)?;
+    let mut trail = tag_target(env, super::TAGGED.read(p)?)?;
     for (k, v) in tags_param(p)? {
         match trail.tags.iter_mut().find(|(key, _)| *key == k) {
             Some(existing) => existing.1 = v,
@@ -508,7 +508,7 @@ pub fn add_tags(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Valu
 }
 
 pub fn remove_tags(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
-    let mut trail = tag_target(env, p.str("ResourceId")?)?;
+    let mut trail = tag_target(env, super::TAGGED.read(p)?)?;
     let remove = tags_param(p)?;
     trail
         .tags

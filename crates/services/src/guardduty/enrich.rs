@@ -24,7 +24,6 @@ use super::detect::text;
 use super::findings::{self, Observation};
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::iam::entities::{Entity, Kind, key};
 use crate::linked;
 use serde_json::{Value as Json, json};
 use trailguard_model::ServiceId;
@@ -106,15 +105,8 @@ pub fn bucket_policy_change(
     let Some(ty) = findings::finding_type("Policy:S3/BucketAnonymousAccessGranted") else {
         return Ok(None);
     };
-    let Some(role_name) = env
-        .catalogue
-        .linked_service(super::SERVICE)
-        .map(|l| l.role_name.clone())
-    else {
-        return Ok(None);
-    };
     let account = env.account.clone();
-    let Some(role) = env.get::<Entity>(Kind::Role.ns(), &key(&account, &role_name))? else {
+    let Some(role) = linked::existing_role(env, super::SERVICE)? else {
         // A detector keeps its role from deletion, so this is a store edited by hand.
         tracing::warn!(%account, "GuardDuty's service-linked role is missing; bucket not read");
         return Ok(None);

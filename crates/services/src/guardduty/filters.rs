@@ -89,7 +89,7 @@ pub fn delete_all(env: &mut Env<'_>, d: &Detector) -> Result<()> {
 pub fn create_filter(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let d = super::load(env, p.str("detectorId")?)?;
     super::members::administrator_only(env, &d, "create filters")?;
-    let name = p.str("name")?;
+    let name = super::NEW_FILTER.read(p)?;
     check_name(name)?;
     let criteria =
         p.0.get("findingCriteria")
@@ -135,7 +135,7 @@ fn load(env: &mut Env<'_>, d: &Detector, name: &str) -> Result<Filter> {
 
 pub fn get_filter(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let d = super::load(env, p.str("detectorId")?)?;
-    let f = load(env, &d, p.str("filterName")?)?;
+    let f = load(env, &d, super::FILTER.read(p)?)?;
     Ok(Value::structure()
         .with("name", f.name)
         .with("description", f.description)
@@ -148,7 +148,7 @@ pub fn get_filter(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Va
 pub fn update_filter(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let d = super::load(env, p.str("detectorId")?)?;
     super::members::administrator_only(env, &d, "update filters")?;
-    let mut f = load(env, &d, p.str("filterName")?)?;
+    let mut f = load(env, &d, super::FILTER.read(p)?)?;
     if let Some(c) = p.0.get("findingCriteria") {
         criteria::validate(Some(c), true)?;
         f.criteria = c.clone();
@@ -170,7 +170,7 @@ pub fn update_filter(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
 pub fn delete_filter(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let d = super::load(env, p.str("detectorId")?)?;
     super::members::administrator_only(env, &d, "delete filters")?;
-    let f = load(env, &d, p.str("filterName")?)?;
+    let f = load(env, &d, super::FILTER.read(p)?)?;
     env.delete(NS_FILTER, &format!("{}{}", d.prefix(), f.name))?;
     Ok(Value::structure())
 }

@@ -22,7 +22,7 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::linked::{self, LinkedResources};
 use crate::ops::Operation;
-use crate::params::Params;
+use crate::params::{Names, Params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use trailguard_model::Value;
@@ -70,7 +70,7 @@ pub const OPERATIONS: &[Operation] = &[
         detector_res,
         findings::create_sample_findings,
     ),
-    Operation::write("CreateFilter", filter_res, filters::create_filter),
+    Operation::write("CreateFilter", new_filter_res, filters::create_filter),
     Operation::read("GetFilter", filter_res, filters::get_filter),
     Operation::write("UpdateFilter", filter_res, filters::update_filter),
     Operation::write("DeleteFilter", filter_res, filters::delete_filter),
@@ -172,14 +172,27 @@ fn any_detector(env: &mut Env<'_>, _: Params<'_>) -> Result<String> {
     Ok(detector_arn(env, "*"))
 }
 
-fn filter_res(env: &mut Env<'_>, p: Params<'_>) -> Result<String> {
+/// The member naming the filter `CreateFilter` makes (a body member).
+pub(crate) const NEW_FILTER: Names = Names("name");
+/// The member naming the filter the other filter calls act on (a path label).
+pub(crate) const FILTER: Names = Names("filterName");
+
+/// The filter `member` names in the detector the path names, as its IAM
+/// resource: exactly one member per operation, the one its handler reads.
+fn filter_arn(env: &Env<'_>, p: Params<'_>, member: Names) -> Result<String> {
     Ok(format!(
         "{}/filter/{}",
         detector_arn(env, p.opt_str("detectorId")?.unwrap_or("*")),
-        p.opt_str("filterName")?
-            .or(p.opt_str("name")?)
-            .unwrap_or("*")
+        member.read_opt(p)?.unwrap_or("*")
     ))
+}
+
+fn new_filter_res(env: &mut Env<'_>, p: Params<'_>) -> Result<String> {
+    filter_arn(env, p, NEW_FILTER)
+}
+
+fn filter_res(env: &mut Env<'_>, p: Params<'_>) -> Result<String> {
+    filter_arn(env, p, FILTER)
 }
 
 const FREQUENCIES: &[&str] = &["FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS"];

@@ -168,6 +168,12 @@ pub struct Entity {
     /// Roles: instance profiles that contain them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub instance_profiles: Vec<String>,
+    /// Roles: the service principal this role is linked to. Set only when the
+    /// service-linked role path (`iam::slr::create`) makes the role, never from
+    /// request input, so it, not the path or the name, is what makes a role
+    /// service-linked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked_service: Option<String>,
 }
 
 /// IAM returns policy documents URL-encoded.

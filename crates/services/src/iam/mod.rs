@@ -26,7 +26,7 @@ pub const OPERATIONS: &[Operation] = &[
     // Users, groups and roles.
     Operation::write(
         "CreateUser",
-        |e, p| named_res(e, p, Kind::User),
+        |e, p| created_res(e, p, Kind::User),
         principals::create_user,
     ),
     Operation::read("GetUser", self_or_named_res, principals::get_user),
@@ -39,7 +39,8 @@ pub const OPERATIONS: &[Operation] = &[
         "UpdateUser",
         |e, p| named_res(e, p, Kind::User),
         principals::update_user,
-    ),
+    )
+    .also_on(|e, p| rename_target_res(e, p, Kind::User)),
     Operation::write(
         "DeleteUser",
         |e, p| named_res(e, p, Kind::User),
@@ -47,7 +48,7 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     Operation::write(
         "CreateGroup",
-        |e, p| named_res(e, p, Kind::Group),
+        |e, p| created_res(e, p, Kind::Group),
         principals::create_group,
     ),
     Operation::read(
@@ -64,7 +65,8 @@ pub const OPERATIONS: &[Operation] = &[
         "UpdateGroup",
         |e, p| named_res(e, p, Kind::Group),
         principals::update_group,
-    ),
+    )
+    .also_on(|e, p| rename_target_res(e, p, Kind::Group)),
     Operation::write(
         "DeleteGroup",
         |e, p| named_res(e, p, Kind::Group),
@@ -87,7 +89,7 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     Operation::write(
         "CreateRole",
-        |e, p| named_res(e, p, Kind::Role),
+        |e, p| created_res(e, p, Kind::Role),
         principals::create_role,
     ),
     Operation::read(
@@ -359,7 +361,14 @@ pub const OPERATIONS: &[Operation] = &[
     // Instance profiles.
     Operation::write(
         "CreateInstanceProfile",
-        profile_res,
+        |e, p| {
+            Ok(format!(
+                "arn:aws:iam::{}:instance-profile{}{}",
+                e.account,
+                p.opt_str("Path")?.unwrap_or("/"),
+                p.opt_str("InstanceProfileName")?.unwrap_or("")
+            ))
+        },
         profiles::create_profile,
     ),
     Operation::read("GetInstanceProfile", profile_res, profiles::get_profile),
@@ -452,6 +461,34 @@ fn named_res(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<String> {
     let account = env.account.clone();
     let existing: Option<Entity> = env.get(kind.ns(), &key(&account, name))?;
     Ok(existing.map_or_else(|| kind.arn(&account, "/", name), |e| e.arn))
+}
+
+/// The ARN of the user, group or role a call creates, with the path it asks
+/// for: AWS authorizes creation on the ARN the entity will have.
+fn created_res(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<String> {
+    let name = p.opt_str(kind.name_param())?.unwrap_or("");
+    let path = p.opt_str("Path")?.unwrap_or("/");
+    Ok(kind.arn(&env.account, path, name))
+}
+
+/// The ARN a rename or move (`NewUserName`/`NewGroupName`, `NewPath`) makes: AWS
+/// requires the action on it as well as on the entity as it is now.
+fn rename_target_res(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<Vec<String>> {
+    let new_name = p.opt_str(&format!("New{}", kind.name_param()))?;
+    let new_path = p.opt_str("NewPath")?;
+    if new_name.is_none() && new_path.is_none() {
+        return Ok(Vec::new());
+    }
+    let name = p.opt_str(kind.name_param())?.unwrap_or("");
+    let account = env.account.clone();
+    let existing: Option<Entity> = env.get(kind.ns(), &key(&account, name))?;
+    let (path, name) =
+        existing.map_or_else(|| ("/".to_string(), name.to_string()), |e| (e.path, e.name));
+    Ok(vec![kind.arn(
+        &account,
+        new_path.unwrap_or(&path),
+        new_name.unwrap_or(&name),
+    )])
 }
 
 /// Calls whose `UserName` defaults to the caller.

@@ -66,6 +66,7 @@ fn create(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<Entity> {
         last_used: None,
         instance_profiles: Vec::new(),
         trust_pins: Default::default(),
+        linked_service: None,
     })
 }
 
@@ -322,6 +323,8 @@ pub fn create_role(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<V
     let pins = super::trust::check(env, doc)?;
     let description = p.opt_str_len("Description", 0, 1000)?;
     let max = max_session(p)?.unwrap_or(3600);
+    // Only a linked service (through `slr::create`) makes roles under this path.
+    super::slr::ensure_path_not_reserved(&p.path("Path")?)?;
     let mut role = create(env, p, Kind::Role)?;
     role.assume_role_policy = Some(doc.to_string());
     role.trust_pins = pins;

@@ -19,12 +19,30 @@ pub const NS_DELETION_TASK: &str = "iam.slr_deletion_task";
 /// Ids of unfinished tasks, so the worker never rereads finished ones.
 const NS_PENDING_TASK: &str = "iam.slr_deletion_pending";
 
-/// The path prefix of every service-linked role.
+/// The path prefix of every service-linked role; AWS reserves it, so `CreateRole`
+/// refuses it.
 pub const SLR_PATH_PREFIX: &str = "/aws-service-role/";
 
-/// Whether a role is service-linked.
+/// Whether a role is service-linked: made by [`create`], which alone sets
+/// `linked_service`. The path and the name prove nothing (a role stored before
+/// the flag existed, or planted with a look-alike name, is an ordinary role).
 pub fn is_service_linked(role: &Entity) -> bool {
-    role.kind == Kind::Role && role.path.starts_with(SLR_PATH_PREFIX)
+    role.kind == Kind::Role && role.linked_service.is_some()
+}
+
+/// Whether `role` is the service-linked role of `service`.
+pub fn is_linked_to(role: &Entity, service: &str) -> bool {
+    role.kind == Kind::Role && role.linked_service.as_deref() == Some(service)
+}
+
+/// AWS's refusal of the reserved path for a role made any other way.
+pub fn ensure_path_not_reserved(path: &str) -> Result<()> {
+    if path.starts_with(SLR_PATH_PREFIX) {
+        return Err(Error::InvalidInput(format!(
+            "Path prefix '{SLR_PATH_PREFIX}' can only be used for AWS Service linked Roles"
+        )));
+    }
+    Ok(())
 }
 
 /// AWS's refusal of a change to a service-linked role.
@@ -111,6 +129,7 @@ pub fn create(
         last_used: None,
         instance_profiles: Vec::new(),
         trust_pins: Default::default(),
+        linked_service: Some(service.to_string()),
     };
     save(env, &role)?;
     let use_key = format!("{account}/{}", linked.policy_arn);
@@ -181,12 +200,9 @@ pub fn delete_service_linked_role(
     Ok(Value::structure().with("DeletionTaskId", id))
 }
 
-/// The service principal of a service-linked role, from its path.
+/// The service principal of a service-linked role, from its flag.
 fn service_of(role: &Entity) -> String {
-    role.path
-        .trim_start_matches(SLR_PATH_PREFIX)
-        .trim_end_matches('/')
-        .to_string()
+    role.linked_service.clone().unwrap_or_default()
 }
 
 /// Stores a task, keeping the pending index in step with its status.
@@ -228,8 +244,9 @@ pub fn advance(env: &mut Env<'_>, mut task: DeletionTask) -> Result<()> {
     }
     let account = env.account.clone();
     let role: Option<Entity> = env.get(Kind::Role.ns(), &key(&account, &task.role_name))?;
-    let Some(role) = role else {
-        // Deleted meanwhile (by an earlier task): nothing left to do.
+    let Some(role) = role.filter(is_service_linked) else {
+        // Deleted meanwhile (by an earlier task): nothing left to do. An ordinary
+        // role made since under the same name is not the task's to delete.
         task.status = "SUCCEEDED".into();
         return save_task(env, &task);
     };
@@ -289,4 +306,68 @@ pub fn get_deletion_status(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> 
         );
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(path: &str, linked: Option<&str>) -> Entity {
+        Entity {
+            kind: Kind::Role,
+            name: "AWSServiceRoleForAmazonGuardDuty".into(),
+            id: "AROAEXAMPLE".into(),
+            arn: format!("arn:aws:iam::123456789012:role{path}AWSServiceRoleForAmazonGuardDuty"),
+            path: path.into(),
+            create_date: time::OffsetDateTime::UNIX_EPOCH,
+            tags: Vec::new(),
+            attached: Vec::new(),
+            inline: Default::default(),
+            permissions_boundary: None,
+            groups: Vec::new(),
+            members: Vec::new(),
+            assume_role_policy: None,
+            description: None,
+            max_session_duration: None,
+            last_used: None,
+            trust_pins: Default::default(),
+            instance_profiles: Vec::new(),
+            linked_service: linked.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn only_the_stored_flag_makes_a_role_service_linked() {
+        let path = "/aws-service-role/guardduty.amazonaws.com/";
+        let look_alike = role(path, None);
+        assert!(!is_service_linked(&look_alike));
+        assert!(!is_linked_to(&look_alike, "guardduty.amazonaws.com"));
+        assert!(ensure_modifiable(&look_alike).is_ok());
+        let real = role(path, Some("guardduty.amazonaws.com"));
+        assert!(is_service_linked(&real));
+        assert!(is_linked_to(&real, "guardduty.amazonaws.com"));
+        assert!(!is_linked_to(&real, "redshift.amazonaws.com"));
+        assert!(matches!(
+            ensure_modifiable(&real),
+            Err(Error::UnmodifiableEntity(_))
+        ));
+    }
+
+    #[test]
+    fn the_reserved_path_and_everything_under_it_is_refused() {
+        for path in ["/aws-service-role/", "/aws-service-role/x.amazonaws.com/"] {
+            assert!(matches!(
+                ensure_path_not_reserved(path),
+                Err(Error::InvalidInput(m)) if m.contains("can only be used for AWS Service linked Roles")
+            ));
+        }
+        for path in [
+            "/",
+            "/service-role/",
+            "/aws-service-roles/",
+            "/x/aws-service-role/",
+        ] {
+            assert!(ensure_path_not_reserved(path).is_ok(), "{path}");
+        }
+    }
 }
