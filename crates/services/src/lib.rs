@@ -215,18 +215,22 @@ impl Services {
             ..bg
         };
         self.in_background(&bg, "", |env| {
-            let stored = env.tx.get(NS_ACCOUNT, DEFAULT_ACCOUNT_KEY)?;
-            match stored {
+            // Account documents written by earlier versions also held the root
+            // secret: keep only what they name (the key itself is the one copy).
+            for (key, bytes) in env.tx.scan(NS_ACCOUNT, "", None, usize::MAX)? {
+                let Ok(doc) = serde_json::from_slice::<DefaultAccount>(&bytes) else {
+                    continue;
+                };
+                let again = serde_json::to_vec(&doc).map_err(|e| Error::Corrupt(e.to_string()))?;
+                if again != bytes {
+                    env.tx.put(NS_ACCOUNT, &key, &again)?;
+                }
+            }
+            match env.tx.get(NS_ACCOUNT, DEFAULT_ACCOUNT_KEY)? {
                 None => first_start(env, account_id, root_key),
                 Some(bytes) => {
                     let doc: DefaultAccount = serde_json::from_slice(&bytes)
                         .map_err(|e| Error::Corrupt(format!("default account: {e}")))?;
-                    let again =
-                        serde_json::to_vec(&doc).map_err(|e| Error::Corrupt(e.to_string()))?;
-                    if again != bytes {
-                        // An older document that still held the root secret.
-                        env.tx.put(NS_ACCOUNT, DEFAULT_ACCOUNT_KEY, &again)?;
-                    }
                     later_start(env, &doc, account_id, root_key)
                 }
             }

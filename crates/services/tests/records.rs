@@ -371,6 +371,29 @@ fn bootstrap_records_the_root_key_and_never_resurrects_it() {
     );
     assert_eq!(w.store.events_after(0, usize::MAX).unwrap().len(), 2);
 
+    // An account document from an earlier version, secret included, loses
+    // the secret on the next start.
+    trailguard_store::transact(w.store.as_ref(), |tx| {
+        tx.put(
+            "account",
+            "default",
+            br#"{"account_id":"123456789012","access_key_id":"AKIAROOTROOTROOTROOT","secret_access_key":"root-secret"}"#,
+        )
+    })
+    .unwrap();
+    w.services
+        .bootstrap(Some(ACCOUNT), Some(("AKIAROOTROOTROOTROOT", "root-secret")))
+        .unwrap();
+    let doc = trailguard_store::transact(w.store.as_ref(), |tx| tx.get("account", "default"))
+        .unwrap()
+        .unwrap();
+    assert!(!String::from_utf8(doc).unwrap().contains("root-secret"));
+    assert!(
+        w.services
+            .authenticate("AKIAROOTROOTROOTROOT", None)
+            .is_err()
+    );
+
     // A key the data directory never made is refused, not added.
     let refused = w
         .services
