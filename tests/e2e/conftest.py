@@ -177,7 +177,8 @@ class TrailguardServer:
                 pytrace=False,
             )
         assert not self.running, "server already running"
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # trailguard refuses a data directory other users can reach.
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         last_error = None
         for _attempt in range(3):  # a picked port can be stolen before the server binds it

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use trailguard_model::{RandomIds, SystemClock};
 use trailguard_server::Server;
-use trailguard_services::Services;
 use trailguard_services::cloudtrail::delivery::Timing as TrailTiming;
+use trailguard_services::{BootstrapError, Services};
 use trailguard_store::{Durability, FsBlobs, SqliteStore};
 
 #[derive(Parser)]
@@ -80,6 +80,19 @@ enum Command {
             value_delimiter = ','
         )]
         findings_webhooks: Vec<String>,
+        /// Connections served at once; more wait until one closes.
+        #[arg(long, default_value_t = 512, env = "TRAILGUARD_MAX_CONNECTIONS",
+              value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        max_connections: u32,
+        /// Seconds a client has to send a request's headers (from connecting or
+        /// from its previous response: also the keep-alive idle timeout).
+        #[arg(long, default_value_t = 20, env = "TRAILGUARD_HEADER_TIMEOUT",
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
+        header_timeout: u64,
+        /// Seconds a client has to send a request's body once its headers are in.
+        #[arg(long, default_value_t = 60, env = "TRAILGUARD_BODY_TIMEOUT",
+              value_parser = clap::value_parser!(u64).range(1..=3600))]
+        body_timeout: u64,
     },
     /// List every API operation served, with its IAM action, as JSON lines.
     Operations,
@@ -116,6 +129,9 @@ enum PolicyCommand {
 }
 
 fn main() -> ExitCode {
+    // Everything this process creates (the database and SQLite's -wal and -shm
+    // files, blobs, directories) is its owner's alone, whatever the umask.
+    trailguard_store::private::restrict_umask();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TRAILGUARD_LOG")
@@ -172,6 +188,9 @@ fn main() -> ExitCode {
             trail_log_interval,
             trail_digest_interval,
             findings_webhooks,
+            max_connections,
+            header_timeout,
+            body_timeout,
         } => match serve(ServeArgs {
             webhooks: findings_webhooks,
             listen,
@@ -184,6 +203,11 @@ fn main() -> ExitCode {
             trail_timing: TrailTiming {
                 log_interval: time::Duration::seconds(i64::from(trail_log_interval.max(1))),
                 digest_interval: time::Duration::seconds(i64::from(trail_digest_interval.max(1))),
+            },
+            limits: trailguard_server::Limits {
+                max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
+                header_timeout: std::time::Duration::from_secs(header_timeout),
+                body_timeout: std::time::Duration::from_secs(body_timeout),
             },
         }) {
             Ok(()) => ExitCode::SUCCESS,
@@ -205,6 +229,7 @@ struct ServeArgs {
     durability: DurabilityArg,
     trail_timing: TrailTiming,
     webhooks: Vec<String>,
+    limits: trailguard_server::Limits,
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {
@@ -224,12 +249,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             );
         }
     };
-    std::fs::create_dir_all(&args.data_dir).map_err(|e| {
-        format!(
-            "cannot create data directory {}: {e}",
-            args.data_dir.display()
-        )
-    })?;
+    trailguard_store::private::ensure_private_dir(&args.data_dir)?;
     let db = args.data_dir.join("trailguard.db");
     let durability = match args.durability {
         DurabilityArg::Normal => Durability::Normal,
@@ -247,9 +267,17 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             .with_blobs(Arc::new(blobs))
             .with_trail_timing(args.trail_timing),
     );
-    let (identity, generated) = services
+    let boot = services
         .bootstrap(args.account_id.as_deref(), root_key)
-        .map_err(|e| format!("cannot set up the default account: {e}"))?;
+        .map_err(|e| match e {
+            BootstrapError::Refused(m) => m,
+            BootstrapError::Internal(e) => {
+                format!("cannot set up the default account: {}", e.message)
+            }
+        })?;
+    for note in &boot.notes {
+        tracing::warn!("{note}");
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -260,13 +288,13 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
         let addr = trailguard_server::local_addr(&listener).map_or(args.listen.clone(), |a| a.to_string());
-        println!("trailguard listening on http://{addr} (account {}, data in {})", identity.account_id, args.data_dir.display());
-        if generated {
-            println!("Generated root credentials for account {}; they are stored in the data directory and reused on the next start.", identity.account_id);
+        println!("trailguard listening on http://{addr} (account {}, data in {})", boot.account_id, args.data_dir.display());
+        if let Some(identity) = &boot.generated {
+            println!("Generated root credentials for account {}; they are stored in the data directory and stay valid across restarts until deleted. They are shown only now.", identity.account_id);
             println!("Add this profile to ~/.aws/credentials, then use --profile trailguard --endpoint-url http://{addr}:\n");
             println!("[trailguard]");
             println!("aws_access_key_id = {}", identity.access_key_id);
-            println!("aws_secret_access_key = {}", identity.secret_access_key);
+            println!("aws_secret_access_key = {}", identity.secret_access_key.expose());
             println!("region = {}\n", args.region);
         }
         let server = Server {
@@ -275,6 +303,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             ids,
             default_region: args.region,
             webhooks: args.webhooks,
+            limits: args.limits,
         };
         trailguard_server::run(server, listener, shutdown_signal())
             .await
@@ -290,8 +319,7 @@ fn create_account(data_dir: &std::path::Path, account_id: Option<&str>) -> Resul
     {
         return Err(format!("the account id must be 12 digits, not '{acct}'"));
     }
-    std::fs::create_dir_all(data_dir)
-        .map_err(|e| format!("cannot create data directory {}: {e}", data_dir.display()))?;
+    trailguard_store::private::ensure_private_dir(data_dir)?;
     let db = data_dir.join("trailguard.db");
     let store = SqliteStore::open(&db, Durability::Normal)
         .map_err(|e| format!("cannot open {}: {e}", db.display()))?;
@@ -305,7 +333,10 @@ fn create_account(data_dir: &std::path::Path, account_id: Option<&str>) -> Resul
     );
     println!("[trailguard-{}]", identity.account_id);
     println!("aws_access_key_id = {}", identity.access_key_id);
-    println!("aws_secret_access_key = {}", identity.secret_access_key);
+    println!(
+        "aws_secret_access_key = {}",
+        identity.secret_access_key.expose()
+    );
     Ok(())
 }
 

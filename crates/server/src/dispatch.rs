@@ -1,9 +1,10 @@
 //! One request, from bytes to response: route, authenticate, decode, execute, encode.
 
 use crate::Server;
+use crate::health::Probe;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use std::net::SocketAddr;
 use std::time::Instant;
 use trailguard_model::error::quote;
@@ -87,6 +88,14 @@ fn error_response(service: ServiceId, request_id: &str, err: &ApiError) -> Respo
     }
 }
 
+/// Asks hyper to close the connection after this response: what is left of
+/// the request's body is not worth reading.
+fn closing(mut resp: Response<Body>) -> Response<Body> {
+    resp.headers_mut()
+        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
 fn build(
     status: u16,
     request_id: &str,
@@ -138,6 +147,7 @@ fn auth_error(service: ServiceId, e: &AuthError) -> ApiError {
 /// Handles one HTTP request; never fails (errors become AWS error responses).
 pub async fn handle(
     server: &Server,
+    probe: &Probe,
     req: Request<hyper::body::Incoming>,
     peer: SocketAddr,
 ) -> Response<Body> {
@@ -145,7 +155,18 @@ pub async fn handle(
     let request_id = server.ids.uuid();
     let (parts, body) = req.into_parts();
     if parts.uri.path() == "/_trailguard/health" {
-        return build(200, &request_id, "text/plain", "ok\n".into());
+        return match probe.check(&server.services).await {
+            Ok(()) => build(200, &request_id, "text/plain", "ok\n".into()),
+            Err(why) => {
+                tracing::warn!(reason = %why, "health check failed");
+                build(
+                    503,
+                    &request_id,
+                    "text/plain",
+                    format!("unavailable: {why}\n"),
+                )
+            }
+        };
     }
     // The service the signature names sets the body's cap and the error's shape.
     let scoped = sigv4::scope_service(&SignedRequest {
@@ -156,6 +177,7 @@ pub async fn handle(
         body: b"",
     })
     .and_then(|name| ServiceId::from_signing_name(&name));
+    let shape = scoped.unwrap_or(ServiceId::Iam);
     let max_body = limits::max_body(scoped);
     let too_large = || {
         let err = ApiError::sender(
@@ -163,7 +185,7 @@ pub async fn handle(
             413,
             format!("Request body must be at most {max_body} bytes."),
         );
-        error_response(scoped.unwrap_or(ServiceId::Iam), &request_id, &err)
+        closing(error_response(shape, &request_id, &err))
     };
     // A declared length over the cap is answered before a byte of the body is read.
     let declared = parts
@@ -174,9 +196,33 @@ pub async fn handle(
     if declared.is_some_and(|n| n > u64::try_from(max_body).unwrap_or(u64::MAX)) {
         return too_large();
     }
-    let body = match Limited::new(body, max_body).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => return too_large(),
+    let collected = tokio::time::timeout(
+        server.limits.body_timeout,
+        Limited::new(body, max_body).collect(),
+    )
+    .await;
+    let body = match collected {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(e)) if e.is::<LengthLimitError>() => return too_large(),
+        Ok(Err(_)) => {
+            let err = ApiError::sender(
+                "IncompleteBody",
+                400,
+                "The request body ended before the number of bytes its Content-Length announced.",
+            );
+            return closing(error_response(shape, &request_id, &err));
+        }
+        Err(_) => {
+            // A client that sends headers and then trickles or stalls its body
+            // would hold the connection (and its slot) for as long as it likes.
+            tracing::info!(request_id = %request_id, peer = %peer, "request body timed out");
+            let err = ApiError::sender(
+                "RequestTimeout",
+                400,
+                "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
+            );
+            return closing(error_response(shape, &request_id, &err));
+        }
     };
     let (response, service, action) = dispatch(server, &parts, &body, peer, &request_id).await;
     tracing::info!(
@@ -274,7 +320,7 @@ async fn dispatch(
                 );
             }
         };
-    if let Err(e) = sigv4::verify(&claim, &credential.secret, server.clock.now()) {
+    if let Err(e) = sigv4::verify(&claim, credential.secret.expose(), server.clock.now()) {
         return (
             error_response(service, request_id, &auth_error(service, &e)),
             Some(service),

@@ -4,17 +4,25 @@
 //! One generic dispatch path serves every service: route by the SigV4 scope,
 //! verify the signature, decode, execute (authorize + run + audit in one store
 //! transaction), encode. Logging and request ids are written once, here.
+//!
+//! Clients cannot hold the server: connections are capped ([`Limits`]),
+//! headers and bodies have deadlines, failed accepts back off, and the health
+//! endpoint fails when the store cannot take a write (`health`).
 
 mod dispatch;
+mod health;
 mod publish;
+mod stall;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use trailguard_services::Services;
 
 pub use dispatch::MAX_BODY;
+pub use health::HEALTH_DEADLINE;
 
 /// What the server needs to run.
 pub struct Server {
@@ -27,6 +35,97 @@ pub struct Server {
     /// Where GuardDuty findings are published (`http://...`; `slack+http://...`
     /// for a Slack-compatible payload).
     pub webhooks: Vec<String>,
+    /// How many connections and for how long.
+    pub limits: Limits,
+}
+
+/// What one client may hold: the defences against clients that open
+/// connections and send slowly or not at all. Defaults in [`Limits::default`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Connections served at once. Beyond it the server stops accepting, so
+    /// further connections wait in the kernel's backlog (and take no file
+    /// descriptor) until one closes.
+    pub max_connections: usize,
+    /// How long a client has to send a request's headers, counted from the
+    /// moment the connection opens or its previous response was sent: also
+    /// how long an idle keep-alive connection is kept, and how long a response
+    /// may wait for the client to read any of it.
+    pub header_timeout: Duration,
+    /// How long a client has to send a request's whole body once its headers
+    /// are in; then it is answered `RequestTimeout` and the connection closed.
+    pub body_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            // Half the usual 1024 file-descriptor limit: the rest stays for the
+            // database, blobs, webhooks and the backlog's turn.
+            max_connections: 512,
+            // AWS's front ends close a connection idle for about 20 s.
+            header_timeout: Duration::from_secs(20),
+            // 8 MiB (the largest body) in 60 s is ~140 KB/s.
+            body_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The longest pause after failed `accept()` calls in a row.
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// The first pause after a failed `accept()`.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
+/// Failed accepts are logged at most this often (with how many there were).
+const ACCEPT_LOG_EVERY: Duration = Duration::from_secs(1);
+
+/// Pauses after failed `accept()` calls: a full file-descriptor table fails
+/// every accept at once, and retrying at once spins a core and floods the log.
+struct AcceptBackoff {
+    pause: Duration,
+    failures: u64,
+    last_log: Option<Instant>,
+}
+
+impl AcceptBackoff {
+    fn new() -> Self {
+        Self {
+            pause: Duration::ZERO,
+            failures: 0,
+            last_log: None,
+        }
+    }
+
+    fn succeeded(&mut self) {
+        self.pause = Duration::ZERO;
+    }
+
+    /// Logs (at most once per [`ACCEPT_LOG_EVERY`]) and says how long to wait.
+    fn failed(&mut self, e: &std::io::Error) -> Duration {
+        use std::io::ErrorKind;
+        // A client that gave up before its connection was taken: not our failure.
+        if matches!(
+            e.kind(),
+            ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset | ErrorKind::Interrupted
+        ) {
+            tracing::debug!(error = %e, "a connection closed before it was accepted");
+            return Duration::ZERO;
+        }
+        self.failures += 1;
+        if self
+            .last_log
+            .is_none_or(|at| at.elapsed() >= ACCEPT_LOG_EVERY)
+        {
+            tracing::warn!(
+                error = %e,
+                failures = self.failures,
+                "accepting connections is failing; pausing up to 1 s between attempts"
+            );
+            self.failures = 0;
+            self.last_log = Some(Instant::now());
+        }
+        self.pause = (self.pause * 2).clamp(ACCEPT_BACKOFF_MIN, ACCEPT_BACKOFF_MAX);
+        self.pause
+    }
 }
 
 /// Serves until `shutdown` resolves, then stops accepting and waits for
@@ -36,7 +135,9 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let limits = server.limits;
     let server = Arc::new(server);
+    let probe = Arc::new(health::Probe::default());
     let wake = Arc::new(tokio::sync::Notify::new());
     let worker = tokio::spawn(background_worker(
         server.services.clone(),
@@ -44,40 +145,64 @@ pub async fn run(
         wake.clone(),
     ));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    // Without a timer hyper silently ignores the header timeout.
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let mut backoff = AcceptBackoff::new();
     tokio::pin!(shutdown);
     loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        continue;
-                    }
-                };
-                let server = server.clone();
-                let wake = wake.clone();
-                let service = hyper::service::service_fn(move |req| {
-                    let server = server.clone();
-                    let wake = wake.clone();
-                    async move {
-                        let response = dispatch::handle(&server, req, peer).await;
-                        // What the request committed may be the worker's to act on.
-                        wake.notify_one();
-                        Ok::<_, std::convert::Infallible>(response)
-                    }
-                });
-                let conn = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
-                });
-            }
+        // A slot first, then a connection: beyond the limit connections wait
+        // in the backlog rather than holding a descriptor here.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
             () = &mut shutdown => break,
-        }
+        };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => {
+                backoff.succeeded();
+                a
+            }
+            Err(e) => {
+                let pause = backoff.failed(&e);
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => continue,
+                    () = &mut shutdown => break,
+                }
+            }
+        };
+        let server = server.clone();
+        let probe = probe.clone();
+        let wake = wake.clone();
+        let service = hyper::service::service_fn(move |req| {
+            let server = server.clone();
+            let probe = probe.clone();
+            let wake = wake.clone();
+            async move {
+                let response = dispatch::handle(&server, &probe, req, peer).await;
+                // What the request committed may be the worker's to act on.
+                wake.notify_one();
+                Ok::<_, std::convert::Infallible>(response)
+            }
+        });
+        let io =
+            stall::WriteDeadline::new(hyper_util::rt::TokioIo::new(stream), limits.header_timeout);
+        let conn = http.serve_connection(io, service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(slot);
+        });
     }
     drop(listener);
     worker.abort();
@@ -162,4 +287,26 @@ async fn background_worker(
 /// The address a listener is bound to, for logs.
 pub fn local_addr(listener: &TcpListener) -> Option<SocketAddr> {
     listener.local_addr().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_accepts_back_off_up_to_a_second_and_success_resets() {
+        let mut b = AcceptBackoff::new();
+        let emfile = std::io::Error::from_raw_os_error(24);
+        let pauses: Vec<Duration> = (0..12).map(|_| b.failed(&emfile)).collect();
+        assert_eq!(pauses.first(), Some(&ACCEPT_BACKOFF_MIN));
+        assert!(pauses.windows(2).all(|w| matches!(w, [a, b] if a <= b)));
+        assert_eq!(pauses.last(), Some(&ACCEPT_BACKOFF_MAX));
+        // Only the first failure in this second was logged; the rest are counted.
+        assert_eq!(b.failures, 11);
+        b.succeeded();
+        assert_eq!(b.failed(&emfile), ACCEPT_BACKOFF_MIN);
+        // A client that left before being accepted is no reason to pause.
+        let aborted = std::io::Error::from(std::io::ErrorKind::ConnectionAborted);
+        assert_eq!(b.failed(&aborted), Duration::ZERO);
+    }
 }

@@ -60,6 +60,7 @@ async fn start() -> Running {
         ids: Arc::new(RandomIds),
         default_region: "us-east-1".into(),
         webhooks: Vec::new(),
+        limits: trailguard_server::Limits::default(),
     };
     tokio::spawn(trailguard_server::run(server, listener, async {
         let _ = rx.await;
@@ -96,13 +97,19 @@ fn sts(r: &Running, c: Credentials) -> aws_sdk_sts::Client {
     aws_sdk_sts::Client::from_conf(conf)
 }
 
+/// The records of the test's calls (after the first start's own record of the
+/// root key's creation).
 fn records(r: &Running) -> Vec<serde_json::Value> {
-    r.store
+    let all: Vec<serde_json::Value> = r
+        .store
         .events_after(0, 100_000)
         .unwrap()
         .into_iter()
         .map(|e| serde_json::from_str(&e.record).unwrap())
-        .collect()
+        .collect();
+    assert_eq!(all[0]["eventName"], "CreateAccessKey");
+    assert_eq!(all[0]["sourceIPAddress"], "AWS Internal");
+    all[1..].to_vec()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

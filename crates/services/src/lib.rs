@@ -36,45 +36,67 @@ use params::Params;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use trailguard_model::{
-    ApiError, Caller, Clock, IdGen, Principal, RequestContext, ServiceId, SessionInfo, Value,
+    ApiError, Caller, Clock, IdGen, Principal, RequestContext, Secret, ServiceId, SessionInfo,
+    Value,
 };
 use trailguard_store::{Blobs, Store, transact};
 
 const NS_ACCOUNT: &str = "account";
 const DEFAULT_ACCOUNT_KEY: &str = "default";
 
-/// The default account and its root credentials.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An account's root credentials, as made by a first start or `account create`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RootIdentity {
     pub account_id: String,
     pub access_key_id: String,
-    pub secret_access_key: String,
+    pub secret_access_key: Secret,
 }
 
-impl std::fmt::Debug for RootIdentity {
+/// What the data directory remembers of its default account: which account it
+/// is and which root key its first start made. Never the secret: the key
+/// itself is the only copy, so deleting it deletes it. (Documents written
+/// before this also held the secret; the next start rewrites them without.)
+#[derive(Serialize, Deserialize)]
+struct DefaultAccount {
+    account_id: String,
+    access_key_id: String,
+}
+
+/// The outcome of [`Services::bootstrap`].
+#[derive(Debug)]
+pub struct Bootstrap {
+    pub account_id: String,
+    /// Root credentials this start generated, to show once (a first start
+    /// with none configured).
+    pub generated: Option<RootIdentity>,
+    /// What the operator should know, e.g. that the configured key was deleted.
+    pub notes: Vec<String>,
+}
+
+/// Why the server must not start on this data directory as configured.
+#[derive(Debug)]
+pub enum BootstrapError {
+    /// The configuration contradicts what the data directory recorded.
+    Refused(String),
+    /// The store failed.
+    Internal(ApiError),
+}
+
+impl std::fmt::Display for BootstrapError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RootIdentity")
-            .field("account_id", &self.account_id)
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"[REDACTED]")
-            .finish()
+        match self {
+            Self::Refused(m) => f.write_str(m),
+            Self::Internal(e) => write!(f, "{}", e.message),
+        }
     }
 }
 
 /// What a signature's access key resolves to.
+#[derive(Debug)]
 pub struct Credential {
     /// The secret to verify the signature with.
-    pub secret: String,
+    pub secret: Secret,
     pub caller: Caller,
-}
-
-impl std::fmt::Debug for Credential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credential")
-            .field("secret", &"[REDACTED]")
-            .field("caller", &self.caller)
-            .finish()
-    }
 }
 
 /// Every service, sharing one store, clock and id source.
@@ -164,119 +186,111 @@ impl Services {
         self
     }
 
-    /// Ensures the default account and its root key exist. Given values win (and
-    /// are stored); otherwise stored ones are reused; otherwise new ones are made.
-    /// Returns the identity and whether it was newly generated.
+    /// Sets up the default account on first start, and checks the
+    /// configuration against it on every later one.
+    ///
+    /// A first start makes the account (`account_id`, or a generated one) and
+    /// its root access key (`root_key`, or a generated one), and records the
+    /// key's creation as a `CreateAccessKey` CloudTrail event by IAM itself
+    /// (an `AWSService` identity from `AWS Internal`): no one signed a request,
+    /// so a `Root` identity would claim a root sign-in that never happened (and
+    /// trip GuardDuty's root-credential detection on every install).
+    ///
+    /// A later start changes nothing: a root key deleted or deactivated since
+    /// stays so (every change to keys is a recorded call). A configured account
+    /// or key that contradicts the data directory is refused, not added: a key
+    /// is accepted only if it is the one the first start made, or an existing
+    /// root key of the default account with the configured secret.
     pub fn bootstrap(
         &self,
         account_id: Option<&str>,
         root_key: Option<(&str, &str)>,
-    ) -> Result<(RootIdentity, bool), ApiError> {
-        let now = self.clock.now();
-        let ids = self.ids.clone();
-        transact(self.store.as_ref(), |tx| {
-            let stored: Option<RootIdentity> = match tx.get(NS_ACCOUNT, DEFAULT_ACCOUNT_KEY)? {
-                Some(b) => serde_json::from_slice(&b).ok(),
-                None => None,
-            };
-            let mut generated = false;
-            let identity = match (account_id, root_key, stored) {
-                (None, None, Some(s)) => s,
-                (acct, keys, stored) => {
-                    generated = stored.is_none() && (acct.is_none() || keys.is_none());
-                    let account_id = acct
-                        .map(str::to_string)
-                        .or_else(|| stored.as_ref().map(|s| s.account_id.clone()))
-                        .unwrap_or_else(|| ids.account_id());
-                    let (access_key_id, secret_access_key) = match keys {
-                        Some((k, s)) => (k.to_string(), s.to_string()),
-                        None => match stored.as_ref().filter(|s| s.account_id == account_id) {
-                            Some(s) => (s.access_key_id.clone(), s.secret_access_key.clone()),
-                            None => (ids.access_key_id("AKIA"), ids.secret_access_key()),
-                        },
-                    };
-                    RootIdentity {
-                        account_id,
-                        access_key_id,
-                        secret_access_key,
-                    }
+    ) -> Result<Bootstrap, BootstrapError> {
+        let bg = self.background("iam.amazonaws.com", "AWS Internal");
+        let bg = Background {
+            ctx: RequestContext {
+                request_id: self.ids.uuid(),
+                ..bg.ctx
+            },
+            ..bg
+        };
+        self.in_background(&bg, "", |env| {
+            // Account documents written by earlier versions also held the root
+            // secret: keep only what they name (the key itself is the one copy).
+            for (key, bytes) in env.tx.scan(NS_ACCOUNT, "", None, usize::MAX)? {
+                let Ok(doc) = serde_json::from_slice::<DefaultAccount>(&bytes) else {
+                    continue;
+                };
+                let again = serde_json::to_vec(&doc).map_err(|e| Error::Corrupt(e.to_string()))?;
+                if again != bytes {
+                    env.tx.put(NS_ACCOUNT, &key, &again)?;
                 }
-            };
-            let root_key = AccessKey {
-                id: identity.access_key_id.clone(),
-                account: identity.account_id.clone(),
-                user: None,
-                secret: identity.secret_access_key.clone(),
-                active: true,
-                create_date: now,
-                last_used: None,
-            };
-            let existing = tx.get(NS_ACCESS_KEY, &root_key.id)?;
-            let keep = existing
-                .and_then(|b| serde_json::from_slice::<AccessKey>(&b).ok())
-                .filter(|k| k.secret == root_key.secret && k.account == root_key.account);
-            if keep.is_none() {
-                let bytes =
-                    serde_json::to_vec(&root_key).map_err(|e| Error::Corrupt(e.to_string()))?;
-                tx.put(NS_ACCESS_KEY, &root_key.id, &bytes)?;
-                tx.put(
-                    iam::entities::NS_KEYS_BY_OWNER,
-                    &iam::entities::key_index(&root_key),
-                    b"",
-                )?;
             }
-            let bytes = serde_json::to_vec(&identity).map_err(|e| Error::Corrupt(e.to_string()))?;
-            tx.put(NS_ACCOUNT, DEFAULT_ACCOUNT_KEY, &bytes)?;
-            Ok::<_, Error>((identity, generated))
+            match env.tx.get(NS_ACCOUNT, DEFAULT_ACCOUNT_KEY)? {
+                None => first_start(env, account_id, root_key),
+                Some(bytes) => {
+                    let doc: DefaultAccount = serde_json::from_slice(&bytes)
+                        .map_err(|e| Error::Corrupt(format!("default account: {e}")))?;
+                    later_start(env, &doc, account_id, root_key)
+                }
+            }
         })
-        .map_err(|e| log_internal(&e))
+        .map_err(|e| match e {
+            Error::InvalidInput(m) => BootstrapError::Refused(m),
+            other => BootstrapError::Internal(log_internal(&other)),
+        })
     }
 
-    /// Creates another account with its own root key (`trailguard account create`).
+    /// Creates another account with its own root key (`trailguard account
+    /// create`), recording the key's creation as a first start does.
     pub fn create_account(&self, account_id: Option<&str>) -> Result<RootIdentity, ApiError> {
-        let now = self.clock.now();
-        let ids = self.ids.clone();
-        transact(self.store.as_ref(), |tx| {
-            let account_id = account_id.map_or_else(|| ids.account_id(), str::to_string);
-            let default: Option<RootIdentity> = tx
+        let bg = self.background("iam.amazonaws.com", "AWS Internal");
+        let bg = Background {
+            ctx: RequestContext {
+                request_id: self.ids.uuid(),
+                ..bg.ctx
+            },
+            ..bg
+        };
+        self.in_background(&bg, "", |env| {
+            let account_id = account_id.map_or_else(|| env.ids.account_id(), str::to_string);
+            let default: Option<DefaultAccount> = env
+                .tx
                 .get(NS_ACCOUNT, DEFAULT_ACCOUNT_KEY)?
                 .and_then(|b| serde_json::from_slice(&b).ok());
-            if tx.get(NS_ACCOUNT, &account_id)?.is_some()
+            if env.tx.get(NS_ACCOUNT, &account_id)?.is_some()
                 || default.is_some_and(|d| d.account_id == account_id)
             {
                 return Err(Error::EntityAlreadyExists(format!(
                     "The account {account_id} already exists."
                 )));
             }
-            let identity = RootIdentity {
+            env.account.clone_from(&account_id);
+            let key_id = env.ids.access_key_id("AKIA");
+            let secret = Secret::new(env.ids.secret_access_key());
+            create_root_key(env, &key_id, &secret)?;
+            let doc = DefaultAccount {
                 account_id: account_id.clone(),
-                access_key_id: ids.access_key_id("AKIA"),
-                secret_access_key: ids.secret_access_key(),
+                access_key_id: key_id.clone(),
             };
-            let key = AccessKey {
-                id: identity.access_key_id.clone(),
-                account: account_id.clone(),
-                user: None,
-                secret: identity.secret_access_key.clone(),
-                active: true,
-                create_date: now,
-                last_used: None,
-            };
-            let bytes = serde_json::to_vec(&key).map_err(|e| Error::Corrupt(e.to_string()))?;
-            tx.put(NS_ACCESS_KEY, &key.id, &bytes)?;
-            tx.put(
-                iam::entities::NS_KEYS_BY_OWNER,
-                &iam::entities::key_index(&key),
-                b"",
-            )?;
-            let bytes = serde_json::to_vec(&identity).map_err(|e| Error::Corrupt(e.to_string()))?;
-            tx.put(NS_ACCOUNT, &account_id, &bytes)?;
-            Ok::<_, Error>(identity)
+            let bytes = serde_json::to_vec(&doc).map_err(|e| Error::Corrupt(e.to_string()))?;
+            env.tx.put(NS_ACCOUNT, &account_id, &bytes)?;
+            Ok(RootIdentity {
+                account_id,
+                access_key_id: key_id,
+                secret_access_key: secret,
+            })
         })
         .map_err(|e| match e {
             Error::Store(_) | Error::Corrupt(_) => log_internal(&e),
             other => other.to_api(),
         })
+    }
+
+    /// Returns once the store can take a write (health checks); an error when
+    /// it failed. Blocks while another transaction holds the writer.
+    pub fn probe_store(&self) -> Result<(), String> {
+        self.store.probe_write().map_err(|e| e.to_string())
     }
 
     /// Resolves the access key of a signature to its secret and caller.
@@ -291,10 +305,10 @@ impl Services {
                 let session: sts::Session =
                     serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
                 let matches = token.is_some_and(|t| {
-                    t.len() == session.token.len()
+                    t.len() == session.token.expose().len()
                         && bool::from(subtle::ConstantTimeEq::ct_eq(
                             t.as_bytes(),
-                            session.token.as_bytes(),
+                            session.token.expose().as_bytes(),
                         ))
                 });
                 if !matches {
@@ -549,6 +563,155 @@ impl Services {
     }
 }
 
+/// A first start: make the default account and its root key, recorded.
+fn first_start(
+    env: &mut Env<'_>,
+    account_id: Option<&str>,
+    root_key: Option<(&str, &str)>,
+) -> error::Result<Bootstrap> {
+    let account_id = account_id.map_or_else(|| env.ids.account_id(), str::to_string);
+    if env.tx.get(NS_ACCOUNT, &account_id)?.is_some() {
+        return Err(Error::InvalidInput(format!(
+            "account {account_id} already exists in this data directory as a secondary account \
+             (made by `trailguard account create`); choose another TRAILGUARD_ACCOUNT_ID"
+        )));
+    }
+    env.account.clone_from(&account_id);
+    let (key_id, secret, generated) = match root_key {
+        Some((k, s)) => {
+            if !(16..=128).contains(&k.len()) || !k.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(Error::InvalidInput(
+                    "TRAILGUARD_ROOT_ACCESS_KEY_ID must be 16 to 128 letters and digits".into(),
+                ));
+            }
+            if s.is_empty() {
+                return Err(Error::InvalidInput(
+                    "TRAILGUARD_ROOT_SECRET_ACCESS_KEY must not be empty".into(),
+                ));
+            }
+            (k.to_string(), Secret::new(s), false)
+        }
+        None => (
+            env.ids.access_key_id("AKIA"),
+            Secret::new(env.ids.secret_access_key()),
+            true,
+        ),
+    };
+    if env.tx.get(NS_ACCESS_KEY, &key_id)?.is_some() {
+        return Err(Error::InvalidInput(format!(
+            "the access key {key_id} already belongs to another account in this data directory"
+        )));
+    }
+    create_root_key(env, &key_id, &secret)?;
+    let doc = DefaultAccount {
+        account_id: account_id.clone(),
+        access_key_id: key_id.clone(),
+    };
+    let bytes = serde_json::to_vec(&doc).map_err(|e| Error::Corrupt(e.to_string()))?;
+    env.tx.put(NS_ACCOUNT, DEFAULT_ACCOUNT_KEY, &bytes)?;
+    Ok(Bootstrap {
+        generated: generated.then(|| RootIdentity {
+            account_id: account_id.clone(),
+            access_key_id: key_id,
+            secret_access_key: secret,
+        }),
+        account_id,
+        notes: Vec::new(),
+    })
+}
+
+/// A later start: check the configuration against the data directory and
+/// change nothing.
+fn later_start(
+    env: &mut Env<'_>,
+    doc: &DefaultAccount,
+    account_id: Option<&str>,
+    root_key: Option<(&str, &str)>,
+) -> error::Result<Bootstrap> {
+    if let Some(given) = account_id
+        && given != doc.account_id
+    {
+        return Err(Error::InvalidInput(format!(
+            "this data directory's default account is {}, but TRAILGUARD_ACCOUNT_ID is {given}; \
+             the default account is fixed on first start (use another data directory for another account)",
+            doc.account_id
+        )));
+    }
+    let mut notes = Vec::new();
+    if let Some((key_id, secret)) = root_key {
+        match env.get::<AccessKey>(NS_ACCESS_KEY, key_id)? {
+            Some(key) => {
+                if key.account != doc.account_id || key.user.is_some() {
+                    return Err(Error::InvalidInput(format!(
+                        "TRAILGUARD_ROOT_ACCESS_KEY_ID names {key_id}, which is not a root access key \
+                         of the default account {}",
+                        doc.account_id
+                    )));
+                }
+                if !key.secret.matches(secret) {
+                    return Err(Error::InvalidInput(format!(
+                        "TRAILGUARD_ROOT_SECRET_ACCESS_KEY is not the secret of the root access key \
+                         {key_id}; a key's secret never changes (create a new key with CreateAccessKey)"
+                    )));
+                }
+                if !key.active {
+                    notes.push(format!(
+                        "the configured root access key {key_id} is inactive (see its UpdateAccessKey \
+                         record); requests signed with it are refused until it is activated"
+                    ));
+                }
+            }
+            None if key_id == doc.access_key_id => notes.push(format!(
+                "the configured root access key {key_id} was deleted (see its DeleteAccessKey record) \
+                 and is not recreated; unset TRAILGUARD_ROOT_ACCESS_KEY_ID and \
+                 TRAILGUARD_ROOT_SECRET_ACCESS_KEY, or set them to a root key made with CreateAccessKey"
+            )),
+            None => {
+                return Err(Error::InvalidInput(format!(
+                    "TRAILGUARD_ROOT_ACCESS_KEY_ID names {key_id}, which this data directory never \
+                     created; root keys are made only on first start (this data directory's was {}) or \
+                     by CreateAccessKey as the root user. Unset TRAILGUARD_ROOT_ACCESS_KEY_ID and \
+                     TRAILGUARD_ROOT_SECRET_ACCESS_KEY, or set them to an existing root key",
+                    doc.access_key_id
+                )));
+            }
+        }
+    }
+    Ok(Bootstrap {
+        account_id: doc.account_id.clone(),
+        generated: None,
+        notes,
+    })
+}
+
+/// Stores a new root access key of `env.account` and records its creation as
+/// `CreateAccessKey` by `env.caller`.
+fn create_root_key(env: &mut Env<'_>, key_id: &str, secret: &Secret) -> error::Result<()> {
+    let key = AccessKey {
+        id: key_id.to_string(),
+        account: env.account.clone(),
+        user: None,
+        secret: secret.clone(),
+        active: true,
+        create_date: env.now,
+        last_used: None,
+    };
+    iam::keys::save_key(env, &key)?;
+    let out = iam::keys::created(&key);
+    let op = operation(ServiceId::Iam, "CreateAccessKey")
+        .ok_or_else(|| Error::Corrupt("CreateAccessKey is not served".into()))?;
+    let params = serde_json::Value::Object(serde_json::Map::new());
+    let facts = audit::CallFacts {
+        service: ServiceId::Iam,
+        name: op.name,
+        read_only: op.read_only,
+        record_response: op.record_response,
+        management: !op.data_event,
+        params: &params,
+    };
+    audit::record(env, facts, Ok(&out))
+}
+
 /// Whether this server holds `account` (the default account or one made with
 /// `trailguard account create`).
 pub(crate) fn account_exists(env: &mut Env<'_>, account: &str) -> error::Result<bool> {
@@ -558,7 +721,7 @@ pub(crate) fn account_exists(env: &mut Env<'_>, account: &str) -> error::Result<
     if env.tx.get(NS_ACCOUNT, account)?.is_some() {
         return Ok(true);
     }
-    let default: Option<RootIdentity> = env.get(NS_ACCOUNT, DEFAULT_ACCOUNT_KEY)?;
+    let default: Option<DefaultAccount> = env.get(NS_ACCOUNT, DEFAULT_ACCOUNT_KEY)?;
     Ok(default.is_some_and(|d| d.account_id == account))
 }
 

@@ -38,8 +38,8 @@ pub enum SessionPrincipal {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     pub access_key_id: String,
-    pub secret: String,
-    pub token: String,
+    pub secret: trailguard_model::Secret,
+    pub token: trailguard_model::Secret,
     pub account: String,
     pub principal: SessionPrincipal,
     #[serde(with = "time::serde::rfc3339")]
@@ -119,8 +119,8 @@ fn issue(
 ) -> Result<Session> {
     let session = Session {
         access_key_id: env.ids.access_key_id("ASIA"),
-        secret: env.ids.secret_access_key(),
-        token: format!("IQoJb3JpZ2luX2Vj{}", env.ids.secret(340)),
+        secret: env.ids.secret_access_key().into(),
+        token: format!("IQoJb3JpZ2luX2Vj{}", env.ids.secret(340)).into(),
         account: account.to_string(),
         principal,
         issued: env.now,
@@ -136,9 +136,9 @@ fn credentials_value(s: &Session) -> Value {
         .with("AccessKeyId", &s.access_key_id)
         .with(
             "SecretAccessKey",
-            Value::Sensitive(Box::new(Value::Str(s.secret.clone()))),
+            Value::Sensitive(Box::new(Value::Str(s.secret.expose().to_string()))),
         )
-        .with("SessionToken", &s.token)
+        .with("SessionToken", s.token.expose())
         .with("Expiration", s.expires)
 }
 

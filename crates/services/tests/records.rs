@@ -222,8 +222,12 @@ fn records_for_each_identity_type() {
         .unwrap_err();
     assert_eq!(missing.code, "NoSuchEntity");
 
-    // Every call made exactly one record, whatever its outcome.
-    assert_eq!(w.store.events_after(0, usize::MAX).unwrap().len(), w.calls);
+    // Every call made exactly one record, whatever its outcome (and the
+    // bootstrap one, for the root key).
+    assert_eq!(
+        w.store.events_after(0, usize::MAX).unwrap().len(),
+        w.calls + 1
+    );
 
     // Session credentials stop working when they expire.
     w.clock.advance(time::Duration::seconds(901));
@@ -256,8 +260,9 @@ fn a_failed_write_leaves_no_state_behind() {
         .unwrap_err();
     assert_eq!(got.code, "NoSuchEntity");
     let recs = w.store.events_after(0, usize::MAX).unwrap();
-    assert_eq!(recs.len(), 2);
-    let first: Json = serde_json::from_str(&recs[0].record).unwrap();
+    // The bootstrap's CreateAccessKey, then the two calls.
+    assert_eq!(recs.len(), 3);
+    let first: Json = serde_json::from_str(&recs[1].record).unwrap();
     assert_eq!(first["errorCode"], "MalformedPolicyDocument");
     assert_eq!(first["responseElements"], Json::Null);
 }
@@ -317,4 +322,97 @@ fn every_operation_passes_the_authorization_point() {
         checked += 1;
     }
     assert_eq!(checked, trailguard_services::all_operations().count() - 3);
+}
+
+/// The first start records the root key it makes, as IAM itself; later starts
+/// never bring back a deleted key and refuse a key the store never made.
+#[test]
+fn bootstrap_records_the_root_key_and_never_resurrects_it() {
+    let mut w = World::new();
+    let created = w.last_record();
+    golden("bootstrap_create_access_key", &created);
+    assert_eq!(created["eventName"], "CreateAccessKey");
+    assert_eq!(created["userIdentity"]["type"], "AWSService");
+    assert_eq!(
+        created["responseElements"]["accessKey"]["accessKeyId"],
+        "AKIAROOTROOTROOTROOT"
+    );
+    assert!(!created.to_string().contains("root-secret"));
+
+    // A restart with the same configuration changes nothing and records nothing.
+    let again = w
+        .services
+        .bootstrap(Some(ACCOUNT), Some(("AKIAROOTROOTROOTROOT", "root-secret")))
+        .unwrap();
+    assert!(again.generated.is_none() && again.notes.is_empty());
+    assert_eq!(w.store.events_after(0, usize::MAX).unwrap().len(), 1);
+
+    let root = w.caller("AKIAROOTROOTROOTROOT", None);
+    w.call(
+        &root,
+        ServiceId::Iam,
+        "DeleteAccessKey",
+        json!({"AccessKeyId": "AKIAROOTROOTROOTROOT"}),
+    )
+    .unwrap();
+    let after = w
+        .services
+        .bootstrap(Some(ACCOUNT), Some(("AKIAROOTROOTROOTROOT", "root-secret")))
+        .unwrap();
+    assert!(
+        after.notes.iter().any(|n| n.contains("was deleted")),
+        "{:?}",
+        after.notes
+    );
+    assert!(
+        w.services
+            .authenticate("AKIAROOTROOTROOTROOT", None)
+            .is_err()
+    );
+    assert_eq!(w.store.events_after(0, usize::MAX).unwrap().len(), 2);
+
+    // An account document from an earlier version, secret included, loses
+    // the secret on the next start.
+    trailguard_store::transact(w.store.as_ref(), |tx| {
+        tx.put(
+            "account",
+            "default",
+            br#"{"account_id":"123456789012","access_key_id":"AKIAROOTROOTROOTROOT","secret_access_key":"root-secret"}"#,
+        )
+    })
+    .unwrap();
+    w.services
+        .bootstrap(Some(ACCOUNT), Some(("AKIAROOTROOTROOTROOT", "root-secret")))
+        .unwrap();
+    let doc = trailguard_store::transact(w.store.as_ref(), |tx| tx.get("account", "default"))
+        .unwrap()
+        .unwrap();
+    assert!(!String::from_utf8(doc).unwrap().contains("root-secret"));
+    assert!(
+        w.services
+            .authenticate("AKIAROOTROOTROOTROOT", None)
+            .is_err()
+    );
+
+    // A key the data directory never made is refused, not added.
+    let refused = w
+        .services
+        .bootstrap(Some(ACCOUNT), Some(("AKIANEWNEWNEWNEWNEW1", "s")))
+        .unwrap_err();
+    assert!(refused.to_string().contains("never created"), "{refused}");
+    assert!(
+        w.services
+            .authenticate("AKIANEWNEWNEWNEWNEW1", None)
+            .is_err()
+    );
+    // So is another account.
+    let refused = w
+        .services
+        .bootstrap(Some("210987654321"), None)
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("default account is"),
+        "{refused}"
+    );
+    assert_eq!(w.store.events_after(0, usize::MAX).unwrap().len(), 2);
 }

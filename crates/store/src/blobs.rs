@@ -3,7 +3,8 @@
 //! Blobs are content-addressed (SHA-256): a blob is written, made durable and
 //! renamed into place before the transaction that names it commits, so a crash
 //! leaves at most an unreferenced file and never a half-written object. Writing
-//! the same bytes twice is one file. The [`Blobs`] trait is the seam for an
+//! the same bytes twice is one file. Directories are `0700` and files `0600`
+//! (see [`crate::private`]). The [`Blobs`] trait is the seam for an
 //! external S3-compatible store.
 
 use crate::StoreError;
@@ -26,9 +27,9 @@ pub struct FsBlobs {
 }
 
 impl FsBlobs {
-    /// Uses (and creates) `root`.
+    /// Uses (and creates, `0700`) `root`.
     pub fn open(root: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(root)?;
+        crate::private::create_dir(root)?;
         Ok(Self {
             root: root.to_path_buf(),
         })
@@ -53,9 +54,9 @@ impl Blobs for FsBlobs {
         let dir = path
             .parent()
             .ok_or_else(|| StoreError::Io(std::io::Error::other("blob path has no parent")))?;
-        std::fs::create_dir_all(dir)?;
+        crate::private::create_dir(dir)?;
         let tmp = dir.join(format!(".{}.tmp-{}", &id, std::process::id()));
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = crate::private::create_file(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, &path)?;
@@ -89,6 +90,20 @@ mod tests {
         assert_eq!(blobs.get(&id).unwrap().unwrap(), b"hello");
         assert_eq!(blobs.get(&"0".repeat(64)).unwrap(), None);
         assert_eq!(blobs.get("../../etc/passwd").unwrap(), None);
+    }
+
+    #[test]
+    fn blob_files_and_directories_are_owner_only() {
+        use std::os::unix::fs::MetadataExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("objects");
+        let blobs = FsBlobs::open(&root).unwrap();
+        let id = blobs.put(b"secret log").unwrap();
+        let path = blobs.path(&id).unwrap();
+        assert_eq!(mode(&root), 0o700);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+        assert_eq!(mode(&path), 0o600);
     }
 }
 

@@ -10,6 +10,7 @@
 //! same [`Store`] trait over the same schema.
 
 mod blobs;
+pub mod private;
 mod sqlite;
 
 pub use blobs::{Blobs, FsBlobs, MemBlobs};
@@ -142,6 +143,15 @@ pub trait Store: Send + Sync {
 
     /// Audit records after `seq`, oldest first, at most `limit`.
     fn events_after(&self, seq: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Takes the writer as a call would, writes one document and rolls it
+    /// back: returns once the store could take a write (for health checks).
+    fn probe_write(&self) -> Result<(), StoreError> {
+        self.run(&mut |tx| {
+            tx.put("health", "probe", b"")?;
+            Ok(Outcome::Rollback)
+        })
+    }
 }
 
 /// Runs `body` in a transaction: commits when it returns `Ok`, rolls back on `Err`.

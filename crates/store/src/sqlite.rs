@@ -42,8 +42,14 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path` and migrates it.
+    /// Opens (creating if needed) the database at `path` and migrates it. The
+    /// database is `0600`; SQLite gives its `-wal` and `-shm` files the
+    /// database's mode, and older ones are set to it here.
     pub fn open(path: &Path, sync: Durability) -> Result<Self, StoreError> {
+        if !path.exists() {
+            drop(crate::private::create_file(path)?);
+        }
+        crate::private::restrict_file(path)?;
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(
@@ -56,7 +62,13 @@ impl SqliteStore {
         )?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        Self::from_connection(conn)
+        let store = Self::from_connection(conn)?;
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            crate::private::restrict_file(Path::new(&side))?;
+        }
+        Ok(store)
     }
 
     /// An in-memory database, for tests.
@@ -414,6 +426,63 @@ mod tests {
         assert_eq!(keys("a/", Some("a/1"), 1), vec!["a/2"]);
         assert_eq!(keys("", Some("a/3"), 10), vec!["b/1"]);
         assert!(keys("c/", None, 10).is_empty());
+    }
+
+    #[test]
+    fn the_database_and_its_wal_and_shm_files_are_owner_only() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = SqliteStore::open(&path, Durability::Normal).unwrap();
+        transact(&store, |tx| tx.put("ns", "k", b"v")).unwrap();
+        for name in ["t.db", "t.db-wal", "t.db-shm"] {
+            let meta = std::fs::metadata(dir.path().join(name)).unwrap();
+            assert_eq!(meta.mode() & 0o777, 0o600, "{name}");
+        }
+        drop(store);
+        // A database an older version left readable is closed on open.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let _store = SqliteStore::open(&path, Durability::Normal).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn probe_write_waits_for_the_writer() {
+        let store = std::sync::Arc::new(SqliteStore::in_memory().unwrap());
+        store.probe_write().unwrap();
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let holder = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                transact(store.as_ref(), |tx| {
+                    tx.put("ns", "k", b"v")?;
+                    held_tx.send(()).unwrap();
+                    release_rx.recv().unwrap();
+                    Ok::<_, StoreError>(())
+                })
+                .unwrap();
+            })
+        };
+        held_rx.recv().unwrap();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let prober = {
+            let store = store.clone();
+            std::thread::spawn(move || done_tx.send(store.probe_write().is_ok()).unwrap())
+        };
+        assert!(
+            done_rx
+                .recv_timeout(std::time::Duration::from_millis(200))
+                .is_err(),
+            "the probe must wait while a transaction holds the writer"
+        );
+        release_tx.send(()).unwrap();
+        assert!(done_rx.recv().unwrap());
+        holder.join().unwrap();
+        prober.join().unwrap();
+        // The probe wrote nothing.
+        let v = transact(store.as_ref(), |tx| tx.get("health", "probe")).unwrap();
+        assert_eq!(v, None);
     }
 
     #[test]

@@ -20,7 +20,7 @@ const VALIDITY: Duration = Duration::days(30);
 #[derive(Clone, Serialize, Deserialize)]
 pub struct SigningKey {
     /// PKCS#1 DER of the private key, hex.
-    private_der: String,
+    private_der: trailguard_model::Secret,
     /// PKCS#1 DER of the public key, hex.
     pub public_der: String,
     pub fingerprint: String,
@@ -56,7 +56,7 @@ impl SigningKey {
             .as_bytes()
             .to_vec();
         Ok(Self {
-            private_der: hex::encode(private_der.as_bytes()),
+            private_der: hex::encode(private_der.as_bytes()).into(),
             fingerprint: hex::encode(Md5::digest(&public_der)),
             public_der: hex::encode(public_der),
             valid_from: now,
@@ -66,7 +66,7 @@ impl SigningKey {
 
     /// Signs with RSA PKCS#1 v1.5 over SHA-256; returns the signature in hex.
     pub fn sign(&self, message: &[u8]) -> Result<String> {
-        let der = hex::decode(&self.private_der).map_err(corrupt)?;
+        let der = hex::decode(self.private_der.expose()).map_err(corrupt)?;
         let private = rsa::RsaPrivateKey::from_pkcs1_der(&der).map_err(corrupt)?;
         let signer = Pkcs1Signer::<Sha256>::new(private);
         Ok(hex::encode(signer.sign(message).to_bytes()))

@@ -298,7 +298,7 @@ pub struct AccessKey {
     pub account: String,
     /// The owning user; `None` for the root user's keys.
     pub user: Option<String>,
-    pub secret: String,
+    pub secret: trailguard_model::Secret,
     pub active: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub create_date: OffsetDateTime,

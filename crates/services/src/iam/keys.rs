@@ -63,25 +63,31 @@ pub fn create_access_key(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Re
     let key = AccessKey {
         id: env.ids.access_key_id("AKIA"),
         account: env.account.clone(),
-        user: user.clone(),
-        secret: env.ids.secret_access_key(),
+        user,
+        secret: env.ids.secret_access_key().into(),
         active: true,
         create_date: env.now,
         last_used: None,
     };
     save_key(env, &key)?;
-    Ok(Value::structure().with(
+    Ok(created(&key))
+}
+
+/// `CreateAccessKey`'s output for a new key (the secret is `Sensitive`, so its
+/// record leaves it out).
+pub fn created(key: &AccessKey) -> Value {
+    Value::structure().with(
         "AccessKey",
         Value::structure()
-            .with("UserName", user)
+            .with("UserName", key.user.clone())
             .with("AccessKeyId", &key.id)
-            .with("Status", "Active")
+            .with("Status", status(key.active))
             .with(
                 "SecretAccessKey",
-                Value::Sensitive(Box::new(Value::Str(key.secret.clone()))),
+                Value::Sensitive(Box::new(Value::Str(key.secret.expose().to_string()))),
             )
             .with("CreateDate", key.create_date),
-    ))
+    )
 }
 
 pub fn list_access_keys(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
