@@ -330,22 +330,22 @@ async fn dispatch(
     // A chunk-signed body is decoded here, every chunk's signature checked, so
     // nothing past this point sees the framing or an unverified byte.
     let decoded_body;
-    let body: &Bytes = match sigv4::streaming_body(&claim, &credential.secret, &parts.headers, body)
-    {
-        Ok(None) => body,
-        Ok(Some(data)) => {
-            decoded_body = Bytes::from(data);
-            &decoded_body
-        }
-        Err(e) => {
-            let err = ApiError::sender(e.code, e.status, e.message);
-            return (
-                error_response(service, request_id, &err),
-                Some(service),
-                None,
-            );
-        }
-    };
+    let body: &Bytes =
+        match sigv4::streaming_body(&claim, credential.secret.expose(), &parts.headers, body) {
+            Ok(None) => body,
+            Ok(Some(data)) => {
+                decoded_body = Bytes::from(data);
+                &decoded_body
+            }
+            Err(e) => {
+                let err = ApiError::sender(e.code, e.status, e.message);
+                return (
+                    error_response(service, request_id, &err),
+                    Some(service),
+                    None,
+                );
+            }
+        };
     let decoded = match route::protocol(service) {
         route::Protocol::AwsQuery => {
             let form: &[u8] = if parts.method == http::Method::POST {
