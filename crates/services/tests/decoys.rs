@@ -71,12 +71,17 @@ const NOT_NAMED_BY_A_REQUIRED_MEMBER: &[&str] = &[
 
 /// Operations whose resource an optional member names (so setting it changes
 /// the resource, as it changes what the handler acts on): `UserName` of the
-/// calls that default to the caller, `Path` in a new policy's ARN, and
-/// `ClusterIdentifier` narrowing `DescribeClusters`. For every other operation
+/// calls that default to the caller, `Path` in the ARN of a new policy, user,
+/// group, role or instance profile, and `ClusterIdentifier` narrowing
+/// `DescribeClusters`. For every other operation
 /// no optional string member moves the resource either.
 const NAMED_BY_AN_OPTIONAL_MEMBER: &[&str] = &[
     "iam:GetUser",
     "iam:CreatePolicy",
+    "iam:CreateUser",
+    "iam:CreateGroup",
+    "iam:CreateRole",
+    "iam:CreateInstanceProfile",
     "iam:CreateAccessKey",
     "iam:ListAccessKeys",
     "iam:UpdateAccessKey",
