@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
-# Signed IAM throughput and latency: trailguard and Moto's server, same machine,
-# same load generator, same run. Results go to stdout as JSON lines; copy them
-# into BENCHMARKS.md with the machine and date.
+# Signed IAM throughput and latency, same machine, same load generator, same run.
+# Results go to stdout as JSON lines; copy them into BENCHMARKS.md with the
+# machine and date.
 #
-#   ./scripts/bench.sh            # 10 s per workload, 8 connections
+#   ./scripts/bench.sh                 # trailguard vs Moto's server, 10 s per workload
 #   SECONDS_PER=30 CONNECTIONS=16 ./scripts/bench.sh
+#   BASE=d5d061a ./scripts/bench.sh    # A/B: the binary at BASE vs this tree,
+#                                      # alternating ROUNDS times (default 3), then
+#                                      # the median of each side
+#
+# A/B builds BASE in a worktree under target/bench-base (its own target
+# directory, kept between runs) so both binaries are release builds measured by
+# the same load generator on the same machine, turn about; a noisy machine hides
+# a regression otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER=${SECONDS_PER:-10}
 CONNECTIONS=${CONNECTIONS:-8}
+ROUNDS=${ROUNDS:-3}
 TG_PORT=${TG_PORT:-47470}
-MOTO_PORT=${MOTO_PORT:-47471}
+OTHER_PORT=${OTHER_PORT:-47471}
 export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE
 export AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
 
-if [ ! -x .venv/bin/moto_server ]; then
-  python3 -m venv .venv
-  .venv/bin/pip install --quiet -r tests/e2e/requirements.txt
-fi
 cargo build --release --quiet -p trailguard -p trailguard-loadgen
 
 data=$(mktemp -d)
@@ -25,24 +30,67 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$data"; }
 trap cleanup EXIT
 
-TRAILGUARD_ACCOUNT_ID=123456789012 TRAILGUARD_ROOT_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID \
-TRAILGUARD_ROOT_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY TRAILGUARD_LOG=warn \
-  target/release/trailguard serve --listen 127.0.0.1:$TG_PORT --data-dir "$data/tg" >/dev/null &
-pids+=($!)
-.venv/bin/moto_server -p $MOTO_PORT >/dev/null 2>&1 &
-pids+=($!)
-for port in $TG_PORT $MOTO_PORT; do
+serve() { # binary port dir
+  mkdir -m 700 -p "$3"
+  TRAILGUARD_ACCOUNT_ID=123456789012 TRAILGUARD_ROOT_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID \
+  TRAILGUARD_ROOT_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY TRAILGUARD_LOG=warn \
+    "$1" serve --listen "127.0.0.1:$2" --data-dir "$3" >/dev/null &
+  pids+=($!)
+}
+
+if [ -n "${BASE:-}" ]; then
+  base_tree=target/bench-base/tree
+  rev=$(git rev-parse --verify "$BASE^{commit}")
+  if [ "$(git -C "$base_tree" rev-parse HEAD 2>/dev/null)" != "$rev" ]; then
+    git worktree remove --force "$base_tree" 2>/dev/null || rm -rf "$base_tree"
+    git worktree prune
+    git worktree add --detach "$base_tree" "$rev" >/dev/null
+  fi
+  CARGO_TARGET_DIR="$PWD/target/bench-base/target" \
+    cargo build --release --quiet --manifest-path "$base_tree/Cargo.toml" -p trailguard
+  serve "$PWD/target/bench-base/target/release/trailguard" "$OTHER_PORT" "$data/base"
+  other=base
+else
+  if [ ! -x .venv/bin/moto_server ]; then
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet -r tests/e2e/requirements.txt
+  fi
+  .venv/bin/moto_server -p "$OTHER_PORT" >/dev/null 2>&1 &
+  pids+=($!)
+  other=moto
+  ROUNDS=1
+fi
+serve target/release/trailguard "$TG_PORT" "$data/tg"
+for port in $TG_PORT $OTHER_PORT; do
   for _ in $(seq 1 100); do
     curl -s -o /dev/null "http://127.0.0.1:$port/" && break
     sleep 0.1
   done
 done
 
-for workload in get-role create-delete-role; do
-  for target in trailguard moto; do
-    port=$TG_PORT; [ "$target" = moto ] && port=$MOTO_PORT
-    target/release/trailguard-loadgen --endpoint "http://127.0.0.1:$port" --workload "$workload" \
-      --connections "$CONNECTIONS" --seconds "$SECONDS_PER" --target "$target"
+results=$data/results.jsonl
+for round in $(seq 1 "$ROUNDS"); do
+  for workload in get-role create-delete-role; do
+    # Alternate which side goes first, so neither always runs on a warmer machine.
+    sides="trailguard $other"; [ $((round % 2)) = 0 ] && sides="$other trailguard"
+    for target in $sides; do
+      port=$TG_PORT; [ "$target" != trailguard ] && port=$OTHER_PORT
+      target/release/trailguard-loadgen --endpoint "http://127.0.0.1:$port" --workload "$workload" \
+        --connections "$CONNECTIONS" --seconds "$SECONDS_PER" --target "$target" | tee -a "$results"
+    done
   done
 done
-echo "trailguard peak RSS: $(awk '/VmHWM/{print $2" "$3}' /proc/${pids[0]}/status)"
+echo "trailguard peak RSS: $(awk '/VmHWM/{print $2" "$3}' /proc/${pids[-1]}/status)"
+if [ "$ROUNDS" -gt 1 ]; then
+  python3 - "$results" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+for w in sorted({r["workload"] for r in rows}):
+    for t in sorted({r["target"] for r in rows}):
+        rs = [r for r in rows if r["workload"] == w and r["target"] == t]
+        print(json.dumps({"summary": True, "workload": w, "target": t, "rounds": len(rs),
+                          "median_requests_per_second": statistics.median(r["requests_per_second"] for r in rs),
+                          "median_p50_ms": statistics.median(r["p50_ms"] for r in rs),
+                          "median_p99_ms": statistics.median(r["p99_ms"] for r in rs)}))
+PY
+fi
