@@ -82,6 +82,43 @@ impl<P: BlobParser> Job for ParseBlob<P> {
     }
 }
 
+/// A blob's bytes, whole: S3's `GetObject` reads an object's bytes outside the
+/// writer through `ParseBlob<WholeBlob>`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct WholeBlob;
+
+impl BlobParser for WholeBlob {
+    type Output = std::sync::Arc<Vec<u8>>;
+
+    fn parse(&self, bytes: &[u8]) -> Self::Output {
+        std::sync::Arc::new(bytes.to_vec())
+    }
+}
+
+/// Writes object bytes as a blob (durably, before the transaction that names
+/// it commits): S3's `PutObject` without disk writes and fsyncs under the
+/// writer. Its output is the blob's id, or why it could not be written.
+#[derive(PartialEq, Eq)]
+pub struct StoreBlob {
+    pub bytes: std::sync::Arc<Vec<u8>>,
+}
+
+impl fmt::Debug for StoreBlob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoreBlob")
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
+}
+
+impl Job for StoreBlob {
+    type Output = std::result::Result<String, String>;
+
+    fn run(&self, ctx: &JobContext<'_>) -> Self::Output {
+        ctx.blobs.put(&self.bytes).map_err(|e| e.to_string())
+    }
+}
+
 thread_local! {
     /// Set while this thread runs a transaction body for a call or for
     /// background work, so slow work can refuse to start inside one.

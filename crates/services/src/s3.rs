@@ -9,19 +9,23 @@
 //! Every call is decided with the bucket's policy (`authz::authorize_with`):
 //! object calls and listings may come from another account the policy lets in;
 //! the bucket policy and the bucket's deletion stay the owner's. Services write
-//! only through [`deliver_object`], as their service principal, and read only
-//! through [`read_object`], as the caller: the bucket policy decides for them too.
+//! only through [`deliver_object`], as their service principal, and read through
+//! S3's own operations as their role's session (`linked::act_as`): the bucket
+//! policy decides for them too. Object bytes are written and read outside the
+//! store's writer, as prepared jobs (`prepare::StoreBlob`, `prepare::WholeBlob`).
 
 use crate::authz::{self, Authorized};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::ops::Operation;
 use crate::params::Params;
+use crate::prepare::{ParseBlob, StoreBlob, WholeBlob};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use time::OffsetDateTime;
 use trailguard_model::Value;
 
@@ -357,17 +361,22 @@ pub fn delete_bucket_policy(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) ->
     Ok(Value::structure())
 }
 
-/// Stores an object; callers have authorized the write ([`put_object`] as the
-/// caller, [`deliver_object`] as the delivering service).
+/// Stores an object whose bytes are the blob `blob`; callers have authorized
+/// the write ([`put_object`] as the caller, [`deliver_object`] as the
+/// delivering service).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "an object's description, field by field"
+)]
 fn store_object(
     env: &mut Env<'_>,
     bucket: &str,
     key: &str,
+    blob: String,
     bytes: &[u8],
     content_type: &str,
     metadata: BTreeMap<String, String>,
 ) -> Result<Object> {
-    let blob = env.blobs.put(bytes)?;
     let object = Object {
         blob,
         size: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
@@ -464,7 +473,10 @@ pub fn deliver_object(
 ) -> Result<Object> {
     authorize_delivery(env, source_arn, bucket, key)?;
     find_bucket(env, bucket)?.ok_or_else(no_such_bucket)?;
-    store_object(env, bucket, key, bytes, content_type, metadata)
+    // Background delivery writes small files it has just built; the blob is
+    // durable before the transaction that names it commits.
+    let blob = env.blobs.put(bytes)?;
+    store_object(env, bucket, key, blob, bytes, content_type, metadata)
 }
 
 fn check_key(key: &str) -> Result<()> {
@@ -491,7 +503,13 @@ pub fn put_object(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Va
         .opt_str("ContentType")?
         .unwrap_or("binary/octet-stream")
         .to_string();
-    let object = store_object(env, bucket, key, &body(p)?, &content_type, metadata)?;
+    let bytes = Arc::new(body(p)?);
+    let blob = env
+        .prepared(StoreBlob {
+            bytes: Arc::clone(&bytes),
+        })?
+        .map_err(Error::Corrupt)?;
+    let object = store_object(env, bucket, key, blob, &bytes, &content_type, metadata)?;
     Ok(Value::structure().with("ETag", object.etag))
 }
 
@@ -500,23 +518,6 @@ fn load_object(env: &mut Env<'_>, bucket: &str, key: &str) -> Result<Object> {
     note(env, &owner, Some(key));
     env.get(NS_OBJECT, &object_key(bucket, key))?
         .ok_or_else(|| Error::NoSuchKey("The specified key does not exist.".into()))
-}
-
-/// An object's bytes, read inside the service for the caller (GuardDuty's
-/// lists): authorized as the caller's own `s3:GetObject` would be, bucket
-/// policy included. `None` when the object does not exist.
-pub fn read_object(env: &mut Env<'_>, bucket: &str, key: &str) -> Result<Option<Vec<u8>>> {
-    let params = serde_json::json!({"bucketName": bucket, "key": key});
-    authz::authorize(
-        env,
-        "s3:GetObject",
-        &format!("arn:aws:s3:::{bucket}/{key}"),
-        Params(&params),
-    )?;
-    match env.get::<Object>(NS_OBJECT, &object_key(bucket, key))? {
-        None => Ok(None),
-        Some(o) => Ok(env.blobs.get(&o.blob)?),
-    }
 }
 
 fn object_value(o: &Object) -> Value {
@@ -539,10 +540,13 @@ fn object_value(o: &Object) -> Value {
 pub fn get_object(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let o = load_object(env, p.str("bucketName")?, p.str("key")?)?;
     let bytes = env
-        .blobs
-        .get(&o.blob)?
+        .prepared(ParseBlob {
+            blob: o.blob.clone(),
+            max_bytes: usize::try_from(o.size).unwrap_or(usize::MAX),
+            parser: WholeBlob,
+        })?
         .ok_or_else(|| Error::Corrupt(format!("object blob {} is missing", o.blob)))?;
-    Ok(object_value(&o).with("Body", Value::Blob(bytes)))
+    Ok(object_value(&o).with("Body", Value::Blob(bytes.as_ref().clone())))
 }
 
 pub fn head_object(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {

@@ -31,9 +31,11 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::linked;
 use crate::params::Params;
+use crate::prepare::{Job, JobContext};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use std::net::IpAddr;
+use std::sync::Arc;
 use time::OffsetDateTime;
 use trailguard_model::{ServiceId, Value};
 
@@ -284,7 +286,7 @@ pub fn fetch(env: &mut Env<'_>, at: &Location) -> Result<Vec<u8>> {
         &object,
     ) {
         Ok(out) => Ok(out),
-        Err(e @ (Error::Store(_) | Error::Corrupt(_))) => Err(e),
+        Err(e @ (Error::Store(_) | Error::Corrupt(_) | Error::NeedsPreparation(_))) => Err(e),
         Err(_) => Err(unreadable()),
     };
     let head = read("HeadObject")?;
@@ -324,6 +326,53 @@ fn is_domain(s: &str) -> bool {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
+}
+
+/// Parsing a list file (up to [`MAX_FILE_BYTES`]) as a job run outside the
+/// store's writer.
+#[derive(PartialEq)]
+struct ListFile {
+    kind: Kind,
+    format: String,
+    bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for ListFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListFile")
+            .field("kind", &self.kind)
+            .field("format", &self.format)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
+}
+
+type Entries = (Vec<Cidr>, Vec<String>);
+
+impl Job for ListFile {
+    /// The entries, or the refusal's message.
+    type Output = std::result::Result<Arc<Entries>, String>;
+
+    fn run(&self, _: &JobContext<'_>) -> Self::Output {
+        parse(self.kind, &self.format, &self.bytes)
+            .map(Arc::new)
+            .map_err(|e| match e {
+                Error::BadRequest(m) => m,
+                other => other.to_string(),
+            })
+    }
+}
+
+/// A list file's entries, parsed outside the writer ([`ListFile`]).
+fn parsed(env: &Env<'_>, kind: Kind, format: &str, bytes: Vec<u8>) -> Result<Entries> {
+    let entries = env
+        .prepared(ListFile {
+            kind,
+            format: format.to_string(),
+            bytes,
+        })?
+        .map_err(Error::BadRequest)?;
+    Ok(entries.as_ref().clone())
 }
 
 /// Parses a list file; an entry that is neither an address, a range nor (for
@@ -454,7 +503,7 @@ fn create(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<Value> {
     let id = env.ids.uuid().replace('-', "");
     grant(env, kind, &id, &at)?;
     let bytes = fetch(env, &at)?;
-    let (cidrs, domains) = parse(kind, &format, &bytes)?;
+    let (cidrs, domains) = parsed(env, kind, &format, bytes)?;
     let list = List {
         id,
         name,
@@ -505,7 +554,7 @@ fn update(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<Value> {
         let at = location_param(&location)?;
         grant(env, kind, &l.id, &at)?;
         let bytes = fetch(env, &at)?;
-        let (cidrs, domains) = parse(kind, &l.format, &bytes)?;
+        let (cidrs, domains) = parsed(env, kind, &l.format, bytes)?;
         l.location = location;
         l.cidrs = cidrs;
         l.domains = domains;
