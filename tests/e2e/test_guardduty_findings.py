@@ -102,8 +102,12 @@ def test_seed_walk_through_sample_findings_filter_and_archive(fresh_server):
     # Archive and unarchive by hand.
     gd.unarchive_findings(DetectorId=det, FindingIds=[f["Id"]])
     assert findings(gd, det, [f["Id"]])[0]["Service"]["Archived"] is False
-    gd.archive_findings(DetectorId=det, FindingIds=current[:2])
-    assert set(current[:2]) <= set(all_ids(gd, det, {"service.archived": {"Equals": ["true"]}}))
+    # Two sample findings: the live root-credential finding this test's own
+    # root calls keep bringing back (a new occurrence unarchives it) is not one.
+    live = set(all_ids(gd, det, {"type": {"Equals": ["Policy:IAMUser/RootCredentialUsage"]}}))
+    two = [i for i in current if i not in live][:2]
+    gd.archive_findings(DetectorId=det, FindingIds=two)
+    assert set(two) <= set(all_ids(gd, det, {"service.archived": {"Equals": ["true"]}}))
     gd.update_filter(DetectorId=det, FilterName="suppress-probes", Action="NOOP")
     gd.delete_filter(DetectorId=det, FilterName="suppress-probes")
     assert gd.list_filters(DetectorId=det)["FilterNames"] == []

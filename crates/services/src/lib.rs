@@ -226,6 +226,7 @@ impl Services {
                     env.tx.put(NS_ACCOUNT, &key, &again)?;
                 }
             }
+            iam::slr::flag_stored_roles(env)?;
             match env.tx.get(NS_ACCOUNT, DEFAULT_ACCOUNT_KEY)? {
                 None => first_start(env, account_id, root_key),
                 Some(bytes) => {

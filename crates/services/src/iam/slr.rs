@@ -138,6 +138,68 @@ pub fn create(
     Ok(role)
 }
 
+/// Marks the service-linked roles a store made before roles carried
+/// `linked_service` (once per store; a marker records that it ran). A role is
+/// marked only when it is exactly what [`create`] makes: the service's path,
+/// its catalogue name (or name and suffix), a trust policy naming only that
+/// service, the service's managed policy alone attached and nothing inline.
+/// Such a role can be assumed by nobody but the service and grants nothing
+/// the real one would not, so marking a look-alike of that exact shape gives
+/// its planter nothing; anything else stays an ordinary role.
+pub fn flag_stored_roles(env: &mut Env<'_>) -> Result<usize> {
+    const NS_UPGRADE: &str = "store.upgrade";
+    const MARKER: &str = "service-linked-role-flag";
+    if env.tx.get(NS_UPGRADE, MARKER)?.is_some() {
+        return Ok(0);
+    }
+    let mut marked = 0;
+    for mut role in env.scan_all::<Entity>(Kind::Role.ns(), "")? {
+        if role.linked_service.is_some() {
+            continue;
+        }
+        let Some(service) = role
+            .path
+            .strip_prefix(SLR_PATH_PREFIX)
+            .and_then(|rest| rest.strip_suffix('/'))
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        let Some(linked) = env.catalogue.linked_service(&service) else {
+            continue;
+        };
+        let named = role.name == linked.role_name
+            || role
+                .name
+                .strip_prefix(&linked.role_name)
+                .is_some_and(|rest| rest.starts_with('_'));
+        let trust_only_service = role
+            .assume_role_policy
+            .as_deref()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+            == Some(serde_json::json!({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]
+            }));
+        if named
+            && trust_only_service
+            && role.attached == [linked.policy_arn.clone()]
+            && role.inline.is_empty()
+            && role.permissions_boundary.is_none()
+        {
+            // Background work runs in no account: the role's own is in its ARN.
+            let Some(account) = role.arn.split(':').nth(4).map(str::to_string) else {
+                continue;
+            };
+            role.linked_service = Some(service);
+            env.put(Kind::Role.ns(), &key(&account, &role.name), &role)?;
+            marked += 1;
+        }
+    }
+    env.tx.put(NS_UPGRADE, MARKER, b"")?;
+    Ok(marked)
+}
+
 pub fn create_service_linked_role(
     env: &mut Env<'_>,
     _: &Authorized,
