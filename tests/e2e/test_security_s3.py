@@ -524,3 +524,19 @@ def test_guardduty_exports_only_where_the_bucket_policy_lets_it(fresh_server):
     wait_until(lambda: s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) > 0, timeout=20,
                what="the export once the policy allows it")
     assert gd.describe_publishing_destination(DetectorId=det, DestinationId=dest)["Status"] == "PUBLISHING"
+
+
+def test_bucket_policy_over_20_kb_is_refused(server, s3):
+    """Attack: a user allowed only s3:PutBucketPolicy stores a policy of hundreds
+    of kilobytes whose wildcards every later call on the bucket must match, so
+    each denied GetObject held the store's writer for seconds. trailguard holds
+    bucket policies to AWS's 20 KB limit (MalformedPolicy) and keeps the old one."""
+    bucket = new_bucket(s3)
+    small = deny_policy(bucket, ["s3:DeleteObject"])
+    s3.put_bucket_policy(Bucket=bucket, Policy=small)
+    patterns = [f"arn:aws:s3:::{bucket}/*{'a' * 500}b{i}" for i in range(60)]
+    huge = deny_policy(bucket, ["s3:GetObject"], resource=patterns)
+    assert len(huge.encode()) > 20 * 1024
+    with raises_aws("MalformedPolicy", 400, "maximum allowed document size"):
+        s3.put_bucket_policy(Bucket=bucket, Policy=huge)
+    assert json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]) == json.loads(small)

@@ -208,3 +208,43 @@ def test_simulation_limits_answer_aws_errors(server):
     # Exactly at the limits is fine.
     out = iam.simulate_custom_policy(**{**ok, "ActionNames": ["iam:" + "x" * 124]}, MaxItems=1000)
     assert out["EvaluationResults"][0]["EvalDecision"] == "allowed"
+
+
+def test_costly_simulations_cannot_pin_the_workers_and_throttle_others(server):
+    """Attack: a user allowed only iam:SimulateCustomPolicy sends concurrent
+    simulations whose wildcard patterns and long ARNs make every match costly,
+    holding every slow-work worker so other callers are throttled. trailguard
+    ends a page early once it has used its time (IsTruncated, a marker at the
+    next pair), so the root's small simulation still gets a worker and answers."""
+    attacker = make_user(server, prefix="simonly", inline_policy={
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "iam:SimulateCustomPolicy", "Resource": "*"}],
+    })
+    slow = server.client("iam", **attacker.creds)
+    patterns = [f"arn:aws:s3:::*{'a' * 1000}b{i}" for i in range(20)]
+    costly = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": patterns}]})
+    resources = [f"arn:aws:s3:::{'a' * 2030}{i:04d}" for i in range(35)]
+    pages = []
+
+    def attack():
+        pages.append(slow.simulate_custom_policy(
+            PolicyInputList=[costly], ActionNames=["s3:GetObject"] * 20,
+            ResourceArns=resources, MaxItems=1000))
+
+    attackers = [threading.Thread(target=attack) for _ in range(3)]
+    for t in attackers:
+        t.start()
+    time.sleep(0.5)
+    iam = server.client("iam")
+    small = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+    out = iam.simulate_custom_policy(PolicyInputList=[small], ActionNames=["s3:GetObject"])
+    assert out["EvaluationResults"][0]["EvalDecision"] == "allowed"
+    for t in attackers:
+        t.join(timeout=120)
+    assert len(pages) == 3
+    for page in pages:
+        # Cut short by its time budget: fewer results than asked, and a marker.
+        assert page["IsTruncated"] is True and "Marker" in page
+        assert 0 < len(page["EvaluationResults"]) < 700

@@ -196,6 +196,9 @@ pub fn find_bucket(env: &mut Env<'_>, name: &str) -> Result<Option<Bucket>> {
     env.get(NS_BUCKET, name)
 }
 
+/// AWS's limit on a bucket policy: 20 KB.
+pub const MAX_BUCKET_POLICY_BYTES: usize = 20 * 1024;
+
 fn object_key(bucket: &str, key: &str) -> String {
     format!("{bucket}/{key}")
 }
@@ -308,7 +311,15 @@ pub fn get_bucket_location(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> 
 pub fn put_bucket_policy(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let name = p.str("bucketName")?;
     let mut bucket = load_bucket(env, name)?;
-    let text = String::from_utf8(body(p)?)
+    let bytes = body(p)?;
+    // Every later call on the bucket evaluates this document, so its size is
+    // AWS's bound on that work.
+    if bytes.len() > MAX_BUCKET_POLICY_BYTES {
+        return Err(Error::MalformedPolicy(
+            "Policy exceeds the maximum allowed document size.".into(),
+        ));
+    }
+    let text = String::from_utf8(bytes)
         .map_err(|_| Error::MalformedPolicy("Policies must be valid JSON".into()))?;
     trailguard_policy::PolicyDocument::parse(&text)
         .map_err(|e| Error::MalformedPolicy(e.to_string()))?;

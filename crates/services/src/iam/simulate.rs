@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::params::Params;
 use crate::prepare::{Job, JobContext};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use trailguard_model::Value;
 use trailguard_model::cloudtrail::lower_camel;
 use trailguard_policy::position::statement_spans;
@@ -262,6 +263,10 @@ fn position(p: trailguard_policy::position::Position) -> Value {
         .with("Column", i64::try_from(p.column).unwrap_or(0))
 }
 
+/// The time one page of a simulation may take before it ends early, with
+/// `IsTruncated` and a marker at the first pair it did not evaluate.
+pub const PAGE_TIME: Duration = Duration::from_secs(2);
+
 /// One page of a simulation, with everything its results depend on: the
 /// policies' texts, who calls, the context, and the page's (action, resource)
 /// pairs. Its memory is one page's, whatever the size of the whole product.
@@ -303,7 +308,14 @@ impl Job for SimulationPage {
             .any(|s| s.kind == PolicyKind::PermissionsBoundary);
         let ctx = context(&self.context);
         let mut results = Vec::with_capacity(self.pairs.len());
+        let started = Instant::now();
         for (action, resource) in &self.pairs {
+            // Policies and ARNs are the caller's to make costly to match: a
+            // page ends early (truncated, its marker at the next pair) once it
+            // has used its time, so no call holds a worker for long.
+            if !results.is_empty() && started.elapsed() >= PAGE_TIME {
+                break;
+            }
             let q = Query {
                 principal: Principal {
                     arn: &self.caller_arn,
@@ -427,6 +439,8 @@ fn simulate(
         pairs,
     };
     let results = env.prepared(job)?.map_err(Error::MalformedPolicyDocument)?;
+    // A page cut short by its time budget ends where its results end.
+    let end = start.saturating_add(results.len()).min(end);
     let next = (end < total).then(|| encode_marker(&format!("sim:{end}")));
     Ok(Value::structure()
         .with("EvaluationResults", Value::List(results.as_ref().clone()))
