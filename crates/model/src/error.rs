@@ -22,6 +22,10 @@ pub struct ApiError {
     pub status: u16,
     pub fault: Fault,
     pub message: String,
+    /// Further members of the error document, after the message, for the
+    /// protocols whose errors carry them (S3's `<Region>` for a request signed
+    /// for the wrong region, which clients follow to the bucket's region).
+    pub extra: Vec<(&'static str, String)>,
 }
 
 impl ApiError {
@@ -36,7 +40,15 @@ impl ApiError {
             status,
             fault: Fault::Sender,
             message: message.into(),
+            extra: Vec::new(),
         }
+    }
+
+    /// The same error with a further member of its document (see [`ApiError::extra`]).
+    #[must_use]
+    pub fn with_extra(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.extra.push((name, value.into()));
+        self
     }
 
     /// A service-fault error; the message must never carry internal details.
@@ -46,6 +58,7 @@ impl ApiError {
             status: 500,
             fault: Fault::Receiver,
             message: "The request processing has failed because of an unknown error, exception or failure.".into(),
+            extra: Vec::new(),
         }
     }
 }

@@ -505,6 +505,15 @@ pub fn error(err: &ApiError, request_id: &str, resource: Option<&str>) -> Vec<u8
     out.push_str("</Code><Message>");
     escape(&err.message, &mut out);
     out.push_str("</Message>");
+    for (name, value) in &err.extra {
+        out.push('<');
+        out.push_str(name);
+        out.push('>');
+        escape(value, &mut out);
+        out.push_str("</");
+        out.push_str(name);
+        out.push('>');
+    }
     if let Some(r) = resource {
         out.push_str("<Resource>");
         escape(r, &mut out);

@@ -49,6 +49,13 @@ fn error_response(service: ServiceId, request_id: &str, err: &ApiError) -> Respo
             if let Ok(v) = HeaderValue::from_str(request_id) {
                 resp.headers_mut().insert("x-amz-request-id", v);
             }
+            // The bucket's region, also as the header HEAD requests (which have
+            // no error document) are redirected by.
+            if let Some((_, region)) = err.extra.iter().find(|(name, _)| *name == "Region")
+                && let Ok(v) = HeaderValue::from_str(region)
+            {
+                resp.headers_mut().insert("x-amz-bucket-region", v);
+            }
             resp
         }
         route::Protocol::AwsQuery => build(
@@ -131,7 +138,8 @@ fn auth_error(service: ServiceId, e: &AuthError) -> ApiError {
                 "The authorization header is malformed; the region '{}' is wrong; expecting 'us-east-1'",
                 quote(region)
             ),
-        ),
+        )
+        .with_extra("Region", "us-east-1"),
         AuthError::UnknownRegion(_) => ApiError::sender("SignatureDoesNotMatch", 403, e.message()),
         AuthError::HeadersNotSigned(_) if service == ServiceId::S3 => {
             ApiError::sender("AccessDenied", 403, e.message())

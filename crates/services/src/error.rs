@@ -105,6 +105,11 @@ pub enum Error {
     InvalidLocationConstraint(String),
     #[error("{0}")]
     IllegalLocationConstraint(String),
+    /// An S3 request signed for a region that is not the bucket's.
+    #[error(
+        "The authorization header is malformed; the region '{signed}' is wrong; expecting '{expected}'"
+    )]
+    AuthorizationHeaderMalformed { signed: String, expected: String },
     #[error("{0}")]
     TrailAlreadyExists(String),
     #[error("{0}")]
@@ -201,6 +206,11 @@ impl Error {
             Error::KeyTooLongError(_) => ("KeyTooLongError", 400),
             Error::InvalidLocationConstraint(_) => ("InvalidLocationConstraint", 400),
             Error::IllegalLocationConstraint(_) => ("IllegalLocationConstraintException", 400),
+            Error::AuthorizationHeaderMalformed { expected, .. } => {
+                // The bucket's region, which clients follow (botocore re-signs for it).
+                return ApiError::sender("AuthorizationHeaderMalformed", 400, self.to_string())
+                    .with_extra("Region", expected.clone());
+            }
             Error::TrailAlreadyExists(_) => ("TrailAlreadyExistsException", 400),
             Error::TrailNotFound(_) => ("TrailNotFoundException", 400),
             Error::InvalidTrailName(_) => ("InvalidTrailNameException", 400),

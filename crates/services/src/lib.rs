@@ -738,6 +738,10 @@ pub(crate) fn run_operation(
         service.signing_name(),
         op.action.unwrap_or(op.name)
     );
+    if service == ServiceId::S3 {
+        // Before authorization, as AWS: a bucket is served only in its region.
+        s3::check_region(env, op.name, p)?;
+    }
     let token = if service == ServiceId::Sts && sts::custom_authorization(op.name) {
         // GetCallerIdentity is always allowed; AssumeRole is decided in its handler
         // by `authz::authorize_assume_role` (the trust policy is the resource

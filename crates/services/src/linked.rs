@@ -305,10 +305,19 @@ pub fn act_as(
 ) -> Result<Value> {
     let op = crate::operation(target, operation)
         .ok_or_else(|| Error::InvalidAction(format!("{operation} is not served")))?;
+    // A service calls S3 on a bucket at the bucket's region, as AWS services
+    // do (GuardDuty reading a list or a bucket policy wherever the bucket is):
+    // the call is served, checked and recorded there. Other targets are called
+    // in the caller's region.
+    let region = match target {
+        ServiceId::S3 => crate::s3::bucket_region(env, Params(params))?,
+        _ => None,
+    };
     let ctx = trailguard_model::RequestContext {
         source_ip: service.to_string(),
         user_agent: service.to_string(),
         request_id: env.ids.uuid(),
+        region: region.unwrap_or_else(|| env.ctx.region.clone()),
         ..env.ctx.clone()
     };
     let mut inner = Env {

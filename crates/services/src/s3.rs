@@ -175,6 +175,45 @@ pub fn valid_bucket_name(name: &str) -> bool {
         && !name.starts_with("xn--")
 }
 
+/// S3 serves a bucket only in the bucket's own region, as AWS does: an
+/// operation on a bucket or its objects signed for any other region is refused
+/// with `AuthorizationHeaderMalformed`, naming the region expected (clients
+/// follow it), before it is authorized or run. So a call on a bucket is always
+/// served and recorded in the bucket's region, where its trails' data-event
+/// selectors and its region's GuardDuty detector look. `run_operation` asks this
+/// of every S3 operation it runs: calls from the wire, and services reading
+/// through `linked::act_as`, which address the bucket's region as AWS services
+/// do. `ListBuckets` is global; `CreateBucket` checks its location constraint
+/// against the region instead; a missing bucket is the handler's `NoSuchBucket`.
+/// Service delivery ([`deliver_object`]) is not an S3 request and writes into a
+/// bucket in any region, as CloudTrail and GuardDuty do.
+pub fn check_region(env: &mut Env<'_>, operation: &str, p: Params<'_>) -> Result<()> {
+    if matches!(operation, "ListBuckets" | "CreateBucket") {
+        return Ok(());
+    }
+    let Some(name) = p.opt_str("bucketName")? else {
+        return Ok(());
+    };
+    match find_bucket(env, name)? {
+        Some(bucket) if bucket.region != env.ctx.region => {
+            Err(Error::AuthorizationHeaderMalformed {
+                signed: env.ctx.region.clone(),
+                expected: bucket.region,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The region of the bucket an S3 call's parameters name, when it exists: the
+/// region a service addresses to call S3 on it (`linked::act_as`).
+pub fn bucket_region(env: &mut Env<'_>, p: Params<'_>) -> Result<Option<String>> {
+    let Some(name) = p.opt_str("bucketName")? else {
+        return Ok(None);
+    };
+    Ok(find_bucket(env, name)?.map(|b| b.region))
+}
+
 /// The bucket an authorized call acts on, whoever owns it: the call was decided
 /// with the bucket's owner and policy (see [`authz::authorize_with`]).
 fn bucket_of_call(env: &mut Env<'_>, name: &str) -> Result<Bucket> {
@@ -250,7 +289,14 @@ pub fn create_bucket(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
             "The specified location-constraint is not valid".into(),
         ));
     }
-    if region != "us-east-1" && region != env.ctx.region && env.ctx.region != "us-east-1" {
+    // Only us-east-1 (the global endpoint) creates a bucket in another region;
+    // elsewhere the constraint must name the region the request was signed for.
+    if constraint.is_none() && env.ctx.region != "us-east-1" {
+        return Err(Error::IllegalLocationConstraint(
+            "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to.".into(),
+        ));
+    }
+    if region != env.ctx.region && env.ctx.region != "us-east-1" {
         return Err(Error::IllegalLocationConstraint(format!(
             "The {region} location constraint is incompatible for the region specific endpoint this request was sent to."
         )));

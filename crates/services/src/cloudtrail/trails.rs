@@ -129,8 +129,8 @@ fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Resolves a trail by name or ARN, in the caller's region (or a multi-region
-/// trail's home region when an ARN names it).
+/// Resolves a trail by name (in the caller's region) or ARN (in the region it
+/// names). Calls that change the trail use [`load_for_change`].
 pub(super) fn load(env: &mut Env<'_>, name_or_arn: &str) -> Result<Trail> {
     let account = env.account.clone();
     let not_found = || {
@@ -159,9 +159,39 @@ pub(super) fn load(env: &mut Env<'_>, name_or_arn: &str) -> Result<Trail> {
     env.get(NS_TRAIL, &key)?.ok_or_else(not_found)
 }
 
+/// CloudTrail changes a trail only from its home region: UpdateTrail,
+/// DeleteTrail, Start/StopLogging, PutEventSelectors and tagging "must be called
+/// from the Region in which the trail was created" and answer
+/// `InvalidHomeRegionException` from any other, multi-region trails included
+/// (their copies elsewhere are shadow trails, which only read). So a change is
+/// served and recorded in the trail's home region, where the trail's own
+/// settings select it, before and after; from another region, reached by ARN, it
+/// would be recorded where a single-region trail never looks. Reads
+/// (GetTrail, GetTrailStatus, DescribeTrails, GetEventSelectors) may name a
+/// trail of another region by ARN, as AWS's may.
+fn in_home_region(env: &Env<'_>, trail: &Trail) -> Result<()> {
+    if trail.home_region == env.ctx.region {
+        return Ok(());
+    }
+    Err(Error::InvalidHomeRegion(format!(
+        "This operation must be called from the trail's home region ({}); it was called from {}.",
+        trail.home_region, env.ctx.region
+    )))
+}
+
+/// [`load`] for a call that changes the trail: only from its home region
+/// ([`in_home_region`]).
+fn load_for_change(env: &mut Env<'_>, name_or_arn: &str) -> Result<Trail> {
+    let trail = load(env, name_or_arn)?;
+    in_home_region(env, &trail)?;
+    Ok(trail)
+}
+
 /// Stores the trail; a change to what it delivers becomes a settings epoch
 /// ([`super::delivery`]), so it governs only the records after this call's.
+/// Only a call in the trail's home region changes it ([`in_home_region`]).
 fn save(env: &mut Env<'_>, trail: &Trail) -> Result<()> {
+    in_home_region(env, trail)?;
     let key = trail.key();
     let old: Option<Trail> = env.get(NS_TRAIL, &key)?;
     env.put(NS_TRAIL, &key, trail)?;
@@ -274,7 +304,7 @@ pub fn create_trail(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<
 }
 
 pub fn update_trail(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
-    let mut trail = load(env, super::TRAIL.read(p)?)?;
+    let mut trail = load_for_change(env, super::TRAIL.read(p)?)?;
     let mut recheck = false;
     if let Some(bucket) = p.opt_str("S3BucketName")? {
         trail.bucket = bucket.to_string();
@@ -309,7 +339,7 @@ pub fn update_trail(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<
 }
 
 pub fn delete_trail(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
-    let trail = load(env, super::TRAIL.read(p)?)?;
+    let trail = load_for_change(env, super::TRAIL.read(p)?)?;
     env.delete(NS_TRAIL, &trail.key())?;
     // What the trail owes up to (and including) this call is still delivered.
     super::delivery::record_change(env, &trail.key(), Some(&trail), None)?;
@@ -366,7 +396,7 @@ pub fn list_trails(env: &mut Env<'_>, _: &Authorized, _: Params<'_>) -> Result<V
 }
 
 pub fn start_logging(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
-    let mut trail = load(env, super::TRAIL.read(p)?)?;
+    let mut trail = load_for_change(env, super::TRAIL.read(p)?)?;
     if !trail.logging {
         trail.logging = true;
         trail.start_logging = Some(env.now);
@@ -376,7 +406,7 @@ pub fn start_logging(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
 }
 
 pub fn stop_logging(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
-    let mut trail = load(env, super::TRAIL.read(p)?)?;
+    let mut trail = load_for_change(env, super::TRAIL.read(p)?)?;
     if trail.logging {
         trail.logging = false;
         trail.stop_logging = Some(env.now);
@@ -409,12 +439,7 @@ fn iso(t: OffsetDateTime) -> String {
 }
 
 pub fn put_event_selectors(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
-    let mut trail = load(env, super::SELECTORS_TRAIL.read(p)?)?;
-    if trail.home_region != env.ctx.region {
-        return Err(Error::InvalidHomeRegion(
-            "This operation must be called from the trail's home region.".into(),
-        ));
-    }
+    let mut trail = load_for_change(env, super::SELECTORS_TRAIL.read(p)?)?;
     trail.selectors =
         selectors::parse(p.0.get("EventSelectors"), p.0.get("AdvancedEventSelectors"))?;
     save(env, &trail)?;
@@ -465,8 +490,16 @@ fn tag_target(env: &mut Env<'_>, arn: &str) -> Result<Trail> {
     load(env, arn).map_err(|_| Error::ResourceNotFound(format!("Resource not found: {arn}")))
 }
 
+/// [`tag_target`] for AddTags and RemoveTags, which change the trail: only from
+/// its home region ([`in_home_region`]).
+fn tag_target_for_change(env: &mut Env<'_>, arn: &str) -> Result<Trail> {
+    let trail = tag_target(env, arn)?;
+    in_home_region(env, &trail)?;
+    Ok(trail)
+}
+
 pub fn add_tags(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
-    let mut trail = tag_target(env, super::TAGGED.read(p)?)?;
+    let mut trail = tag_target_for_change(env, super::TAGGED.read(p)?)?;
     for (k, v) in tags_param(p)? {
         match trail.tags.iter_mut().find(|(key, _)| *key == k) {
             Some(existing) => existing.1 = v,
@@ -483,7 +516,7 @@ pub fn add_tags(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Valu
 }
 
 pub fn remove_tags(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
-    let mut trail = tag_target(env, super::TAGGED.read(p)?)?;
+    let mut trail = tag_target_for_change(env, super::TAGGED.read(p)?)?;
     let remove = tags_param(p)?;
     trail
         .tags
