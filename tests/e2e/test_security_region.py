@@ -110,7 +110,8 @@ def test_every_bucket_call_signed_for_another_region_is_refused(server):
     """Attack: any other bucket-scoped call (read, list, delete, policy, location)
     on a us-east-1 bucket signed for eu-west-1. trailguard: each answers
     AuthorizationHeaderMalformed before authorization and changes nothing;
-    ListBuckets, which is global, answers from any region."""
+    ListBuckets, which is global, and GetBucketLocation, which is how a client
+    learns where to sign, answer from any region."""
     s3 = server.client("s3", config=PATH_STYLE)
     bucket = make_trail_bucket(server)
     s3.put_object(Bucket=bucket, Key="keep", Body=b"k")
@@ -118,7 +119,7 @@ def test_every_bucket_call_signed_for_another_region_is_refused(server):
     calls = [
         (w.get_object, {"Key": "keep"}), (w.delete_object, {"Key": "keep"}),
         (w.list_objects, {}), (w.list_objects_v2, {}), (w.get_bucket_policy, {}),
-        (w.delete_bucket_policy, {}), (w.get_bucket_location, {}), (w.delete_bucket, {}),
+        (w.delete_bucket_policy, {}), (w.delete_bucket, {}),
     ]
     for call, extra in calls:
         with raises_aws("AuthorizationHeaderMalformed", 400, WRONG_REGION):
@@ -131,6 +132,7 @@ def test_every_bucket_call_signed_for_another_region_is_refused(server):
     assert s3.get_object(Bucket=bucket, Key="keep")["Body"].read() == b"k"
     assert "AWSCloudTrailAclCheck" in s3.get_bucket_policy(Bucket=bucket)["Policy"]
     assert bucket in {b["Name"] for b in w.list_buckets()["Buckets"]}
+    assert w.get_bucket_location(Bucket=bucket)["LocationConstraint"] is None
 
 
 def test_create_bucket_for_another_region_than_signed_is_refused(server):

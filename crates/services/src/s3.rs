@@ -188,7 +188,12 @@ pub fn valid_bucket_name(name: &str) -> bool {
 /// Service delivery ([`deliver_object`]) is not an S3 request and writes into a
 /// bucket in any region, as CloudTrail and GuardDuty do.
 pub fn check_region(env: &mut Env<'_>, operation: &str, p: Params<'_>) -> Result<()> {
-    if matches!(operation, "ListBuckets" | "CreateBucket") {
+    // ListBuckets is global; GetBucketLocation is how a client learns the
+    // region to sign for, so it answers from anywhere.
+    if matches!(
+        operation,
+        "ListBuckets" | "CreateBucket" | "GetBucketLocation"
+    ) {
         return Ok(());
     }
     let Some(name) = p.opt_str("bucketName")? else {
@@ -568,6 +573,12 @@ pub fn put_object(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Va
         .map_err(Error::Corrupt)?;
     let object = store_object(env, bucket, key, blob, &bytes, &content_type, metadata)?;
     Ok(Value::structure().with("ETag", object.etag))
+}
+
+/// Whether `bucket` holds an object at `key`, for services that must never
+/// overwrite one (CloudTrail's digests).
+pub fn object_exists(env: &mut Env<'_>, bucket: &str, key: &str) -> Result<bool> {
+    Ok(env.tx.get(NS_OBJECT, &object_key(bucket, key))?.is_some())
 }
 
 fn load_object(env: &mut Env<'_>, bucket: &str, key: &str) -> Result<Object> {

@@ -623,8 +623,6 @@ fn write_digest(env: &mut Env<'_>, trail: &Trail, s: &mut State, region: &str) -
         // One digest per second at most: its key has second precision.
         return Ok(());
     }
-    let files = s.pending.remove(region).unwrap_or_default();
-    let key = signing::current(env, region)?;
     let digest_key = format!(
         "{}AWSLogs/{}/CloudTrail-Digest/{region}/{}/{}_CloudTrail-Digest_{region}_{}_{}_{}.json.gz",
         base(trail),
@@ -635,6 +633,14 @@ fn write_digest(env: &mut Env<'_>, trail: &Trail, s: &mut State, region: &str) -
         trail.home_region,
         stamp(end, true)
     );
+    // A digest's key has second precision: a trail deleted and created again
+    // within a second would name its first digest as the last one of the
+    // trail before it. Never overwrite a digest; this one waits a second.
+    if s3::object_exists(env, &trail.bucket, &digest_key)? {
+        return Ok(());
+    }
+    let files = s.pending.remove(region).unwrap_or_default();
+    let key = signing::current(env, region)?;
     let end_text = iso8601(end);
     let newest = files.iter().map(|f| f.newest.as_str()).max();
     let oldest = files.iter().map(|f| f.oldest.as_str()).min();
