@@ -71,3 +71,22 @@ def test_the_input_member_list_is_current_with_botocore():
         [sys.executable, str(script), binary, "--check"], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_cloudtrail_answers_the_short_target_prefix_smithy_sdks_send(server):
+    """The AWS SDK for JavaScript v3 names CloudTrail's operations with the
+    service's shape name (`CloudTrail_20131101.DescribeTrails`) where botocore
+    sends the whole target prefix; AWS accepts both, and so does trailguard."""
+    from e2e_util import ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY
+    from test_security_protocol import AMZ_JSON, signed
+
+    creds = {"aws_access_key_id": ROOT_ACCESS_KEY_ID, "aws_secret_access_key": ROOT_SECRET_ACCESS_KEY}
+    for target in ("CloudTrail_20131101.DescribeTrails",
+                   "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DescribeTrails"):
+        status, _, body = signed(server, creds, "cloudtrail", b"{}",
+                                 {"Content-Type": AMZ_JSON, "X-Amz-Target": target})
+        assert status == 200, body
+        assert "trailList" in json.loads(body)
+    status, _, _ = signed(server, creds, "cloudtrail", b"{}",
+                          {"Content-Type": AMZ_JSON, "X-Amz-Target": "Other_20131101.DescribeTrails"})
+    assert status == 400

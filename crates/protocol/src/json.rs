@@ -55,10 +55,15 @@ pub fn to_json(v: &Value) -> Json {
     }
 }
 
-/// The operation named by an `X-Amz-Target` header, if it has the service's prefix.
+/// The operation named by an `X-Amz-Target` header, if it has the service's
+/// prefix: botocore's whole `targetPrefix`, or its last segment, the service's
+/// shape name, which Smithy-generated SDKs (the AWS SDK for JavaScript v3) send
+/// and AWS accepts (`CloudTrail_20131101.LookupEvents`).
 pub fn target_operation<'a>(target: &'a str, prefix: &str) -> Option<&'a str> {
+    let short = prefix.rsplit('.').next().unwrap_or(prefix);
     target
-        .strip_prefix(prefix)?
+        .strip_prefix(prefix)
+        .or_else(|| target.strip_prefix(short))?
         .strip_prefix('.')
         .filter(|op| !op.is_empty())
 }
@@ -151,7 +156,13 @@ mod tests {
             target_operation("com.x.Svc.LookupEvents", "com.x.Svc"),
             Some("LookupEvents")
         );
+        assert_eq!(
+            target_operation("Svc.LookupEvents", "com.x.Svc"),
+            Some("LookupEvents")
+        );
         assert_eq!(target_operation("other.LookupEvents", "com.x.Svc"), None);
+        assert_eq!(target_operation("x.Svc.LookupEvents", "com.x.Svc"), None);
+        assert_eq!(target_operation("Svc.", "com.x.Svc"), None);
         assert!(decode_body(b"").is_ok());
         assert!(decode_body(b"[1]").is_err());
         assert!(decode_body(b"{bad").is_err());
