@@ -385,3 +385,17 @@ def test_findings_exported_to_a_publishing_destination(fresh_server):
     assert all(k.endswith(".jsonl.gz") for k in keys)
     gd.delete_publishing_destination(DetectorId=det, DestinationId=dest)
     assert gd.list_publishing_destinations(DetectorId=det)["Destinations"] == []
+
+
+def test_severity_equals_a_number_by_value(fresh_server):
+    """Prowler asks `severity` `Eq ["8"]` for high findings; stored severities are
+    doubles (8.0), and GuardDuty compares them by value, so they match."""
+    gd, det = detector(fresh_server.start())
+    gd.create_sample_findings(DetectorId=det)
+    every = findings(gd, det, all_ids(gd, det))
+    whole = {g["Severity"] for g in every if g["Severity"] == int(g["Severity"])}
+    assert whole, "no sample finding has a whole-number severity"
+    for sev in sorted(whole):
+        matched = findings(gd, det, all_ids(gd, det, {"severity": {"Eq": [str(int(sev))]}}))
+        assert matched and all(g["Severity"] == sev for g in matched)
+        assert {g["Id"] for g in every if g["Severity"] == sev} <= {g["Id"] for g in matched}

@@ -60,6 +60,19 @@ fn as_text(v: &Json) -> Option<String> {
     }
 }
 
+/// Whether a finding's value equals a criterion's string: numbers by value
+/// (`Eq ["8"]` matches a severity of `8.0`, as AWS compares them), everything
+/// else as text.
+fn equals(v: &Json, wanted: &str) -> bool {
+    match v {
+        Json::Number(n) => n
+            .as_f64()
+            .zip(wanted.trim().parse::<f64>().ok())
+            .is_some_and(|(have, want)| have == want),
+        other => as_text(other).is_some_and(|t| t == wanted),
+    }
+}
+
 /// A value as a number: timestamps as epoch milliseconds.
 fn as_number(field: &str, v: &Json) -> Option<f64> {
     if TIME_FIELDS.contains(&field) {
@@ -143,11 +156,11 @@ fn holds(doc: &Json, field: &str, condition: &Json, allow_matches: bool) -> Resu
         let ok = match op.as_str() {
             "eq" | "equals" => {
                 let wanted = strings(arg)?;
-                texts.iter().any(|t| wanted.contains(t))
+                values.iter().any(|v| wanted.iter().any(|w| equals(v, w)))
             }
             "neq" | "notEquals" => {
                 let unwanted = strings(arg)?;
-                !texts.iter().any(|t| unwanted.contains(t))
+                !values.iter().any(|v| unwanted.iter().any(|w| equals(v, w)))
             }
             "gt" | "greaterThan" => {
                 let n = number(arg)?;
@@ -261,6 +274,20 @@ mod tests {
 
     fn check(c: Json) -> bool {
         matches(&finding(), Some(&json!({"criterion": c})), true).unwrap()
+    }
+
+    #[test]
+    fn numbers_equal_by_value_not_text() {
+        let f = json!({"severity": 8.0, "service": {"count": 3}});
+        assert!(check_on(&f, json!({"severity": {"eq": ["8"]}})));
+        assert!(check_on(&f, json!({"severity": {"equals": ["8.0", "2"]}})));
+        assert!(!check_on(&f, json!({"severity": {"eq": ["5"]}})));
+        assert!(!check_on(&f, json!({"severity": {"neq": ["8"]}})));
+        assert!(check_on(&f, json!({"service.count": {"eq": ["3"]}})));
+    }
+
+    fn check_on(f: &Json, c: Json) -> bool {
+        matches(f, Some(&json!({"criterion": c})), false).unwrap()
     }
 
     #[test]
