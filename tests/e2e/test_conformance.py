@@ -90,3 +90,21 @@ def test_cloudtrail_answers_the_short_target_prefix_smithy_sdks_send(server):
     status, _, _ = signed(server, creds, "cloudtrail", b"{}",
                           {"Content-Type": AMZ_JSON, "X-Amz-Target": "Other_20131101.DescribeTrails"})
     assert status == 400
+
+
+def test_lex_listings_answer_without_the_models_trailing_slash(server):
+    """Lex's model names `GET /bots/`, `/intents/` and `/slottypes/`; the AWS SDK
+    for JavaScript v3 sends them without the trailing slash, and AWS serves both."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    from e2e_util import ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY, http_request
+
+    for path, member in (("/bots", "bots"), ("/intents", "intents"), ("/slottypes", "slotTypes"),
+                         ("/bots/", "bots")):
+        req = AWSRequest(method="GET", url=server.endpoint + path)
+        SigV4Auth(Credentials(ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY), "lex", "us-east-1").add_auth(req)
+        prepared = req.prepare()
+        status, _, body = http_request(prepared.url, headers=dict(prepared.headers.items()), method="GET")
+        assert status == 200, (path, body)
+        assert member in json.loads(body)

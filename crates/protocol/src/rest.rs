@@ -414,10 +414,18 @@ pub fn find(
     method: &str,
     path: &str,
 ) -> Option<(&'static Route, Vec<(&'static str, String)>)> {
-    routes
-        .iter()
-        .filter(|r| r.method == method)
-        .find_map(|r| labels(r.path, path).map(|l| (r, l)))
+    let exact = |path: &str| {
+        routes
+            .iter()
+            .filter(|r| r.method == method)
+            .find_map(|r| labels(r.path, path).map(|l| (r, l)))
+    };
+    // Some models end a path with `/` (Lex's `GET /bots/`) that Smithy-generated
+    // SDKs (the AWS SDK for JavaScript v3) leave off, and AWS serves both.
+    exact(path).or_else(|| match path.strip_suffix('/') {
+        Some(bare) => exact(bare),
+        None => exact(&format!("{path}/")),
+    })
 }
 
 /// Decodes a request into the operation and its parameter tree.
@@ -582,6 +590,15 @@ mod tests {
         let (r, _) = find(LEX, "GET", "/bots/OrderFlowers/versions/%24LATEST").unwrap();
         assert_eq!(r.operation, "GetBot");
         assert_eq!(find(LEX, "GET", "/bots/").unwrap().0.operation, "GetBots");
+        assert_eq!(find(LEX, "GET", "/bots").unwrap().0.operation, "GetBots");
+        assert_eq!(
+            find(LEX, "GET", "/intents").unwrap().0.operation,
+            "GetIntents"
+        );
+        assert_eq!(
+            find(LEX, "GET", "/slottypes").unwrap().0.operation,
+            "GetSlotTypes"
+        );
         assert!(find(LEX, "PATCH", "/bots/x").is_none());
         assert!(find(LEX, "GET", "/bots//versions/1").is_none());
         let (r, l) = find(LEX, "POST", "/bot/B/alias/%24LATEST/user/u%201/text").unwrap();
