@@ -34,6 +34,58 @@ pub struct Env<'a> {
     pub prepared: &'a Prepared,
 }
 
+impl<'a> Env<'a> {
+    /// A fresh view for one transaction: no resources named yet, no decision
+    /// trace, not acting for a service.
+    #[allow(clippy::too_many_arguments, reason = "every field an operation sees")]
+    pub(crate) fn new(
+        tx: &'a mut dyn Tx,
+        blobs: &'a dyn Blobs,
+        now: OffsetDateTime,
+        ids: &'a dyn IdGen,
+        caller: &'a Caller,
+        ctx: &'a RequestContext,
+        account: String,
+        catalogue: &'a Catalogue,
+        prepared: &'a Prepared,
+    ) -> Self {
+        Self {
+            tx,
+            blobs,
+            now,
+            ids,
+            caller,
+            ctx,
+            account,
+            catalogue,
+            resources: Vec::new(),
+            decision_trace: None,
+            via_service: None,
+            prepared,
+        }
+    }
+
+    /// The same transaction, clock and prepared work seen by another caller
+    /// from another context (a service acting on the caller's behalf).
+    pub(crate) fn as_caller<'b>(
+        &'b mut self,
+        caller: &'b Caller,
+        ctx: &'b RequestContext,
+    ) -> Env<'b> {
+        Env::new(
+            &mut *self.tx,
+            self.blobs,
+            self.now,
+            self.ids,
+            caller,
+            ctx,
+            self.account.clone(),
+            self.catalogue,
+            self.prepared,
+        )
+    }
+}
+
 impl Env<'_> {
     /// The result of slow work (`prepare`): available when a job with exactly
     /// these inputs ran for this call, else the call is rolled back, the job runs

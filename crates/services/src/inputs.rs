@@ -206,20 +206,18 @@ mod tests {
             }
             let (plain, decoyed) = (Json::Object(plain), Json::Object(decoyed));
             let resources = transact(&store, |tx| {
-                let mut env = Env {
-                    blobs: &blobs,
+                let prepared = crate::prepare::Prepared::default();
+                let mut env = Env::new(
                     tx,
+                    &blobs,
                     now,
-                    ids: &ids,
-                    caller: &caller,
-                    ctx: &ctx,
-                    account: "123456789012".into(),
-                    catalogue: &catalogue,
-                    resources: Vec::new(),
-                    decision_trace: None,
-                    via_service: None,
-                    prepared: &crate::prepare::Prepared::default(),
-                };
+                    &ids,
+                    &caller,
+                    &ctx,
+                    "123456789012".into(),
+                    &catalogue,
+                    &prepared,
+                );
                 let a = (op.resource)(&mut env, Params(&plain)).map_err(|e| e.to_string());
                 let b = (op.resource)(&mut env, Params(&decoyed)).map_err(|e| e.to_string());
                 Ok::<_, crate::error::Error>((a, b))

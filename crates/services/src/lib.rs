@@ -413,20 +413,17 @@ impl Services {
             &self.workers,
             &jobs,
             |tx, prepared| {
-                let mut env = Env {
-                    blobs: self.blobs.as_ref(),
+                let mut env = Env::new(
                     tx,
+                    self.blobs.as_ref(),
                     now,
-                    ids: self.ids.as_ref(),
+                    self.ids.as_ref(),
                     caller,
                     ctx,
-                    account: account.clone(),
-                    catalogue: &self.catalogue,
-                    resources: Vec::new(),
-                    decision_trace: None,
-                    via_service: None,
+                    account.clone(),
+                    &self.catalogue,
                     prepared,
-                };
+                );
                 let result = run_operation(&mut env, service, op, Params(params));
                 let out = match result {
                     Ok(out) => out,
@@ -447,20 +444,19 @@ impl Services {
                     other => other.to_api(),
                 };
                 let recorded = transact(self.store.as_ref(), |tx| {
-                    let mut env = Env {
-                        blobs: self.blobs.as_ref(),
+                    let nothing_prepared = prepare::Prepared::default();
+                    let mut env = Env::new(
                         tx,
+                        self.blobs.as_ref(),
                         now,
-                        ids: self.ids.as_ref(),
+                        self.ids.as_ref(),
                         caller,
                         ctx,
-                        account: account.clone(),
-                        catalogue: &self.catalogue,
-                        resources: Vec::new(),
-                        decision_trace: trace.take(),
-                        via_service: None,
-                        prepared: &prepare::Prepared::default(),
-                    };
+                        account.clone(),
+                        &self.catalogue,
+                        &nothing_prepared,
+                    );
+                    env.decision_trace = trace.take();
                     audit::record(&mut env, facts, Err(&api))
                 });
                 if let Err(e) = recorded {
@@ -529,20 +525,18 @@ impl Services {
     ) -> error::Result<T> {
         transact(self.store.as_ref(), |tx| {
             let _inside = prepare::InTransaction::enter();
-            let mut env = Env {
-                blobs: self.blobs.as_ref(),
+            let nothing_prepared = prepare::Prepared::default();
+            let mut env = Env::new(
                 tx,
-                now: bg.now,
-                ids: self.ids.as_ref(),
-                caller: &bg.caller,
-                ctx: &bg.ctx,
-                account: account.to_string(),
-                catalogue: &self.catalogue,
-                resources: Vec::new(),
-                decision_trace: None,
-                via_service: None,
-                prepared: &prepare::Prepared::default(),
-            };
+                self.blobs.as_ref(),
+                bg.now,
+                self.ids.as_ref(),
+                &bg.caller,
+                &bg.ctx,
+                account.to_string(),
+                &self.catalogue,
+                &nothing_prepared,
+            );
             f(&mut env)
         })
     }

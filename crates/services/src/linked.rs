@@ -320,20 +320,7 @@ pub fn act_as(
         region: region.unwrap_or_else(|| env.ctx.region.clone()),
         ..env.ctx.clone()
     };
-    let mut inner = Env {
-        blobs: env.blobs,
-        tx: &mut *env.tx,
-        now: env.now,
-        ids: env.ids,
-        caller,
-        ctx: &ctx,
-        account: env.account.clone(),
-        catalogue: env.catalogue,
-        resources: Vec::new(),
-        decision_trace: None,
-        via_service: None,
-        prepared: env.prepared,
-    };
+    let mut inner = env.as_caller(caller, &ctx);
     let result = crate::run_operation(&mut inner, target, op, Params(params));
     let facts = CallFacts {
         service: target,

@@ -496,20 +496,8 @@ pub fn service_may_deliver(
         },
         "",
     );
-    let mut inner = Env {
-        blobs: env.blobs,
-        tx: &mut *env.tx,
-        now: env.now,
-        ids: env.ids,
-        caller: &caller,
-        ctx: env.ctx,
-        account: env.account.clone(),
-        catalogue: env.catalogue,
-        resources: Vec::new(),
-        decision_trace: None,
-        via_service: None,
-        prepared: env.prepared,
-    };
+    let ctx = env.ctx.clone();
+    let mut inner = env.as_caller(&caller, &ctx);
     match authorize_delivery(&mut inner, source_arn, bucket, key) {
         Ok(_) => Ok(true),
         Err(Error::AccessDenied(_)) => Ok(false),
