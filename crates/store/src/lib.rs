@@ -6,8 +6,26 @@
 //! at all. Business rules live in `trailguard-services`; this crate only promises
 //! atomicity, durability and ordered scans.
 //!
-//! SQLite (WAL mode) is the embedded default. A PostgreSQL backend implements the
-//! same [`Store`] trait over the same schema.
+//! # The audit feed
+//!
+//! Background consumers (trail delivery, GuardDuty detection) keep a cursor, the
+//! sequence number of the last record they handled, and read the records after
+//! it with [`Tx::events_after`] or [`Store::events_after`]. That is only sound if
+//! no record below a cursor can commit after the cursor passed it, so the feed
+//! is bounded by the store's *feed watermark* ([`Tx::feed_watermark`]): the
+//! highest sequence number S such that every transaction that could still commit
+//! a record numbered S or lower has finished, committed or rolled back. Sequence
+//! numbers alone do not give this once writers overlap: a transaction that took
+//! 10 may commit after one that took 11.
+//!
+//! # Backends
+//!
+//! SQLite (WAL mode) is the embedded default and, so far, the only backend. Its
+//! single writer makes sequence order commit order, so its watermark is simply
+//! the newest committed sequence number. A second backend (PostgreSQL, say)
+//! must implement [`Store`] and [`Tx`] with the meaning documented here and
+//! honour the feed watermark: with concurrent writers that means overriding
+//! [`Tx::feed_watermark`] and bounding `events_after` by it.
 
 mod blobs;
 pub mod private;
@@ -119,10 +137,39 @@ pub trait Tx {
     fn append_event(&mut self, row: &EventRow<'_>) -> Result<i64, StoreError>;
     /// Finds audit records, newest first.
     fn lookup_events(&mut self, lookup: &Lookup) -> Result<Vec<FoundEvent>, StoreError>;
-    /// Audit records after `seq`, oldest first, at most `limit`.
+    /// The audit feed: records numbered above `seq` and at most
+    /// [`Tx::feed_watermark`], oldest first, at most `limit`.
+    ///
+    /// A change feed in commit order: every record with a lower number that
+    /// will ever commit already has, so a consumer that moves its cursor to the
+    /// last record it saw never skips a record that commits later. This
+    /// transaction's own records are included while no other transaction holds
+    /// a lower number (see [`Tx::feed_watermark`]).
     fn events_after(&mut self, seq: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
     /// The sequence number of the newest audit record (0 when there is none).
+    ///
+    /// Not a feed position: with concurrent writers, records below it may still
+    /// commit. Start a consumer's cursor at [`Tx::feed_watermark`] instead.
     fn last_event_seq(&mut self) -> Result<i64, StoreError>;
+    /// The feed watermark as this transaction sees it: the highest sequence
+    /// number S such that every other transaction, open or yet to begin, that
+    /// could still commit a record numbered S or lower has finished (committed
+    /// or rolled back); 0 when there is none. [`Tx::events_after`] returns
+    /// nothing above it. This transaction's own records do not hold it back: a
+    /// cursor it writes commits or rolls back together with them.
+    ///
+    /// It never decreases within a transaction, and once no other transaction
+    /// is open it covers every committed record, so the feed catches up. A new
+    /// consumer starts its cursor here ("from now on") rather than at
+    /// [`Tx::last_event_seq`].
+    ///
+    /// The default, [`Tx::last_event_seq`], is right for a backend whose
+    /// writers never overlap, where sequence order is commit order (SQLite). A
+    /// backend with concurrent writers must override it, and a `Tx` that wraps
+    /// another must forward it.
+    fn feed_watermark(&mut self) -> Result<i64, StoreError> {
+        self.last_event_seq()
+    }
 }
 
 /// What a transaction body decided.
@@ -141,8 +188,27 @@ pub trait Store: Send + Sync {
         body: &mut dyn FnMut(&mut dyn Tx) -> Result<Outcome, StoreError>,
     ) -> Result<(), StoreError>;
 
-    /// Audit records after `seq`, oldest first, at most `limit`.
+    /// The audit feed outside a transaction: committed records numbered above
+    /// `seq` and at most [`Store::feed_watermark`], oldest first, at most
+    /// `limit`. The same commit-ordered contract as [`Tx::events_after`]: a
+    /// consumer that moves its cursor to the last record it saw never skips a
+    /// record that commits later.
     fn events_after(&self, seq: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// The feed watermark: the highest sequence number S such that every
+    /// transaction that could still commit a record numbered S or lower has
+    /// finished (see [`Tx::feed_watermark`]). It never decreases, and when no
+    /// transaction is open it covers every committed record.
+    ///
+    /// The default asks [`Tx::feed_watermark`] in a transaction of its own.
+    fn feed_watermark(&self) -> Result<i64, StoreError> {
+        let mut watermark = 0;
+        self.run(&mut |tx| {
+            watermark = tx.feed_watermark()?;
+            Ok(Outcome::Rollback)
+        })?;
+        Ok(watermark)
+    }
 
     /// Takes the writer as a call would, writes one document and rolls it
     /// back: returns once the store could take a write (for health checks).

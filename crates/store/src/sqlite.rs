@@ -215,16 +215,25 @@ impl Tx for SqliteTx<'_> {
         Ok(seq)
     }
 
+    /// Needs no bound: everything it can see is at or below the watermark,
+    /// which is the newest record visible (see `SqliteTx::feed_watermark`).
     fn events_after(&mut self, seq: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         Self::read_events_after(&self.tx, seq, limit)
     }
 
     fn last_event_seq(&mut self) -> Result<i64, StoreError> {
-        Ok(self.tx.query_row(
-            "SELECT COALESCE(MAX(seq), 0) FROM cloudtrail_events",
-            [],
-            |r| r.get(0),
-        )?)
+        newest_seq(&self.tx)
+    }
+
+    /// SQLite's watermark is simply the newest committed sequence number
+    /// (here, with this transaction's own records, which the contract lets
+    /// count). Writers never overlap: one connection behind a mutex, and
+    /// SQLite's write lock between connections. A transaction's records are
+    /// invisible to others until it commits, and `AUTOINCREMENT` numbers each
+    /// record above every committed one, so no open transaction can hold a
+    /// number below a committed one, and sequence order is commit order.
+    fn feed_watermark(&mut self) -> Result<i64, StoreError> {
+        newest_seq(&self.tx)
     }
 
     fn lookup_events(&mut self, l: &Lookup) -> Result<Vec<FoundEvent>, StoreError> {
@@ -285,6 +294,12 @@ impl Tx for SqliteTx<'_> {
     }
 }
 
+/// The newest record's sequence number, 0 when there is none.
+fn newest_seq(conn: &Connection) -> Result<i64, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM cloudtrail_events")?;
+    Ok(stmt.query_row([], |r| r.get(0))?)
+}
+
 impl SqliteTx<'_> {
     fn read_events_after(
         conn: &Connection,
@@ -320,9 +335,18 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    /// Runs while no transaction is open (the mutex), so it sees only
+    /// committed records, all at or below the watermark.
     fn events_after(&self, seq: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
         SqliteTx::read_events_after(&conn, seq, limit)
+    }
+
+    /// The newest committed sequence number, as `SqliteTx::feed_watermark`
+    /// explains, read without opening a transaction.
+    fn feed_watermark(&self) -> Result<i64, StoreError> {
+        let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
+        newest_seq(&conn)
     }
 }
 
