@@ -23,11 +23,13 @@
 //! SQLite (WAL mode) is the embedded default and, so far, the only backend. Its
 //! single writer makes sequence order commit order, so its watermark is simply
 //! the newest committed sequence number. A second backend (PostgreSQL, say)
-//! must implement [`Store`] and [`Tx`] with the meaning documented here and
-//! honour the feed watermark: with concurrent writers that means overriding
-//! [`Tx::feed_watermark`] and bounding `events_after` by it.
+//! must implement [`Store`] and [`Tx`] with the meaning documented here, pass
+//! every check in [`conformance`], and honour the feed watermark: with
+//! concurrent writers that means overriding [`Tx::feed_watermark`] and bounding
+//! `events_after` by it.
 
 mod blobs;
+pub mod conformance;
 pub mod private;
 mod sqlite;
 
