@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerates crates/services/data/input-members.json: the top-level input
+"""Regenerates crates/core/data/input-members.json: the top-level input
 members AWS's model defines for every operation trailguard serves, taken from
 the service models botocore ships (the version pinned in
 tests/e2e/requirements.txt).
@@ -36,7 +36,7 @@ import botocore
 import botocore.loaders
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-OUT = ROOT / "crates" / "services" / "data" / "input-members.json"
+OUT = ROOT / "crates" / "core" / "data" / "input-members.json"
 
 # trailguard's signing name -> botocore models (Lex V1 is two models signing as `lex`).
 MODELS = {"lex": ["lex-models", "lex-runtime"]}

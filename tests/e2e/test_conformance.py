@@ -62,7 +62,7 @@ def test_read_only_flags_match_aws_naming():
 
 
 def test_the_input_member_list_is_current_with_botocore():
-    """crates/services/data/input-members.json (the members each served operation's
+    """crates/core/data/input-members.json (the members each served operation's
     model defines; the rest are dropped before authorization) is what
     scripts/input-members.py makes from this botocore and this binary's operations."""
     binary = os.environ.get("TRAILGUARD_BIN", str(DEFAULT_BIN))

@@ -8,8 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use trailguard_model::{RandomIds, SystemClock};
 use trailguard_server::Server;
-use trailguard_services::cloudtrail::delivery::Timing as TrailTiming;
-use trailguard_services::{BootstrapError, Services};
+use trailguard_services::{Accounts as _, BootstrapError, Config, TrailTiming};
 use trailguard_store::{Durability, FsBlobs, SqliteStore};
 
 #[derive(Parser)]
@@ -263,9 +262,15 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     let blobs =
         FsBlobs::open(&objects).map_err(|e| format!("cannot open {}: {e}", objects.display()))?;
     let services = Arc::new(
-        Services::new(Arc::new(store), clock.clone(), ids.clone())
-            .with_blobs(Arc::new(blobs))
-            .with_trail_timing(args.trail_timing),
+        trailguard_services::services_with(
+            &Config {
+                trail_timing: args.trail_timing,
+            },
+            Arc::new(store),
+            clock.clone(),
+            ids.clone(),
+        )
+        .with_blobs(Arc::new(blobs)),
     );
     let boot = services
         .bootstrap(args.account_id.as_deref(), root_key)
@@ -323,7 +328,8 @@ fn create_account(data_dir: &std::path::Path, account_id: Option<&str>) -> Resul
     let db = data_dir.join("trailguard.db");
     let store = SqliteStore::open(&db, Durability::Normal)
         .map_err(|e| format!("cannot open {}: {e}", db.display()))?;
-    let services = Services::new(Arc::new(store), Arc::new(SystemClock), Arc::new(RandomIds));
+    let services =
+        trailguard_services::services(Arc::new(store), Arc::new(SystemClock), Arc::new(RandomIds));
     let identity = services
         .create_account(account_id)
         .map_err(|e| format!("cannot create the account: {}", e.message))?;

@@ -44,6 +44,11 @@ impl ServiceId {
         }
     }
 
+    /// A global service answers in every region and records in us-east-1.
+    pub fn is_global(self) -> bool {
+        matches!(self, ServiceId::Iam)
+    }
+
     /// CloudTrail's `eventSource`.
     pub fn event_source(self) -> &'static str {
         match self {

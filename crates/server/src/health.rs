@@ -11,7 +11,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-use trailguard_services::Services;
+use trailguard_core::Services;
 
 /// How long a health check waits for the store's writer.
 pub const HEALTH_DEADLINE: Duration = Duration::from_secs(2);

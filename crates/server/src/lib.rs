@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use trailguard_services::Services;
+use trailguard_core::{Moment, Services};
 
 pub use dispatch::MAX_BODY;
 pub use health::HEALTH_DEADLINE;
@@ -212,13 +212,16 @@ pub async fn run(
             tracing::warn!("in-flight requests did not finish within 30 s");
         }
     }
-    // Deliver what trails still owe before exiting, as a graceful stop should.
+    // Background work that must not wait for the next start (trails deliver
+    // what they owe) runs once more before exiting, as a graceful stop should.
     let services = server.services.clone();
-    match tokio::task::spawn_blocking(move || services.deliver_trails(true)).await {
-        Ok(Ok(n)) if n > 0 => tracing::info!(trails = n, "trail delivery flushed on shutdown"),
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) => tracing::warn!(error = %e, "trail delivery could not be flushed"),
-        Err(e) => tracing::warn!(error = %e, "trail delivery flush failed"),
+    match tokio::task::spawn_blocking(move || {
+        run_jobs(&services, Moment::Shutdown);
+    })
+    .await
+    {
+        Ok(()) => {}
+        Err(e) => tracing::warn!(error = %e, "the shutdown flush failed"),
     }
     Ok(())
 }
@@ -228,9 +231,10 @@ const WORKER_TICK: std::time::Duration = std::time::Duration::from_millis(500);
 /// The least time between two runs: requests in a burst share one run.
 const WORKER_GAP: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// Periodic work the services need done outside requests: service-linked role
-/// deletion tasks, GuardDuty's finding summaries and live detections, finding
-/// publishing and export, and trail delivery. Each step is its own transaction, so
+/// Periodic work the services need done outside requests: each service's
+/// background jobs in registration order (service-linked role deletion tasks,
+/// trail delivery, GuardDuty's finding summaries, detections and export), then
+/// the events services post to webhooks. Each step is its own transaction, so
 /// stopping at any point leaves every task in a state the next run picks up.
 ///
 /// It runs every [`WORKER_TICK`], and soon after a request (`wake`), at most
@@ -250,37 +254,25 @@ async fn background_worker(
             () = wake.notified() => {}
         }
         let s = services.clone();
-        match tokio::task::spawn_blocking(move || s.process_deletion_tasks()).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "deletion tasks could not be processed"),
-            Err(e) => tracing::warn!(error = %e, "deletion task worker failed"),
-        }
-        let s = services.clone();
-        match tokio::task::spawn_blocking(move || s.build_finding_summaries()).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "finding summaries could not be built"),
-            Err(e) => tracing::warn!(error = %e, "finding summary worker failed"),
-        }
-        let s = services.clone();
-        match tokio::task::spawn_blocking(move || s.detect_findings()).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "detections could not run"),
-            Err(e) => tracing::warn!(error = %e, "detection worker failed"),
+        if let Err(e) = tokio::task::spawn_blocking(move || run_jobs(&s, Moment::Tick)).await {
+            tracing::warn!(error = %e, "the background worker failed");
         }
         publisher.publish(&services).await;
-        let s = services.clone();
-        match tokio::task::spawn_blocking(move || s.export_findings()).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "findings could not be exported"),
-            Err(e) => tracing::warn!(error = %e, "finding export worker failed"),
-        }
-        let s = services.clone();
-        match tokio::task::spawn_blocking(move || s.deliver_trails(false)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "trails could not be delivered"),
-            Err(e) => tracing::warn!(error = %e, "trail delivery worker failed"),
-        }
         tokio::time::sleep(WORKER_GAP).await;
+    }
+}
+
+/// Runs every background job once; a job that fails is logged and the next
+/// runs anyway.
+fn run_jobs(services: &Services, moment: Moment) {
+    for job in services.registry().background() {
+        match job.run(services, moment) {
+            Ok(n) if n > 0 && moment == Moment::Shutdown => {
+                tracing::info!(job = job.name(), done = n, "flushed on shutdown");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(job = job.name(), error = %e, "background job failed"),
+        }
     }
 }
 

@@ -9,8 +9,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use std::sync::Arc;
 use std::time::Duration;
-use trailguard_services::Services;
-use trailguard_services::guardduty::outbox::FindingEvent;
+use trailguard_core::Notice;
+use trailguard_core::Services;
 
 const BATCH: usize = 50;
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -29,10 +29,10 @@ impl Publisher {
         }
     }
 
-    async fn post(&self, hook: &str, event: &FindingEvent) -> bool {
+    async fn post(&self, hook: &str, event: &Notice) -> bool {
         let (url, body) = match hook.strip_prefix("slack+") {
-            Some(url) => (url, event.slack_payload()),
-            None => (hook, event.event.clone()),
+            Some(url) => (url, event.slack_body.clone()),
+            None => (hook, event.body.clone()),
         };
         let Ok(req) = http::Request::post(url)
             .header(http::header::CONTENT_TYPE, "application/json")
@@ -65,11 +65,24 @@ impl Publisher {
     /// One round: every due event to every webhook still owed it. With no
     /// webhooks configured the outbox is simply drained.
     pub async fn publish(&self, services: &Arc<Services>) {
+        let count = services.registry().outboxes().count();
+        for i in 0..count {
+            self.publish_outbox(services, i).await;
+        }
+    }
+
+    /// Posts the due events of the `i`th outbox to every webhook that has not
+    /// taken them yet, and reports each attempt back.
+    async fn publish_outbox(&self, services: &Arc<Services>, i: usize) {
         let s = services.clone();
-        let events = match tokio::task::spawn_blocking(move || s.due_finding_events(BATCH)).await {
+        let due = tokio::task::spawn_blocking(move || match s.registry().outboxes().nth(i) {
+            Some(outbox) => outbox.due(&s, BATCH),
+            None => Ok(Vec::new()),
+        });
+        let events = match due.await {
             Ok(Ok(e)) => e,
             Ok(Err(e)) => {
-                tracing::warn!(error = %e, "finding events could not be read");
+                tracing::warn!(error = %e, "events to publish could not be read");
                 return;
             }
             Err(_) => return,
@@ -87,13 +100,14 @@ impl Publisher {
                 .all(|h| event.acked.contains(h) || accepted.contains(h));
             let s = services.clone();
             let id = event.id.clone();
-            match tokio::task::spawn_blocking(move || {
-                s.finding_event_attempted(&id, &accepted, done)
-            })
-            .await
-            {
+            let attempted =
+                tokio::task::spawn_blocking(move || match s.registry().outboxes().nth(i) {
+                    Some(outbox) => outbox.attempted(&s, &id, &accepted, done),
+                    None => Ok(()),
+                });
+            match attempted.await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "finding event state could not be saved"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "event state could not be saved"),
                 Err(_) => {}
             }
         }

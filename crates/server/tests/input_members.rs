@@ -14,9 +14,9 @@
 )]
 
 use std::borrow::Cow;
+use trailguard_core::inputs::{Inputs, inputs, retain_defined};
 use trailguard_model::ServiceId;
 use trailguard_protocol::{rest, s3};
-use trailguard_services::inputs::{Inputs, inputs, retain_defined};
 
 fn location<'a>(model: &'a Inputs, key: &str) -> Option<&'a str> {
     model

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use trailguard_model::{RandomIds, SystemClock};
 use trailguard_server::Server;
-use trailguard_services::Services;
+use trailguard_services::Accounts as _;
 use trailguard_store::{Durability, SqliteStore, Store};
 
 const ACCOUNT: &str = "123456789012";
@@ -43,7 +43,7 @@ async fn start() -> Running {
     let dir = tempfile::tempdir().unwrap();
     let store =
         Arc::new(SqliteStore::open(&dir.path().join("trailguard.db"), Durability::Normal).unwrap());
-    let services = Arc::new(Services::new(
+    let services = Arc::new(trailguard_services::services(
         store.clone(),
         Arc::new(SystemClock),
         Arc::new(RandomIds),

@@ -20,9 +20,9 @@ use serde_json::{Map, Value as Json, json};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use time::macros::datetime;
+use trailguard_core::inputs::{Inputs, inputs};
 use trailguard_model::{Caller, FixedClock, RequestContext, SeqIds, ServiceId};
-use trailguard_services::Services;
-use trailguard_services::inputs::{Inputs, inputs};
+use trailguard_services::{Accounts as _, Services};
 use trailguard_store::SqliteStore;
 
 /// Operations whose resource no required member names: account-wide listings
@@ -153,7 +153,7 @@ fn authorized_resource(
 fn decoy_members_never_change_what_a_call_is_authorized_on() {
     let store = Arc::new(SqliteStore::in_memory().unwrap());
     let clock = Arc::new(FixedClock::new(datetime!(2026-11-23 19:03:04 UTC)));
-    let services = Services::new(store, clock, Arc::new(SeqIds::default()));
+    let services = trailguard_services::services(store, clock, Arc::new(SeqIds::default()));
     services
         .bootstrap(
             Some("123456789012"),

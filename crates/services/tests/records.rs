@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 use time::macros::datetime;
 use trailguard_model::{Caller, FixedClock, RequestContext, SeqIds, ServiceId, Value};
-use trailguard_services::Services;
+use trailguard_services::{Accounts as _, Services};
 use trailguard_store::{SqliteStore, Store};
 
 const ACCOUNT: &str = "123456789012";
@@ -31,7 +31,11 @@ impl World {
     fn new() -> Self {
         let store = Arc::new(SqliteStore::in_memory().unwrap());
         let clock = Arc::new(FixedClock::new(datetime!(2026-11-23 19:03:04 UTC)));
-        let services = Services::new(store.clone(), clock.clone(), Arc::new(SeqIds::default()));
+        let services = trailguard_services::services(
+            store.clone(),
+            clock.clone(),
+            Arc::new(SeqIds::default()),
+        );
         services
             .bootstrap(Some(ACCOUNT), Some(("AKIAROOTROOTROOTROOT", "root-secret")))
             .unwrap();

@@ -15,7 +15,7 @@ use serde_json::{Value as Json, json};
 use std::sync::Arc;
 use time::macros::datetime;
 use trailguard_model::{ApiError, Caller, FixedClock, RequestContext, SeqIds, ServiceId, Value};
-use trailguard_services::Services;
+use trailguard_services::{Accounts as _, Services};
 use trailguard_store::SqliteStore;
 
 const ACCOUNT: &str = "123456789012";
@@ -31,7 +31,7 @@ impl World {
     fn new() -> Self {
         let store = Arc::new(SqliteStore::in_memory().unwrap());
         let clock = Arc::new(FixedClock::new(datetime!(2026-12-07 16:00:00 UTC)));
-        let services = Services::new(store, clock, Arc::new(SeqIds::default()));
+        let services = trailguard_services::services(store, clock, Arc::new(SeqIds::default()));
         services
             .bootstrap(Some(ACCOUNT), Some(("AKIAROOTROOTROOTROOT", "root-secret")))
             .unwrap();

@@ -14,9 +14,9 @@
 use serde_json::{Value as Json, json};
 use std::sync::Arc;
 use time::macros::datetime;
+use trailguard_core::identity::{Entity, Kind, key};
 use trailguard_model::{ApiError, FixedClock, RequestContext, SeqIds, ServiceId, Value};
-use trailguard_services::Services;
-use trailguard_services::iam::entities::{Entity, Kind, key};
+use trailguard_services::{Accounts as _, Services};
 use trailguard_store::{SqliteStore, StoreError, transact};
 
 const ACCOUNT: &str = "123456789012";
@@ -28,7 +28,7 @@ const REDSHIFT: &str = "redshift.amazonaws.com";
 /// server's random ids never repeat.
 fn services(store: &Arc<SqliteStore>, ids: &Arc<SeqIds>) -> Services {
     let clock = Arc::new(FixedClock::new(datetime!(2026-11-23 19:03:04 UTC)));
-    let s = Services::new(store.clone(), clock, ids.clone());
+    let s = trailguard_services::services(store.clone(), clock, ids.clone());
     s.bootstrap(Some(ACCOUNT), Some(ROOT_KEY)).unwrap();
     s
 }

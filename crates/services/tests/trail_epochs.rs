@@ -18,8 +18,8 @@ use std::io::Read as _;
 use std::sync::Arc;
 use time::macros::datetime;
 use trailguard_model::{Caller, FixedClock, RequestContext, SeqIds, ServiceId, Value};
-use trailguard_services::Services;
-use trailguard_services::cloudtrail::delivery::Timing;
+use trailguard_services::{Accounts as _, Services};
+use trailguard_services::{Config, TrailTiming as Timing};
 use trailguard_store::{SqliteStore, Store};
 
 const ACCOUNT: &str = "123456789012";
@@ -37,11 +37,17 @@ impl World {
         let store = Arc::new(SqliteStore::in_memory().unwrap());
         let clock = Arc::new(FixedClock::new(datetime!(2026-11-23 19:03:04 UTC)));
         // Deliveries happen only when forced, or when a trail stops or is deleted.
-        let services = Services::new(store.clone(), clock, Arc::new(SeqIds::default()))
-            .with_trail_timing(Timing {
-                log_interval: time::Duration::days(1),
-                digest_interval: time::Duration::days(1),
-            });
+        let services = trailguard_services::services_with(
+            &Config {
+                trail_timing: Timing {
+                    log_interval: time::Duration::days(1),
+                    digest_interval: time::Duration::days(1),
+                },
+            },
+            store.clone(),
+            clock,
+            Arc::new(SeqIds::default()),
+        );
         services
             .bootstrap(Some(ACCOUNT), Some(("AKIAROOTROOTROOTROOT", "root-secret")))
             .unwrap();
@@ -187,7 +193,9 @@ fn every_change_governs_only_the_records_after_its_own() {
     hidden.insert(user(&mut w, "after-delete"));
 
     // No delivery ran in between: one forced delivery settles it all.
-    w.services.deliver_trails(true).unwrap();
+    w.services
+        .run_background(trailguard_core::Moment::Shutdown)
+        .unwrap();
     let delivered = w.delivered();
     let set: BTreeSet<String> = delivered.iter().cloned().collect();
     assert_eq!(set.len(), delivered.len(), "a record was delivered twice");
@@ -196,7 +204,9 @@ fn every_change_governs_only_the_records_after_its_own() {
 
     // The deleted trail's delivery state is gone: nothing more is delivered.
     user(&mut w, "later");
-    w.services.deliver_trails(true).unwrap();
+    w.services
+        .run_background(trailguard_core::Moment::Shutdown)
+        .unwrap();
     assert_eq!(w.delivered().len(), delivered.len());
 }
 
@@ -247,7 +257,9 @@ fn a_trail_stored_before_settings_were_versioned_keeps_delivering_as_it_did() {
     })
     .unwrap();
 
-    w.services.deliver_trails(true).unwrap();
+    w.services
+        .run_background(trailguard_core::Moment::Shutdown)
+        .unwrap();
     let delivered: BTreeSet<String> = w.delivered().into_iter().collect();
     let expected: BTreeSet<String> = [start, before, stop].into_iter().collect();
     assert_eq!(delivered, expected);

@@ -1,0 +1,191 @@
+//! What a service plugs into the core with, and the table of them.
+//!
+//! The core runs every call the same way (find the operation, drop undefined
+//! members, authorize, run, record) and knows no service by name: each service
+//! crate hands the binary one [`ServiceModule`] saying what it serves and which
+//! of the core's seams it fills, and the binary assembles them into a
+//! [`Registry`]. A service that needs nothing special fills only
+//! `service` and `operations`.
+
+use crate::env::Env;
+use crate::error::Result;
+use crate::linked::LinkedResources;
+use crate::ops::Operation;
+use crate::params::Params;
+use crate::runtime::Services;
+use std::sync::Arc;
+use trailguard_model::{ApiError, ServiceId};
+
+/// Checks a call before it is authorized (S3: a bucket answers only in its region).
+pub type BeforeAuthorization = fn(&mut Env<'_>, &str, Params<'_>) -> Result<()>;
+/// The region another service's call with these parameters is served in, when
+/// it is not the caller's (S3: the bucket's).
+pub type CallRegion = fn(&mut Env<'_>, Params<'_>) -> Result<Option<String>>;
+/// Work done on every start, before any call: upgrades of stored data.
+pub type OnStart = fn(&mut Env<'_>) -> Result<()>;
+/// Masks what a record must not show of a call's parameters (Polly's text).
+pub type Redact = fn(&mut serde_json::Value);
+
+/// One service, as the core sees it.
+pub struct ServiceModule {
+    pub service: ServiceId,
+    /// Every operation served, one row each.
+    pub operations: &'static [Operation],
+    /// Resources that keep the service's service-linked role in use.
+    pub linked: Option<&'static dyn LinkedResources>,
+    /// Resource-based policies this service keeps (S3's bucket policies).
+    pub resource_policies: Option<&'static dyn ResourcePolicies>,
+    pub before_authorization: Option<BeforeAuthorization>,
+    pub call_region: Option<CallRegion>,
+    pub on_start: Option<OnStart>,
+    pub redact: Option<Redact>,
+    /// Work the server's worker runs outside requests, in this order.
+    pub background: Vec<Arc<dyn BackgroundJob>>,
+    /// Events the server's worker posts to webhooks.
+    pub outbox: Option<Arc<dyn Outbox>>,
+}
+
+impl ServiceModule {
+    /// A service with operations and nothing else.
+    pub fn new(service: ServiceId, operations: &'static [Operation]) -> Self {
+        Self {
+            service,
+            operations,
+            linked: None,
+            resource_policies: None,
+            before_authorization: None,
+            call_region: None,
+            on_start: None,
+            redact: None,
+            background: Vec::new(),
+            outbox: None,
+        }
+    }
+}
+
+/// A resource-based policy the authorization point must weigh with the
+/// caller's own (S3's bucket policies).
+pub trait ResourcePolicies: Sync {
+    /// Whether `resource` (an ARN) is one of this service's.
+    fn owns(&self, resource: &str) -> bool;
+    /// The owning account and policy text of the resource `action` acts on, if
+    /// it exists and its policy applies to the action; `None` policy text when
+    /// it has none.
+    fn policy(
+        &self,
+        env: &mut Env<'_>,
+        action: &str,
+        resource: &str,
+    ) -> Result<Option<(String, Option<String>)>>;
+    /// How a decision trace names the policy ("bucket-policy").
+    fn policy_label(&self) -> &'static str;
+    /// Condition keys this service's parameters carry: `(member, key)`.
+    fn context_keys(&self) -> &'static [(&'static str, &'static str)];
+    /// Actions the owning account's root may always take on its own resource,
+    /// whatever its policy says (S3: reading and changing the bucket policy).
+    fn owner_root_always_may(&self, action: &str) -> bool;
+}
+
+/// When the worker runs a background job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    /// Its periodic run (every tick, and soon after requests).
+    Tick,
+    /// Once more on graceful shutdown, for what must not wait for the next start.
+    Shutdown,
+}
+
+/// Periodic work of a service, outside requests. Each step commits on its
+/// own, so stopping at any point leaves work the next run picks up.
+pub trait BackgroundJob: Send + Sync {
+    /// For logs: what the job does ("trail delivery").
+    fn name(&self) -> &'static str;
+    /// Runs once; returns how much it did (for logs and tests).
+    fn run(&self, services: &Services, moment: Moment) -> std::result::Result<usize, ApiError>;
+}
+
+/// An event a service wants posted to the operator's webhooks.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub id: String,
+    /// The JSON body posted to a plain webhook.
+    pub body: String,
+    /// The JSON body posted to a `slack+` webhook.
+    pub slack_body: String,
+    /// Webhooks that already took it.
+    pub acked: Vec<String>,
+}
+
+/// Events waiting to be posted, delivered at least once: the worker reads
+/// the due ones, posts them with no transaction open, and reports back.
+pub trait Outbox: Send + Sync {
+    fn due(&self, services: &Services, limit: usize) -> std::result::Result<Vec<Notice>, ApiError>;
+    /// `accepted` took the notice; `done` when every webhook has.
+    fn attempted(
+        &self,
+        services: &Services,
+        id: &str,
+        accepted: &[String],
+        done: bool,
+    ) -> std::result::Result<(), ApiError>;
+}
+
+/// Every service of this build.
+#[derive(Default)]
+pub struct Registry {
+    modules: Vec<ServiceModule>,
+}
+
+impl Registry {
+    pub fn new(modules: Vec<ServiceModule>) -> Self {
+        Self { modules }
+    }
+
+    pub fn modules(&self) -> &[ServiceModule] {
+        &self.modules
+    }
+
+    /// The module serving `service`.
+    pub fn module(&self, service: ServiceId) -> Option<&ServiceModule> {
+        self.modules.iter().find(|m| m.service == service)
+    }
+
+    /// Looks an operation up.
+    pub fn operation(&self, service: ServiceId, name: &str) -> Option<&'static Operation> {
+        self.module(service)?
+            .operations
+            .iter()
+            .find(|op| op.name == name)
+    }
+
+    /// Every operation of every service, for listings and conformance checks.
+    pub fn operations(&self) -> impl Iterator<Item = (ServiceId, &'static Operation)> + '_ {
+        self.modules
+            .iter()
+            .flat_map(|m| m.operations.iter().map(move |op| (m.service, op)))
+    }
+
+    /// The linked service with this principal, if it has resources.
+    pub fn linked(&self, principal: &str) -> Option<&'static dyn LinkedResources> {
+        self.modules
+            .iter()
+            .filter_map(|m| m.linked)
+            .find(|l| l.service() == principal)
+    }
+
+    /// The keeper of `resource`'s resource-based policy, if any.
+    pub fn resource_policies(&self, resource: &str) -> Option<&'static dyn ResourcePolicies> {
+        self.modules
+            .iter()
+            .filter_map(|m| m.resource_policies)
+            .find(|r| r.owns(resource))
+    }
+
+    pub fn background(&self) -> impl Iterator<Item = &Arc<dyn BackgroundJob>> {
+        self.modules.iter().flat_map(|m| m.background.iter())
+    }
+
+    pub fn outboxes(&self) -> impl Iterator<Item = &Arc<dyn Outbox>> {
+        self.modules.iter().filter_map(|m| m.outbox.as_ref())
+    }
+}

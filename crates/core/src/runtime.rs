@@ -1,0 +1,441 @@
+//! The runtime: one store, clock and id source shared by every service, the
+//! path every call takes ([`Services::execute`]), authentication, and the
+//! identity background work runs as.
+
+use crate::audit;
+use crate::authz;
+use crate::catalogue::Catalogue;
+use crate::env::Env;
+use crate::error::{self, Error};
+use crate::identity::{
+    AccessKey, Entity, KeyLastUsed, Kind, NS_ACCESS_KEY, NS_SESSION, Session, key,
+};
+use crate::inputs;
+use crate::module::{Moment, Registry};
+use crate::ops::Operation;
+use crate::params::Params;
+use crate::prepare;
+use std::sync::Arc;
+use trailguard_model::{
+    ApiError, Caller, Clock, IdGen, Principal, RequestContext, Secret, ServiceId, SessionInfo,
+    Value,
+};
+use trailguard_store::{Blobs, Store, transact};
+
+/// What a signature's access key resolves to.
+#[derive(Debug)]
+pub struct Credential {
+    /// The secret to verify the signature with.
+    pub secret: Secret,
+    pub caller: Caller,
+}
+
+/// Every service of the registry, sharing one store, clock and id source.
+pub struct Services {
+    registry: Registry,
+    store: Arc<dyn Store>,
+    blobs: Arc<dyn Blobs>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGen>,
+    catalogue: Catalogue,
+    /// The bound on slow work running outside transactions (`prepare`).
+    workers: prepare::Workers,
+}
+
+fn invalid_token() -> Error {
+    Error::InvalidClientTokenId("The security token included in the request is invalid.".into())
+}
+
+impl Services {
+    pub fn new(
+        registry: Registry,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGen>,
+    ) -> Self {
+        Self {
+            registry,
+            store,
+            blobs: Arc::new(trailguard_store::MemBlobs::default()),
+            clock,
+            ids,
+            catalogue: Catalogue::builtin(),
+            workers: prepare::Workers::default(),
+        }
+    }
+
+    /// Keeps object bytes (S3 buckets, trail logs) in `blobs` rather than memory.
+    #[must_use]
+    pub fn with_blobs(mut self, blobs: Arc<dyn Blobs>) -> Self {
+        self.blobs = blobs;
+        self
+    }
+
+    /// The services served.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The clock every call and background job reads.
+    pub fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    /// The id source.
+    pub fn ids(&self) -> &dyn IdGen {
+        self.ids.as_ref()
+    }
+
+    /// The store, for background work that reads outside a transaction.
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// Runs every service's background jobs once, in registration order
+    /// (tests and tools; the server's worker runs them one by one). Returns
+    /// how much they did together.
+    pub fn run_background(&self, moment: Moment) -> Result<usize, ApiError> {
+        let mut done = 0;
+        for job in self.registry.background() {
+            done += job.run(self, moment)?;
+        }
+        Ok(done)
+    }
+
+    /// Work done on every start before any call (upgrades of stored data),
+    /// each service's in one transaction of its own.
+    pub fn start(&self) -> Result<(), ApiError> {
+        let bg = self.background("trailguard", "AWS Internal");
+        for on_start in self.registry.modules().iter().filter_map(|m| m.on_start) {
+            self.in_background(&bg, "", on_start)
+                .map_err(|e| log_internal(&e))?;
+        }
+        Ok(())
+    }
+
+    /// Returns once the store can take a write (health checks); an error when
+    /// it failed. Blocks while another transaction holds the writer.
+    pub fn probe_store(&self) -> Result<(), String> {
+        self.store.probe_write().map_err(|e| e.to_string())
+    }
+
+    /// Resolves the access key of a signature to its secret and caller.
+    pub fn authenticate(
+        &self,
+        access_key_id: &str,
+        token: Option<&str>,
+    ) -> Result<Credential, ApiError> {
+        let now = self.clock.now();
+        let result = transact(self.store.as_ref(), |tx| {
+            if let Some(bytes) = tx.get(NS_SESSION, access_key_id)? {
+                let session: Session =
+                    serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
+                let matches = token.is_some_and(|t| {
+                    t.len() == session.token.expose().len()
+                        && bool::from(subtle::ConstantTimeEq::ct_eq(
+                            t.as_bytes(),
+                            session.token.expose().as_bytes(),
+                        ))
+                });
+                if !matches {
+                    return Err(invalid_token());
+                }
+                if now >= session.expires {
+                    return Err(Error::ExpiredToken(
+                        "The security token included in the request is expired".into(),
+                    ));
+                }
+                let caller = Caller {
+                    principal: session.to_principal(),
+                    access_key_id: session.access_key_id.clone(),
+                    session: Some(SessionInfo {
+                        issued_at: session.issued,
+                        expires_at: session.expires,
+                        mfa_authenticated: false,
+                    }),
+                    invoked_by: None,
+                };
+                return Ok(Credential {
+                    secret: session.secret,
+                    caller,
+                });
+            }
+            let bytes = tx
+                .get(NS_ACCESS_KEY, access_key_id)?
+                .ok_or_else(invalid_token)?;
+            let key: AccessKey =
+                serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
+            if !key.active {
+                return Err(invalid_token());
+            }
+            let principal = match &key.user {
+                None => Principal::Root {
+                    account_id: key.account.clone(),
+                },
+                Some(name) => {
+                    let bytes = tx
+                        .get(Kind::User.ns(), &self::key(&key.account, name))?
+                        .ok_or_else(invalid_token)?;
+                    let user: Entity = serde_json::from_slice(&bytes)
+                        .map_err(|e| Error::Corrupt(e.to_string()))?;
+                    Principal::User {
+                        account_id: key.account.clone(),
+                        name: user.name,
+                        id: user.id,
+                        arn: user.arn,
+                    }
+                }
+            };
+            Ok(Credential {
+                secret: key.secret,
+                caller: Caller::long_term(principal, key.id),
+            })
+        });
+        result.map_err(|e| match e {
+            Error::Store(_) | Error::Corrupt(_) => log_internal(&e),
+            other => other.to_api(),
+        })
+    }
+
+    /// Runs one API call for an authenticated caller and records it.
+    pub fn execute(
+        &self,
+        service: ServiceId,
+        action: &str,
+        params: &serde_json::Value,
+        caller: &Caller,
+        ctx: &RequestContext,
+    ) -> Result<Value, ApiError> {
+        let Some(op) = self.registry.operation(service, action) else {
+            return Err(Error::InvalidAction(format!(
+                "The action {} is not valid for this web service.",
+                trailguard_model::error::quote(action)
+            ))
+            .to_api());
+        };
+        // Before anything else: members the operation's AWS model does not define
+        // never reach authorization, the handler or the record.
+        let retained = inputs::retain_defined(service, op.name, params);
+        let params: &serde_json::Value = &retained;
+        let facts = audit::CallFacts {
+            service,
+            name: op.name,
+            read_only: op.read_only,
+            record_response: op.record_response,
+            management: !op.data_event,
+            params,
+        };
+        let account = caller.principal.account_id().to_string();
+        let now = self.clock.now();
+        let mut trace = None;
+        let jobs = prepare::JobContext {
+            blobs: self.blobs.as_ref(),
+        };
+        // Slow work a handler asks for runs between attempts, with the writer
+        // released; each attempt starts afresh from what is committed.
+        let outcome = prepare::transact_prepared(
+            self.store.as_ref(),
+            &self.workers,
+            &jobs,
+            |tx, prepared| {
+                let mut env = Env::new(
+                    tx,
+                    self.blobs.as_ref(),
+                    now,
+                    self.ids.as_ref(),
+                    caller,
+                    ctx,
+                    account.clone(),
+                    &self.catalogue,
+                    &self.registry,
+                    prepared,
+                );
+                let result = run_operation(&mut env, service, op, Params(params));
+                let out = match result {
+                    Ok(out) => out,
+                    Err(e) => {
+                        trace = env.decision_trace.take();
+                        return Err(e);
+                    }
+                };
+                audit::record(&mut env, facts, Ok(&out))?;
+                Ok::<_, Error>(out)
+            },
+        );
+        match outcome {
+            Ok(out) => Ok(out),
+            Err(e) => {
+                let api = match &e {
+                    Error::Store(_) | Error::Corrupt(_) => log_internal(&e),
+                    other => other.to_api(),
+                };
+                let recorded = transact(self.store.as_ref(), |tx| {
+                    let nothing_prepared = prepare::Prepared::default();
+                    let mut env = Env::new(
+                        tx,
+                        self.blobs.as_ref(),
+                        now,
+                        self.ids.as_ref(),
+                        caller,
+                        ctx,
+                        account.clone(),
+                        &self.catalogue,
+                        &self.registry,
+                        &nothing_prepared,
+                    );
+                    env.decision_trace = trace.take();
+                    audit::record(&mut env, facts, Err(&api))
+                });
+                if let Err(e) = recorded {
+                    // The call failed anyway; the client still gets its error.
+                    tracing::error!(error = %e, "could not record a failed call");
+                }
+                Err(api)
+            }
+        }
+    }
+}
+
+/// Who an AWS service's own background work acts as, and from where.
+pub struct Background {
+    now: time::OffsetDateTime,
+    caller: Caller,
+    ctx: RequestContext,
+}
+
+impl Background {
+    /// The same background identity with a request id of its own (work
+    /// recorded as if it were one call).
+    pub fn with_request_id(mut self, id: String) -> Background {
+        self.ctx.request_id = id;
+        self
+    }
+
+    /// The same background identity working in `region` (what its records show).
+    pub fn in_region(&self, region: &str) -> Background {
+        Background {
+            now: self.now,
+            caller: self.caller.clone(),
+            ctx: RequestContext {
+                region: region.to_string(),
+                ..self.ctx.clone()
+            },
+        }
+    }
+}
+
+impl Services {
+    /// The identity and origin of a service's background work (`origin` is what
+    /// its records would show as source and agent).
+    pub fn background(&self, principal: &str, origin: &str) -> Background {
+        let now = self.clock.now();
+        Background {
+            now,
+            caller: Caller::long_term(
+                Principal::Service {
+                    service: principal.to_string(),
+                },
+                "",
+            ),
+            ctx: RequestContext {
+                request_id: String::new(),
+                source_ip: origin.to_string(),
+                user_agent: origin.to_string(),
+                region: "us-east-1".into(),
+                received_at: now,
+                secure_transport: true,
+            },
+        }
+    }
+
+    /// Runs `f` in one transaction of its own, as background work in `account`.
+    /// No job is prepared here (`Env::prepared` answers `NeedsPreparation`,
+    /// which fails the work): background work does its slow part before.
+    pub fn in_background<T>(
+        &self,
+        bg: &Background,
+        account: &str,
+        f: impl FnOnce(&mut Env<'_>) -> error::Result<T>,
+    ) -> error::Result<T> {
+        transact(self.store.as_ref(), |tx| {
+            let _inside = prepare::InTransaction::enter();
+            let nothing_prepared = prepare::Prepared::default();
+            let mut env = Env::new(
+                tx,
+                self.blobs.as_ref(),
+                bg.now,
+                self.ids.as_ref(),
+                &bg.caller,
+                &bg.ctx,
+                account.to_string(),
+                &self.catalogue,
+                &self.registry,
+                &nothing_prepared,
+            );
+            f(&mut env)
+        })
+    }
+}
+
+/// Authorizes and runs one operation inside the caller's transaction.
+pub fn run_operation(
+    env: &mut Env<'_>,
+    service: ServiceId,
+    op: &Operation,
+    p: Params<'_>,
+) -> error::Result<Value> {
+    let action_name = format!(
+        "{}:{}",
+        service.signing_name(),
+        op.action.unwrap_or(op.name)
+    );
+    if let Some(check) = env
+        .registry
+        .module(service)
+        .and_then(|m| m.before_authorization)
+    {
+        // Before authorization, as AWS (S3: a bucket is served only in its region).
+        check(env, op.name, p)?;
+    }
+    let token = if op.authorized_in_handler {
+        // The handler decides (STS: GetCallerIdentity is always allowed;
+        // AssumeRole is decided by `authz::authorize_assume_role`, the trust
+        // policy being the resource policy; GetSessionToken is refused to
+        // session credentials).
+        authz::in_handler()
+    } else {
+        // Every resource is decided on its own; the first refused names itself
+        // in the denial.
+        let mut token = None;
+        for resource in op.resources(env, p)? {
+            token = Some(authz::authorize(env, &action_name, &resource, p)?);
+        }
+        token.ok_or_else(|| Error::Corrupt(format!("{} names no resource", op.name)))?
+    };
+    let out = (op.run)(env, &token, p)?;
+    note_key_use(env, service)?;
+    Ok(out)
+}
+
+/// Updates the calling long-term key's last-used facts.
+fn note_key_use(env: &mut Env<'_>, service: ServiceId) -> error::Result<()> {
+    if env.caller.session.is_some() || env.caller.access_key_id.is_empty() {
+        return Ok(());
+    }
+    let id = env.caller.access_key_id.clone();
+    if let Some(mut k) = env.get::<AccessKey>(NS_ACCESS_KEY, &id)? {
+        k.last_used = Some(KeyLastUsed {
+            date: env.now,
+            service: service.signing_name().to_string(),
+            region: env.ctx.region.clone(),
+        });
+        env.put(NS_ACCESS_KEY, &id, &k)?;
+    }
+    Ok(())
+}
+
+/// Logs an internal failure and answers the one error clients see for it.
+pub fn log_internal(e: &Error) -> ApiError {
+    tracing::error!(error = %e, "internal failure");
+    ApiError::internal()
+}

@@ -1,0 +1,35 @@
+//! The services customers run workloads on that trailguard serves for their
+//! service-linked roles: Redshift clusters, Lex V1 bots (which speak through
+//! Polly, as their service-linked role) and Polly itself.
+
+pub mod lex;
+pub mod polly;
+pub mod redshift;
+
+use trailguard_core::module::ServiceModule;
+use trailguard_model::ServiceId;
+
+/// Redshift, as the core sees it: clusters keep its service-linked role in use.
+pub fn redshift_module() -> ServiceModule {
+    ServiceModule {
+        linked: Some(&redshift::Linked),
+        ..ServiceModule::new(ServiceId::Redshift, redshift::OPERATIONS)
+    }
+}
+
+/// Lex V1, as the core sees it: bots keep its service-linked role in use.
+pub fn lex_module() -> ServiceModule {
+    ServiceModule {
+        linked: Some(&lex::Linked),
+        ..ServiceModule::new(ServiceId::Lex, lex::OPERATIONS)
+    }
+}
+
+/// Polly, as the core sees it: its records show the text to speak only as
+/// asterisks.
+pub fn polly_module() -> ServiceModule {
+    ServiceModule {
+        redact: Some(polly::redact_text),
+        ..ServiceModule::new(ServiceId::Polly, polly::OPERATIONS)
+    }
+}
