@@ -4,7 +4,6 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use trailguard_model::ServiceId;
 use trailguard_protocol::rest;
 
 fuzz_target!(|data: &[u8]| {
@@ -21,9 +20,12 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(req) = trailguard_protocol::s3::decode(&method, &path, &query, &headers, body) {
         assert!(req.params.is_object());
     }
-    for service in [ServiceId::Lex, ServiceId::Polly, ServiceId::GuardDuty] {
-        if let Ok((route, req)) =
-            rest::decode(rest::routes(service), &method, &path, &query, &headers, body)
+    for routes in [
+        trailguard_workloads::lex::routes::ROUTES,
+        trailguard_workloads::polly::routes::ROUTES,
+        trailguard_guardduty::routes::ROUTES,
+    ] {
+        if let Ok((route, req)) = rest::decode(routes, &method, &path, &query, &headers, body)
         {
             assert_eq!(route.operation, req.action);
             assert!(req.params.is_object());

@@ -23,7 +23,8 @@ use trailguard_core::error::{Error, Result};
 use trailguard_core::module::ServiceModule;
 use trailguard_core::ops::Operation;
 use trailguard_core::params::{Names, Params};
-use trailguard_model::{ServiceId, Value};
+use trailguard_model::wire::Protocol;
+use trailguard_model::{ServiceDef, Value};
 use trailguard_store::{Lookup, LookupFilter};
 
 fn any(_: &mut Env<'_>, _: Params<'_>) -> Result<String> {
@@ -63,12 +64,21 @@ fn by_resource_id(env: &mut Env<'_>, p: Params<'_>) -> Result<String> {
     trail_arn(env, p, TAGGED)
 }
 
+/// AWS CloudTrail.
+pub const DEF: ServiceDef = ServiceDef::new(
+    "cloudtrail",
+    "cloudtrail.amazonaws.com",
+    Protocol::AwsJson11 {
+        target_prefix: "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101",
+    },
+);
+
 /// CloudTrail, as the core sees it: its operations and trail delivery, run
 /// by the worker at `timing`.
 pub fn module(timing: delivery::Timing) -> ServiceModule {
     ServiceModule {
         background: vec![Arc::new(delivery::Delivery { timing })],
-        ..ServiceModule::new(ServiceId::CloudTrail, OPERATIONS)
+        ..ServiceModule::new(&DEF, OPERATIONS)
     }
 }
 

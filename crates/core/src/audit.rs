@@ -147,7 +147,12 @@ pub fn append(
     shared_event_id: Option<String>,
 ) -> Result<()> {
     // A global service (IAM) records in us-east-1.
-    let region = if call.service.is_global() {
+    let def = env
+        .registry
+        .module(call.service)
+        .map(|m| m.def)
+        .ok_or_else(|| crate::error::Error::Corrupt(format!("{} is not served", call.service)))?;
+    let region = if def.global {
         "us-east-1".to_string()
     } else {
         env.ctx.region.clone()
@@ -169,7 +174,7 @@ pub fn append(
         event_version: EVENT_VERSION.into(),
         user_identity: user_identity(caller),
         event_time: iso8601(env.ctx.received_at),
-        event_source: call.service.event_source().into(),
+        event_source: def.event_source.into(),
         event_name: call.name.into(),
         aws_region: region,
         source_ip_address: origin.source_ip.clone(),

@@ -14,7 +14,7 @@ use crate::ops::Operation;
 use crate::params::Params;
 use crate::runtime::Services;
 use std::sync::Arc;
-use trailguard_model::{ApiError, ServiceId};
+use trailguard_model::{ApiError, ServiceDef, ServiceId};
 
 /// Checks a call before it is authorized (S3: a bucket answers only in its region).
 pub type BeforeAuthorization = fn(&mut Env<'_>, &str, Params<'_>) -> Result<()>;
@@ -28,6 +28,9 @@ pub type Redact = fn(&mut serde_json::Value);
 
 /// One service, as the core sees it.
 pub struct ServiceModule {
+    /// What the service is: names, protocol, routes.
+    pub def: &'static ServiceDef,
+    /// `def.id`, for lookups.
     pub service: ServiceId,
     /// Every operation served, one row each.
     pub operations: &'static [Operation],
@@ -47,9 +50,10 @@ pub struct ServiceModule {
 
 impl ServiceModule {
     /// A service with operations and nothing else.
-    pub fn new(service: ServiceId, operations: &'static [Operation]) -> Self {
+    pub fn new(def: &'static ServiceDef, operations: &'static [Operation]) -> Self {
         Self {
-            service,
+            def,
+            service: def.id,
             operations,
             linked: None,
             resource_policies: None,
@@ -148,6 +152,14 @@ impl Registry {
     /// The module serving `service`.
     pub fn module(&self, service: ServiceId) -> Option<&ServiceModule> {
         self.modules.iter().find(|m| m.service == service)
+    }
+
+    /// The definition of the service clients sign for as `signing_name`.
+    pub fn def(&self, signing_name: &str) -> Option<&'static ServiceDef> {
+        self.modules
+            .iter()
+            .find(|m| m.def.id.signing_name() == signing_name)
+            .map(|m| m.def)
     }
 
     /// Looks an operation up.

@@ -26,7 +26,6 @@ use serde_json::{Value as Json, json};
 use trailguard_core::env::Env;
 use trailguard_core::error::{Error, Result};
 use trailguard_iam::linked;
-use trailguard_model::ServiceId;
 use trailguard_policy::{Context, Outcome, Policy, PolicyDocument, PolicyKind, Principal, Query};
 
 /// The session name GuardDuty's role sessions carry in this implementation
@@ -123,7 +122,7 @@ pub fn bucket_policy_change(
         env,
         &caller,
         super::SERVICE,
-        ServiceId::S3,
+        trailguard_s3::DEF.id,
         "GetBucketPolicy",
         &json!({"bucketName": bucket}),
     );

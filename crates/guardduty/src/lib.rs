@@ -15,6 +15,7 @@ pub mod findings;
 pub mod lists;
 pub mod members;
 pub mod outbox;
+pub mod routes;
 pub mod summary;
 
 use serde::{Deserialize, Serialize};
@@ -28,10 +29,17 @@ use trailguard_core::ops::Operation;
 use trailguard_core::params::{Names, Params};
 use trailguard_iam::linked::{self, LinkedResources};
 use trailguard_model::clock::iso8601;
-use trailguard_model::{ServiceId, Value};
+use trailguard_model::wire::Protocol;
+use trailguard_model::{ServiceDef, Value};
 
 /// GuardDuty's service principal.
 pub const SERVICE: &str = "guardduty.amazonaws.com";
+
+/// Amazon GuardDuty.
+pub const DEF: ServiceDef = ServiceDef {
+    routes: routes::ROUTES,
+    ..ServiceDef::new("guardduty", "guardduty.amazonaws.com", Protocol::RestJson1)
+};
 
 /// GuardDuty, as the core sees it: its operations, the detectors that keep
 /// its service-linked role in use, and its background work in order
@@ -46,7 +54,7 @@ pub fn module() -> ServiceModule {
             Arc::new(export::Export),
         ],
         outbox: Some(Arc::new(outbox::Webhooks)),
-        ..ServiceModule::new(ServiceId::GuardDuty, OPERATIONS)
+        ..ServiceModule::new(&DEF, OPERATIONS)
     }
 }
 const NS_DETECTOR: &str = "guardduty.detector";

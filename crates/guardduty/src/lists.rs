@@ -37,7 +37,7 @@ use trailguard_core::error::{Error, Result};
 use trailguard_core::params::Params;
 use trailguard_core::prepare::{Job, JobContext};
 use trailguard_iam::linked;
-use trailguard_model::{ServiceId, Value};
+use trailguard_model::Value;
 
 /// AWS's largest list file: 35 MB.
 const MAX_FILE_BYTES: u64 = 35 * 1024 * 1024;
@@ -281,7 +281,7 @@ pub fn fetch(env: &mut Env<'_>, at: &Location) -> Result<Vec<u8>> {
         env,
         &caller,
         super::SERVICE,
-        ServiceId::S3,
+        trailguard_s3::DEF.id,
         operation,
         &object,
     ) {

@@ -9,7 +9,7 @@ use trailguard_core::identity::{
     AccessKey, DEFAULT_ACCOUNT_KEY, DefaultAccount, NS_ACCESS_KEY, NS_ACCOUNT,
 };
 use trailguard_core::{Services, log_internal};
-use trailguard_model::{ApiError, Secret, ServiceId};
+use trailguard_model::{ApiError, Secret};
 
 /// An account's root credentials, as made by a first start or `account create`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -298,7 +298,7 @@ fn create_root_key(env: &mut Env<'_>, key_id: &str, secret: &Secret) -> error::R
         .ok_or_else(|| Error::Corrupt("CreateAccessKey is not served".into()))?;
     let params = serde_json::Value::Object(serde_json::Map::new());
     let facts = audit::CallFacts {
-        service: ServiceId::Iam,
+        service: crate::DEF.id,
         name: op.name,
         read_only: op.read_only,
         record_response: op.record_response,

@@ -29,7 +29,8 @@ use trailguard_core::module::{BackgroundJob, Moment, ServiceModule};
 use trailguard_core::ops::Operation;
 use trailguard_core::params::Params;
 use trailguard_core::{Services, log_internal};
-use trailguard_model::{ApiError, Principal, ServiceId, Value};
+use trailguard_model::wire::Protocol;
+use trailguard_model::{ApiError, Principal, ServiceDef, Value};
 
 /// Every IAM operation trailguard serves.
 pub const OPERATIONS: &[Operation] = &[
@@ -606,6 +607,13 @@ pub fn save_entity(env: &mut Env<'_>, entity: &Entity) -> Result<()> {
     principals::save(env, entity)
 }
 
+/// AWS Identity and Access Management: global, recorded in us-east-1.
+pub const DEF: ServiceDef = ServiceDef {
+    xml_namespace: "https://iam.amazonaws.com/doc/2010-05-08/",
+    global: true,
+    ..ServiceDef::new("iam", "iam.amazonaws.com", Protocol::AwsQuery)
+};
+
 /// IAM, as the core sees it: its operations, the upgrade that marks
 /// service-linked roles stored before the flag existed, and the worker that
 /// moves service-linked role deletion tasks.
@@ -613,13 +621,13 @@ pub fn module() -> ServiceModule {
     ServiceModule {
         on_start: Some(|env| slr::flag_stored_roles(env).map(|_| ())),
         background: vec![Arc::new(DeletionTasks)],
-        ..ServiceModule::new(ServiceId::Iam, OPERATIONS)
+        ..ServiceModule::new(&DEF, OPERATIONS)
     }
 }
 
 /// STS, as the core sees it.
 pub fn sts_module() -> ServiceModule {
-    ServiceModule::new(ServiceId::Sts, sts::OPERATIONS)
+    ServiceModule::new(&sts::DEF, sts::OPERATIONS)
 }
 
 /// Moves every unfinished service-linked role deletion task one step, each

@@ -17,7 +17,7 @@ use trailguard_core::env::Env;
 use trailguard_core::error::{Error, Result};
 use trailguard_core::identity::{Detail, Entity, Kind, key};
 use trailguard_core::params::Params;
-use trailguard_model::{Caller, Principal, ServiceId, Value};
+use trailguard_model::{Caller, Principal, Value};
 
 /// The service's own role in the account, if it made one. A role with the same
 /// name made any other way (by `CreateRole`, under any path) is never the
@@ -71,7 +71,7 @@ pub fn ensure_role(env: &mut Env<'_>, service: &str) -> Result<Entity> {
         &caller,
         &Origin::service(service),
         CallFacts {
-            service: ServiceId::Iam,
+            service: crate::DEF.id,
             name: "CreateServiceLinkedRole",
             read_only: false,
             record_response: true,
@@ -122,7 +122,7 @@ pub fn assume_role(
         &service_caller,
         &Origin::service(service),
         CallFacts {
-            service: ServiceId::Sts,
+            service: crate::sts::DEF.id,
             name: "AssumeRole",
             read_only: true,
             record_response: true,
@@ -201,7 +201,7 @@ pub fn set_role_policy(
         &caller,
         &Origin::service(service),
         CallFacts {
-            service: ServiceId::Iam,
+            service: crate::DEF.id,
             name,
             read_only: false,
             record_response: true,

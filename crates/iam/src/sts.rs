@@ -13,9 +13,16 @@ use trailguard_core::params::{Params, check_iam_name};
 
 use time::Duration;
 use trailguard_model::cloudtrail::Resource;
-use trailguard_model::{Principal, Value};
+use trailguard_model::wire::Protocol;
+use trailguard_model::{Principal, ServiceDef, Value};
 
 pub use trailguard_core::identity::{NS_SESSION, Session, SessionPrincipal};
+
+/// AWS Security Token Service.
+pub const DEF: ServiceDef = ServiceDef {
+    xml_namespace: "https://sts.amazonaws.com/doc/2011-06-15/",
+    ..ServiceDef::new("sts", "sts.amazonaws.com", Protocol::AwsQuery)
+};
 
 /// How an STS operation is authorized.
 pub const OPERATIONS: &[Operation] = &[

@@ -15,6 +15,7 @@ pub mod principal;
 pub mod secret;
 pub mod service;
 pub mod value;
+pub mod wire;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use context::RequestContext;
@@ -22,5 +23,5 @@ pub use error::{ApiError, Fault};
 pub use ids::{IdGen, RandomIds, SeqIds};
 pub use principal::{Caller, Principal, SessionInfo};
 pub use secret::Secret;
-pub use service::ServiceId;
+pub use service::{ServiceDef, ServiceId};
 pub use value::Value;

@@ -5,6 +5,7 @@
 //! pure function of the request, the secret and the time. It knows nothing about
 //! storage, policies or AWS semantics, so it can be fuzzed and tested alone.
 
+pub mod codec;
 pub mod json;
 pub mod limits;
 pub mod query;

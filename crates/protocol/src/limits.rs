@@ -8,7 +8,9 @@
 //! for every shape the served operations define (the deepest is a handful of
 //! levels) and small enough to keep a recursive walk of the tree safe.
 
-use trailguard_model::ServiceId;
+use trailguard_model::ServiceDef;
+#[cfg(test)]
+use trailguard_model::wire::Protocol;
 
 /// How deeply a request's parameters may nest: each structure, list or map
 /// within another is one level; top-level members are at depth 1.
@@ -46,19 +48,12 @@ pub const MAX_PARAMETER_BODY: usize = 1024 * 1024;
 /// S3's configuration documents are small).
 pub const MAX_XML_BODY: usize = 64 * 1024;
 
-/// The largest body a request to `service` may have.
-pub fn max_body(service: Option<ServiceId>) -> usize {
+/// The largest body a request to `service` may have (an unknown service's,
+/// the parameter cap).
+pub fn max_body(service: Option<&ServiceDef>) -> usize {
     match service {
-        Some(ServiceId::S3 | ServiceId::Lex) => MAX_BODY,
-        Some(
-            ServiceId::Iam
-            | ServiceId::Sts
-            | ServiceId::Redshift
-            | ServiceId::CloudTrail
-            | ServiceId::GuardDuty
-            | ServiceId::Polly,
-        )
-        | None => MAX_PARAMETER_BODY,
+        Some(def) if def.large_bodies => MAX_BODY,
+        Some(_) | None => MAX_PARAMETER_BODY,
     }
 }
 
@@ -97,9 +92,14 @@ mod tests {
 
     #[test]
     fn structured_services_get_the_smaller_body_cap() {
-        assert_eq!(max_body(Some(ServiceId::Iam)), MAX_PARAMETER_BODY);
+        let small = ServiceDef::new("iam", "iam.amazonaws.com", Protocol::AwsQuery);
+        let large = ServiceDef {
+            large_bodies: true,
+            ..ServiceDef::new("s3", "s3.amazonaws.com", Protocol::RestXmlS3)
+        };
+        assert_eq!(max_body(Some(&small)), MAX_PARAMETER_BODY);
         assert_eq!(max_body(None), MAX_PARAMETER_BODY);
-        assert_eq!(max_body(Some(ServiceId::S3)), MAX_BODY);
+        assert_eq!(max_body(Some(&large)), MAX_BODY);
         let mut b = MemberBudget::default();
         assert!((0..MAX_MEMBERS).all(|_| b.take()));
         assert!(!b.take());

@@ -28,10 +28,17 @@ use trailguard_core::module::{ResourcePolicies, ServiceModule};
 use trailguard_core::ops::Operation;
 use trailguard_core::params::Params;
 use trailguard_core::prepare::{ParseBlob, StoreBlob, WholeBlob};
-use trailguard_model::{ServiceId, Value};
+use trailguard_model::wire::Protocol;
+use trailguard_model::{ServiceDef, Value};
 
 const NS_BUCKET: &str = "s3.bucket";
 const NS_OBJECT: &str = "s3.object";
+
+/// Amazon S3.
+pub const DEF: ServiceDef = ServiceDef {
+    large_bodies: true,
+    ..ServiceDef::new("s3", "s3.amazonaws.com", Protocol::RestXmlS3)
+};
 
 /// S3, as the core sees it: its operations, bucket policies for the
 /// authorization point, a bucket answering only in its region, and other
@@ -41,7 +48,7 @@ pub fn module() -> ServiceModule {
         resource_policies: Some(&BucketPolicies),
         before_authorization: Some(check_region),
         call_region: Some(bucket_region),
-        ..ServiceModule::new(ServiceId::S3, OPERATIONS)
+        ..ServiceModule::new(&DEF, OPERATIONS)
     }
 }
 

@@ -1,4 +1,6 @@
-//! One request, from bytes to response: route, authenticate, decode, execute, encode.
+//! One request, from bytes to response: route, authenticate, decode, execute,
+//! encode. Every wire format is `protocol::codec`'s, chosen by the service's
+//! definition; nothing here knows one.
 
 use crate::Server;
 use crate::health::Probe;
@@ -8,9 +10,10 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use std::net::SocketAddr;
 use std::time::Instant;
 use trailguard_model::error::quote;
-use trailguard_model::{ApiError, Caller, RequestContext, ServiceId, Value};
-use trailguard_protocol::sigv4::{self, AuthError, PathMode, SignedRequest};
-use trailguard_protocol::{json, limits, query, rest, route, s3, xml};
+use trailguard_model::{ApiError, Caller, RequestContext, ServiceDef, ServiceId};
+use trailguard_protocol::codec::{self, Reply};
+use trailguard_protocol::limits;
+use trailguard_protocol::sigv4::{self, AuthError, SignedRequest};
 
 /// The largest request body accepted (by any service; see [`limits::max_body`]).
 pub const MAX_BODY: usize = limits::MAX_BODY;
@@ -19,79 +22,49 @@ const MAX_USER_AGENT: usize = trailguard_model::cloudtrail::MAX_USER_AGENT;
 
 type Body = Full<Bytes>;
 
-/// How a response is rendered when the service is known (or guessed).
-fn error_response(service: ServiceId, request_id: &str, err: &ApiError) -> Response<Body> {
-    match route::protocol(service) {
-        route::Protocol::RestXmlS3 => {
-            let err = match err.code.as_ref() {
-                "InvalidClientTokenId" => ApiError {
-                    code: "InvalidAccessKeyId".into(),
-                    message: "The AWS Access Key Id you provided does not exist in our records."
-                        .into(),
-                    ..err.clone()
-                },
-                "MissingAuthenticationToken" => {
-                    ApiError::sender("AccessDenied", 403, "Access Denied")
-                }
-                "ServiceFailure" => ApiError {
-                    code: "InternalError".into(),
-                    ..err.clone()
-                },
-                _ => err.clone(),
-            };
-            let mut resp = Response::new(Full::new(Bytes::from(s3::error(&err, request_id, None))));
-            *resp.status_mut() =
-                StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            resp.headers_mut().insert(
-                http::header::CONTENT_TYPE,
-                HeaderValue::from_static("application/xml"),
-            );
-            if let Ok(v) = HeaderValue::from_str(request_id) {
-                resp.headers_mut().insert("x-amz-request-id", v);
-            }
-            // The bucket's region, also as the header HEAD requests (which have
-            // no error document) are redirected by.
-            if let Some((_, region)) = err.extra.iter().find(|(name, _)| *name == "Region")
-                && let Ok(v) = HeaderValue::from_str(region)
-            {
-                resp.headers_mut().insert("x-amz-bucket-region", v);
-            }
-            resp
+/// The service whose shape answers a request signed for no service at all
+/// (unsigned), and one signed for a service this build does not serve: the
+/// query protocol's, as IAM and STS answer them. Falls back to the first
+/// registered service.
+const UNSIGNED_SHAPE: &str = "sts";
+const UNKNOWN_SHAPE: &str = "iam";
+
+fn shape(server: &Server, signing_name: &str) -> Option<&'static ServiceDef> {
+    let registry = server.services.registry();
+    registry
+        .def(signing_name)
+        .or_else(|| registry.modules().first().map(|m| m.def))
+}
+
+/// The hyper response for a codec's reply.
+fn respond(reply: Reply) -> Response<Body> {
+    let mut resp = Response::new(Full::new(Bytes::from(reply.body)));
+    *resp.status_mut() =
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = resp.headers_mut();
+    for (name, value) in reply.headers {
+        // A value a header cannot carry is left out (restJson1 sends its
+        // encoded twin).
+        if let (Ok(n), Ok(v)) = (
+            http::header::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            headers.insert(n, v);
         }
-        route::Protocol::AwsQuery => build(
+    }
+    resp
+}
+
+/// An error in `def`'s shape; with no service known at all, a plain 500.
+fn error_response(def: Option<&ServiceDef>, request_id: &str, err: &ApiError) -> Response<Body> {
+    match def {
+        Some(def) => respond(codec::error(def, request_id, err)),
+        None => build(
             err.status,
             request_id,
-            "text/xml",
-            xml::error(route::xml_namespace(service), request_id, err),
+            "text/plain",
+            err.message.to_string(),
         ),
-        proto @ (route::Protocol::AwsJson11 { .. } | route::Protocol::RestJson1) => {
-            // JSON services name the same failures differently.
-            let code = match err.code.as_ref() {
-                "SignatureDoesNotMatch" => "InvalidSignatureException",
-                "InvalidClientTokenId" => "UnrecognizedClientException",
-                "ExpiredToken" => "ExpiredTokenException",
-                "MissingAuthenticationToken" => "MissingAuthenticationTokenException",
-                "IncompleteSignature" => "IncompleteSignatureException",
-                "InvalidAction" => "UnknownOperationException",
-                "ServiceFailure" => "InternalFailure",
-                "AccessDenied" => "AccessDeniedException",
-                other => other,
-            };
-            let err = ApiError {
-                code: code.to_string().into(),
-                ..err.clone()
-            };
-            let content_type = if proto == route::Protocol::RestJson1 {
-                "application/json"
-            } else {
-                "application/x-amz-json-1.1"
-            };
-            let mut resp = build(err.status, request_id, content_type, json::error_body(&err));
-            if let Ok(v) = HeaderValue::from_str(&err.code) {
-                resp.headers_mut().insert(json::ERROR_TYPE_HEADER, v);
-            }
-            resp
-        }
     }
 }
 
@@ -120,36 +93,6 @@ fn build(
         headers.insert("x-amzn-requestid", v);
     }
     resp
-}
-
-fn auth_error(service: ServiceId, e: &AuthError) -> ApiError {
-    match e {
-        AuthError::Missing => ApiError::sender("MissingAuthenticationToken", 403, e.message()),
-        AuthError::Incomplete(_) => ApiError::sender("IncompleteSignature", 400, e.message()),
-        AuthError::Skewed(_) | AuthError::Mismatch => {
-            ApiError::sender("SignatureDoesNotMatch", 403, e.message())
-        }
-        AuthError::Expired(_) => ApiError::sender("AccessDenied", 403, e.message()),
-        // S3 names the region it expected; the others say the scope is invalid.
-        AuthError::UnknownRegion(region) if service == ServiceId::S3 => ApiError::sender(
-            "AuthorizationHeaderMalformed",
-            400,
-            format!(
-                "The authorization header is malformed; the region '{}' is wrong; expecting 'us-east-1'",
-                quote(region)
-            ),
-        )
-        .with_extra("Region", "us-east-1"),
-        AuthError::UnknownRegion(_) => ApiError::sender("SignatureDoesNotMatch", 403, e.message()),
-        AuthError::HeadersNotSigned(_) if service == ServiceId::S3 => {
-            ApiError::sender("AccessDenied", 403, e.message())
-        }
-        AuthError::HeadersNotSigned(names) => ApiError::sender(
-            "SignatureDoesNotMatch",
-            403,
-            format!("{}: {}", e.message(), quote(&names.join(", "))),
-        ),
-    }
 }
 
 /// Handles one HTTP request; never fails (errors become AWS error responses).
@@ -184,8 +127,8 @@ pub async fn handle(
         headers: &parts.headers,
         body: b"",
     })
-    .and_then(|name| ServiceId::from_signing_name(&name));
-    let shape = scoped.unwrap_or(ServiceId::Iam);
+    .and_then(|name| server.services.registry().def(&name));
+    let shape = scoped.or_else(|| shape(server, UNKNOWN_SHAPE));
     let max_body = limits::max_body(scoped);
     let too_large = || {
         let err = ApiError::sender(
@@ -261,9 +204,9 @@ async fn dispatch(
     };
     // Route: the signature's scope names the service; unsigned requests get the
     // query protocol's error shape, as IAM and STS would answer them.
-    let service = match sigv4::scope_service(&signed) {
-        Some(name) => match ServiceId::from_signing_name(&name) {
-            Some(s) => s,
+    let def = match sigv4::scope_service(&signed) {
+        Some(name) => match server.services.registry().def(&name) {
+            Some(def) => def,
             None => {
                 let err = ApiError::sender(
                     "InvalidAction",
@@ -273,44 +216,39 @@ async fn dispatch(
                         quote(&name)
                     ),
                 );
-                return (error_response(ServiceId::Iam, request_id, &err), None, None);
+                let shape = shape(server, UNKNOWN_SHAPE);
+                return (error_response(shape, request_id, &err), None, None);
             }
         },
         None => {
-            let err = auth_error(ServiceId::Sts, &AuthError::Missing);
-            return (error_response(ServiceId::Sts, request_id, &err), None, None);
+            let shape = shape(server, UNSIGNED_SHAPE);
+            let err = match shape {
+                Some(d) => codec::auth_error(d, &AuthError::Missing),
+                None => ApiError::internal(),
+            };
+            return (error_response(shape, request_id, &err), None, None);
         }
     };
-    // S3 accepts unsigned and streaming (chunk-signed) payloads, as AWS does.
-    let unsigned_body_ok = service == ServiceId::S3
-        || rest::find(
-            rest::routes(service),
-            parts.method.as_str(),
-            parts.uri.path(),
+    let service = def.id;
+    let fail = |err: &ApiError| {
+        (
+            error_response(Some(def), request_id, err),
+            Some(service),
+            None,
         )
-        .is_some_and(|(r, _)| r.unsigned_body);
-    // S3 signs the path as sent; every other service normalizes and re-encodes it.
-    let path_mode = if service == ServiceId::S3 {
-        PathMode::Raw
-    } else {
-        PathMode::NormalizeDoubleEncode
     };
+    let unsigned_body_ok = codec::unsigned_body_ok(def, parts.method.as_str(), parts.uri.path());
     // The scope's region and the signed headers are checked before the secret
     // is looked up: neither needs it.
-    let claim = match sigv4::parse_with(&signed, path_mode, unsigned_body_ok).and_then(|c| {
-        sigv4::check_scope_region(&c)?;
-        sigv4::check_signed_amz_headers(&signed, &c)?;
-        Ok(c)
-    }) {
-        Ok(c) => c,
-        Err(e) => {
-            return (
-                error_response(service, request_id, &auth_error(service, &e)),
-                Some(service),
-                None,
-            );
-        }
-    };
+    let claim =
+        match sigv4::parse_with(&signed, codec::path_mode(def), unsigned_body_ok).and_then(|c| {
+            sigv4::check_scope_region(&c)?;
+            sigv4::check_signed_amz_headers(&signed, &c)?;
+            Ok(c)
+        }) {
+            Ok(c) => c,
+            Err(e) => return fail(&codec::auth_error(def, &e)),
+        };
     let services = server.services.clone();
     let key_id = claim.access_key_id.clone();
     let token = claim.security_token.clone();
@@ -319,21 +257,11 @@ async fn dispatch(
             .await
         {
             Ok(Ok(c)) => c,
-            Ok(Err(e)) => return (error_response(service, request_id, &e), Some(service), None),
-            Err(_) => {
-                return (
-                    error_response(service, request_id, &ApiError::internal()),
-                    Some(service),
-                    None,
-                );
-            }
+            Ok(Err(e)) => return fail(&e),
+            Err(_) => return fail(&ApiError::internal()),
         };
     if let Err(e) = sigv4::verify(&claim, credential.secret.expose(), server.clock.now()) {
-        return (
-            error_response(service, request_id, &auth_error(service, &e)),
-            Some(service),
-            None,
-        );
+        return fail(&codec::auth_error(def, &e));
     }
     // A chunk-signed body is decoded here, every chunk's signature checked, so
     // nothing past this point sees the framing or an unverified byte.
@@ -345,97 +273,18 @@ async fn dispatch(
                 decoded_body = Bytes::from(data);
                 &decoded_body
             }
-            Err(e) => {
-                let err = ApiError::sender(e.code, e.status, e.message);
-                return (
-                    error_response(service, request_id, &err),
-                    Some(service),
-                    None,
-                );
-            }
+            Err(e) => return fail(&ApiError::sender(e.code, e.status, e.message)),
         };
-    let decoded = match route::protocol(service) {
-        route::Protocol::AwsQuery => {
-            let form: &[u8] = if parts.method == http::Method::POST {
-                body
-            } else {
-                b""
-            };
-            query::decode(query, form).map_err(|e| match e {
-                query::QueryError::MissingAction => {
-                    ApiError::sender("MissingAction", 400, "Missing Action")
-                }
-                query::QueryError::Malformed(m) => ApiError::sender("MalformedQueryString", 400, m),
-            })
-        }
-        route::Protocol::AwsJson11 { target_prefix } => {
-            let target = parts
-                .headers
-                .get("x-amz-target")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
-            match json::target_operation(target, target_prefix) {
-                None => Err(ApiError::sender(
-                    "UnknownOperationException",
-                    400,
-                    format!(
-                        "The operation named by X-Amz-Target '{}' is not known.",
-                        quote(target)
-                    ),
-                )),
-                Some(op) => json::decode_body(body)
-                    .map(|params| query::QueryRequest {
-                        action: op.to_string(),
-                        version: None,
-                        params,
-                    })
-                    .map_err(|m| ApiError::sender("SerializationException", 400, m)),
-            }
-        }
-        route::Protocol::RestXmlS3 => s3::decode(
-            parts.method.as_str(),
-            parts.uri.path(),
-            query,
-            &parts.headers,
-            body,
-        )
-        .map(|r| query::QueryRequest {
-            action: r.operation.to_string(),
-            version: None,
-            params: r.params,
-        }),
-        route::Protocol::RestJson1 => rest::decode(
-            rest::routes(service),
-            parts.method.as_str(),
-            parts.uri.path(),
-            query,
-            &parts.headers,
-            body,
-        )
-        .map(|(_, req)| req)
-        .map_err(|e| match e {
-            rest::RestError::NoRoute => ApiError::sender(
-                "UnknownOperationException",
-                404,
-                format!(
-                    "No {} operation is served at {} {}.",
-                    service.signing_name(),
-                    parts.method,
-                    quote(parts.uri.path())
-                ),
-            ),
-            rest::RestError::Malformed(m) => ApiError::sender("SerializationException", 400, m),
-        }),
+    let request = codec::Request {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query,
+        headers: &parts.headers,
+        body,
     };
-    let decoded = match decoded {
+    let decoded = match codec::decode(def, &request) {
         Ok(d) => d,
-        Err(err) => {
-            return (
-                error_response(service, request_id, &err),
-                Some(service),
-                None,
-            );
-        }
+        Err(err) => return fail(&err),
     };
     let ctx = RequestContext {
         request_id: request_id.to_string(),
@@ -456,65 +305,10 @@ async fn dispatch(
     .await
     .unwrap_or_else(|_| Err(ApiError::internal()));
     let response = match result {
-        Ok(out) => success(service, &action, request_id, &out),
-        Err(e) => error_response(service, request_id, &e),
+        Ok(out) => respond(codec::success(def, &action, request_id, &out)),
+        Err(e) => error_response(Some(def), request_id, &e),
     };
     (response, Some(service), Some(action))
-}
-
-fn success(service: ServiceId, action: &str, request_id: &str, out: &Value) -> Response<Body> {
-    match route::protocol(service) {
-        route::Protocol::AwsQuery => build(
-            200,
-            request_id,
-            "text/xml",
-            xml::response(action, route::xml_namespace(service), request_id, out),
-        ),
-        route::Protocol::AwsJson11 { .. } => {
-            let body = match json::to_json(out) {
-                serde_json::Value::Null => "{}".to_string(),
-                v => v.to_string(),
-            };
-            build(200, request_id, "application/x-amz-json-1.1", body)
-        }
-        route::Protocol::RestXmlS3 => {
-            let encoded = s3::encode(action, out);
-            let mut resp = Response::new(Full::new(Bytes::from(encoded.body)));
-            *resp.status_mut() = StatusCode::from_u16(encoded.status).unwrap_or(StatusCode::OK);
-            let headers = resp.headers_mut();
-            for (name, value) in encoded.headers {
-                if let (Ok(n), Ok(v)) = (
-                    http::header::HeaderName::from_bytes(name.as_bytes()),
-                    HeaderValue::from_str(&value),
-                ) {
-                    headers.insert(n, v);
-                }
-            }
-            if let Ok(v) = HeaderValue::from_str(request_id) {
-                headers.insert("x-amz-request-id", v);
-            }
-            resp
-        }
-        route::Protocol::RestJson1 => {
-            let Some(route) = rest::routes(service).iter().find(|r| r.operation == action) else {
-                return error_response(service, request_id, &ApiError::internal());
-            };
-            let encoded = rest::encode(route, out);
-            let mut resp = Response::new(Full::new(Bytes::from(encoded.body)));
-            *resp.status_mut() = StatusCode::from_u16(encoded.status).unwrap_or(StatusCode::OK);
-            let headers = resp.headers_mut();
-            for (name, value) in encoded.headers {
-                // A value a header cannot carry is left out; its encoded twin is sent.
-                if let Ok(v) = HeaderValue::from_str(&value) {
-                    headers.insert(name, v);
-                }
-            }
-            if let Ok(v) = HeaderValue::from_str(request_id) {
-                headers.insert("x-amzn-requestid", v);
-            }
-            resp
-        }
-    }
 }
 
 fn user_agent(headers: &http::HeaderMap) -> String {

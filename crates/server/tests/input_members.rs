@@ -15,8 +15,8 @@
 
 use std::borrow::Cow;
 use trailguard_core::inputs::{Inputs, inputs, retain_defined};
-use trailguard_model::ServiceId;
 use trailguard_protocol::{rest, s3};
+use trailguard_services::ids;
 
 fn location<'a>(model: &'a Inputs, key: &str) -> Option<&'a str> {
     model
@@ -29,8 +29,8 @@ fn location<'a>(model: &'a Inputs, key: &str) -> Option<&'a str> {
 #[test]
 fn every_rest_binding_is_a_model_member_under_the_same_name() {
     let mut checked = 0;
-    for service in [ServiceId::Lex, ServiceId::Polly, ServiceId::GuardDuty] {
-        for route in rest::routes(service) {
+    for service in [ids::LEX, ids::POLLY, ids::GUARDDUTY] {
+        for route in trailguard_services::def(service).unwrap().routes {
             let op = route.operation;
             let model = inputs(service, op).unwrap_or_else(|| panic!("{op} not in the data file"));
             let labels: Vec<&str> = route
@@ -104,7 +104,7 @@ fn every_parameter_the_s3_decoder_produces_is_a_model_member() {
     for (method, path, query, body, op) in cases {
         let req = s3::decode(method, path, query, &headers, body).unwrap();
         assert_eq!(req.operation, *op);
-        let kept = retain_defined(ServiceId::S3, op, &req.params);
+        let kept = retain_defined(ids::S3, op, &req.params);
         assert!(
             matches!(kept, Cow::Borrowed(_)),
             "{op}: the model drops {:?} of {}",
@@ -114,7 +114,7 @@ fn every_parameter_the_s3_decoder_produces_is_a_model_member() {
     }
     // Every served S3 operation is covered above.
     let served = trailguard_services::all_operations()
-        .filter(|(s, _)| *s == ServiceId::S3)
+        .filter(|(s, _)| *s == ids::S3)
         .count();
     assert_eq!(served, cases.len());
 }

@@ -70,3 +70,25 @@ pub fn all_operations() -> impl Iterator<
         .into_iter()
         .flat_map(|m| m.operations.iter().map(move |op| (m.service, op)))
 }
+
+/// The definition of a served service.
+pub fn def(service: trailguard_model::ServiceId) -> Option<&'static trailguard_model::ServiceDef> {
+    modules(&Config::default())
+        .into_iter()
+        .find(|m| m.service == service)
+        .map(|m| m.def)
+}
+
+/// Every served service's id, by name (tests and tools).
+pub mod ids {
+    use trailguard_model::ServiceId;
+
+    pub const IAM: ServiceId = trailguard_iam::DEF.id;
+    pub const STS: ServiceId = trailguard_iam::sts::DEF.id;
+    pub const REDSHIFT: ServiceId = trailguard_workloads::redshift::DEF.id;
+    pub const CLOUDTRAIL: ServiceId = trailguard_cloudtrail::DEF.id;
+    pub const LEX: ServiceId = trailguard_workloads::lex::DEF.id;
+    pub const POLLY: ServiceId = trailguard_workloads::polly::DEF.id;
+    pub const GUARDDUTY: ServiceId = trailguard_guardduty::DEF.id;
+    pub const S3: ServiceId = trailguard_s3::DEF.id;
+}

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use time::macros::datetime;
 use trailguard_core::inputs::{Inputs, inputs};
 use trailguard_model::{Caller, FixedClock, RequestContext, SeqIds, ServiceId};
+use trailguard_services::ids;
 use trailguard_services::{Accounts as _, Services};
 use trailguard_store::SqliteStore;
 
@@ -174,7 +175,7 @@ fn decoy_members_never_change_what_a_call_is_authorized_on() {
     };
     services
         .execute(
-            ServiceId::Iam,
+            ids::IAM,
             "CreateUser",
             &json!({"UserName": "nobody"}),
             &root,
@@ -183,7 +184,7 @@ fn decoy_members_never_change_what_a_call_is_authorized_on() {
         .unwrap();
     let key = services
         .execute(
-            ServiceId::Iam,
+            ids::IAM,
             "CreateAccessKey",
             &json!({"UserName": "nobody"}),
             &root,

@@ -15,6 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 use time::macros::datetime;
 use trailguard_model::{Caller, FixedClock, RequestContext, SeqIds, ServiceId, Value};
+use trailguard_services::ids;
 use trailguard_services::{Accounts as _, Services};
 use trailguard_store::{SqliteStore, Store};
 
@@ -118,7 +119,7 @@ fn records_for_each_identity_type() {
 
     w.call(
         &root,
-        ServiceId::Iam,
+        ids::IAM,
         "CreateUser",
         json!({"UserName": "alice", "Tags": [{"Key": "team", "Value": "red"}]}),
     )
@@ -128,7 +129,7 @@ fn records_for_each_identity_type() {
     let key = w
         .call(
             &root,
-            ServiceId::Iam,
+            ids::IAM,
             "CreateAccessKey",
             json!({"UserName": "alice"}),
         )
@@ -146,19 +147,14 @@ fn records_for_each_identity_type() {
 
     w.call(
         &root,
-        ServiceId::Iam,
+        ids::IAM,
         "AttachUserPolicy",
         json!({"UserName": "alice", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
     )
     .unwrap();
     let alice = w.caller(&key_id, None);
-    w.call(
-        &alice,
-        ServiceId::Iam,
-        "GetUser",
-        json!({"UserName": "alice"}),
-    )
-    .unwrap();
+    w.call(&alice, ids::IAM, "GetUser", json!({"UserName": "alice"}))
+        .unwrap();
     golden("iam-user-get-user", &w.last_record());
 
     let trust = format!(
@@ -166,7 +162,7 @@ fn records_for_each_identity_type() {
     );
     w.call(
         &root,
-        ServiceId::Iam,
+        ids::IAM,
         "CreateRole",
         json!({"RoleName": "deployer", "AssumeRolePolicyDocument": trust}),
     )
@@ -174,7 +170,7 @@ fn records_for_each_identity_type() {
     golden("root-create-role", &w.last_record());
 
     let creds = w
-        .call(&alice, ServiceId::Sts, "AssumeRole", json!({"RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/deployer"), "RoleSessionName": "ci", "DurationSeconds": "900"}))
+        .call(&alice, ids::STS, "AssumeRole", json!({"RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/deployer"), "RoleSessionName": "ci", "DurationSeconds": "900"}))
         .unwrap();
     let rec = w.last_record();
     let session_secret = s(&creds, &["Credentials", "SecretAccessKey"]);
@@ -185,44 +181,29 @@ fn records_for_each_identity_type() {
         &s(&creds, &["Credentials", "AccessKeyId"]),
         Some(&s(&creds, &["Credentials", "SessionToken"])),
     );
-    w.call(&session, ServiceId::Sts, "GetCallerIdentity", json!({}))
+    w.call(&session, ids::STS, "GetCallerIdentity", json!({}))
         .unwrap();
     golden("assumed-role-get-caller-identity", &w.last_record());
 
     // A denied call is recorded with AWS's error and message, and changes nothing.
-    w.call(
-        &root,
-        ServiceId::Iam,
-        "CreateUser",
-        json!({"UserName": "bob"}),
-    )
-    .unwrap();
+    w.call(&root, ids::IAM, "CreateUser", json!({"UserName": "bob"}))
+        .unwrap();
     let bob_key = w
         .call(
             &root,
-            ServiceId::Iam,
+            ids::IAM,
             "CreateAccessKey",
             json!({"UserName": "bob"}),
         )
         .unwrap();
     let bob = w.caller(&s(&bob_key, &["AccessKey", "AccessKeyId"]), None);
     let err = w
-        .call(
-            &bob,
-            ServiceId::Iam,
-            "CreateUser",
-            json!({"UserName": "mallory"}),
-        )
+        .call(&bob, ids::IAM, "CreateUser", json!({"UserName": "mallory"}))
         .unwrap_err();
     assert_eq!(err.code, "AccessDenied");
     golden("iam-user-denied-create-user", &w.last_record());
     let missing = w
-        .call(
-            &root,
-            ServiceId::Iam,
-            "GetUser",
-            json!({"UserName": "mallory"}),
-        )
+        .call(&root, ids::IAM, "GetUser", json!({"UserName": "mallory"}))
         .unwrap_err();
     assert_eq!(missing.code, "NoSuchEntity");
 
@@ -253,14 +234,14 @@ fn a_failed_write_leaves_no_state_behind() {
     let err = w
         .call(
             &root,
-            ServiceId::Iam,
+            ids::IAM,
             "CreateRole",
             json!({"RoleName": "r", "AssumeRolePolicyDocument": "{\"Statement\":[]}"}),
         )
         .unwrap_err();
     assert_eq!(err.code, "MalformedPolicyDocument");
     let got = w
-        .call(&root, ServiceId::Iam, "GetRole", json!({"RoleName": "r"}))
+        .call(&root, ids::IAM, "GetRole", json!({"RoleName": "r"}))
         .unwrap_err();
     assert_eq!(got.code, "NoSuchEntity");
     let recs = w.store.events_after(0, usize::MAX).unwrap();
@@ -279,17 +260,12 @@ fn a_failed_write_leaves_no_state_behind() {
 fn every_operation_passes_the_authorization_point() {
     let mut w = World::new();
     let root = w.caller("AKIAROOTROOTROOTROOT", None);
-    w.call(
-        &root,
-        ServiceId::Iam,
-        "CreateUser",
-        json!({"UserName": "nobody"}),
-    )
-    .unwrap();
+    w.call(&root, ids::IAM, "CreateUser", json!({"UserName": "nobody"}))
+        .unwrap();
     let key = w
         .call(
             &root,
-            ServiceId::Iam,
+            ids::IAM,
             "CreateAccessKey",
             json!({"UserName": "nobody"}),
         )
@@ -354,7 +330,7 @@ fn bootstrap_records_the_root_key_and_never_resurrects_it() {
     let root = w.caller("AKIAROOTROOTROOTROOT", None);
     w.call(
         &root,
-        ServiceId::Iam,
+        ids::IAM,
         "DeleteAccessKey",
         json!({"AccessKeyId": "AKIAROOTROOTROOTROOT"}),
     )

@@ -15,6 +15,7 @@ use serde_json::{Value as Json, json};
 use std::sync::Arc;
 use time::macros::datetime;
 use trailguard_model::{ApiError, Caller, FixedClock, RequestContext, SeqIds, ServiceId, Value};
+use trailguard_services::ids;
 use trailguard_services::{Accounts as _, Services};
 use trailguard_store::SqliteStore;
 
@@ -75,19 +76,14 @@ impl World {
 
     /// A us-east-1 bucket CloudTrail may write to.
     fn trail_bucket(&self, name: &str) {
-        self.call(
-            EAST,
-            ServiceId::S3,
-            "CreateBucket",
-            &json!({"bucketName": name}),
-        );
+        self.call(EAST, ids::S3, "CreateBucket", &json!({"bucketName": name}));
         let policy = json!({"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
             "Action": "s3:PutObject", "Resource": format!("arn:aws:s3:::{name}/*")}]});
         let body = base64::engine::general_purpose::STANDARD.encode(policy.to_string());
         self.call(
             EAST,
-            ServiceId::S3,
+            ids::S3,
             "PutBucketPolicy",
             &json!({"bucketName": name, "Body": body}),
         );
@@ -100,7 +96,7 @@ fn s3_calls_on_a_bucket_are_served_only_in_its_region() {
     w.trail_bucket("east-bucket");
     let body = base64::engine::general_purpose::STANDARD.encode("x");
     let put = json!({"bucketName": "east-bucket", "key": "k", "Body": body});
-    let e = w.refused(WEST, ServiceId::S3, "PutObject", &put);
+    let e = w.refused(WEST, ids::S3, "PutObject", &put);
     assert_eq!(e.code, "AuthorizationHeaderMalformed");
     assert_eq!(e.status, 400);
     assert_eq!(
@@ -118,22 +114,21 @@ fn s3_calls_on_a_bucket_are_served_only_in_its_region() {
             json!({"bucketName": "east-bucket", "key": "k"}),
         ),
     ] {
-        let e = w.refused(WEST, ServiceId::S3, action, &params);
+        let e = w.refused(WEST, ids::S3, action, &params);
         assert_eq!(e.code, "AuthorizationHeaderMalformed", "{action}");
     }
     // Nothing was written; from the bucket's region the same put works.
     let list = json!({"bucketName": "east-bucket"});
-    let listing = w.call(EAST, ServiceId::S3, "ListObjectsV2", &list);
+    let listing = w.call(EAST, ids::S3, "ListObjectsV2", &list);
     assert_eq!(listing.get("KeyCount"), Some(&Value::Int(0)));
-    w.call(EAST, ServiceId::S3, "PutObject", &put);
+    w.call(EAST, ids::S3, "PutObject", &put);
     // A missing bucket is NoSuchBucket from any region; ListBuckets is global.
     let missing = json!({"bucketName": "no-such-bucket"});
     assert_eq!(
-        w.refused(WEST, ServiceId::S3, "ListObjectsV2", &missing)
-            .code,
+        w.refused(WEST, ids::S3, "ListObjectsV2", &missing).code,
         "NoSuchBucket"
     );
-    w.call(WEST, ServiceId::S3, "ListBuckets", &json!({}));
+    w.call(WEST, ids::S3, "ListBuckets", &json!({}));
 }
 
 #[test]
@@ -141,21 +136,21 @@ fn create_bucket_outside_us_east_1_needs_the_regions_constraint() {
     let w = World::new();
     let e = w.refused(
         WEST,
-        ServiceId::S3,
+        ids::S3,
         "CreateBucket",
         &json!({"bucketName": "west-bucket"}),
     );
     assert_eq!(e.code, "IllegalLocationConstraintException");
     let other = json!({"bucketName": "west-bucket",
         "CreateBucketConfiguration": {"LocationConstraint": "us-west-2"}});
-    let e = w.refused(WEST, ServiceId::S3, "CreateBucket", &other);
+    let e = w.refused(WEST, ids::S3, "CreateBucket", &other);
     assert_eq!(e.code, "IllegalLocationConstraintException");
     let own = json!({"bucketName": "west-bucket",
         "CreateBucketConfiguration": {"LocationConstraint": WEST}});
-    w.call(WEST, ServiceId::S3, "CreateBucket", &own);
+    w.call(WEST, ids::S3, "CreateBucket", &own);
     let away = json!({"bucketName": "away-bucket",
         "CreateBucketConfiguration": {"LocationConstraint": WEST}});
-    w.call(EAST, ServiceId::S3, "CreateBucket", &away);
+    w.call(EAST, ids::S3, "CreateBucket", &away);
 }
 
 #[test]
@@ -165,13 +160,13 @@ fn trails_change_only_from_their_home_region() {
     for (name, multi) in [("single", false), ("multi", true)] {
         w.call(
             EAST,
-            ServiceId::CloudTrail,
+            ids::CLOUDTRAIL,
             "CreateTrail",
             &json!({"Name": name, "S3BucketName": "trail-logs", "IsMultiRegionTrail": multi}),
         );
         w.call(
             EAST,
-            ServiceId::CloudTrail,
+            ids::CLOUDTRAIL,
             "StartLogging",
             &json!({"Name": name}),
         );
@@ -197,13 +192,13 @@ fn trails_change_only_from_their_home_region() {
             ),
             ("DeleteTrail", json!({"Name": arn})),
         ] {
-            let e = w.refused(WEST, ServiceId::CloudTrail, action, &params);
+            let e = w.refused(WEST, ids::CLOUDTRAIL, action, &params);
             assert_eq!(e.code, "InvalidHomeRegionException", "{action} on {name}");
             assert_eq!(e.status, 400);
         }
         let status = w.call(
             EAST,
-            ServiceId::CloudTrail,
+            ids::CLOUDTRAIL,
             "GetTrailStatus",
             &json!({"Name": name}),
         );
@@ -212,28 +207,13 @@ fn trails_change_only_from_their_home_region() {
             // Its shadow trail in eu-west-1 reads.
             w.call(
                 WEST,
-                ServiceId::CloudTrail,
+                ids::CLOUDTRAIL,
                 "GetTrailStatus",
                 &json!({"Name": arn}),
             );
-            w.call(
-                WEST,
-                ServiceId::CloudTrail,
-                "GetTrail",
-                &json!({"Name": arn}),
-            );
+            w.call(WEST, ids::CLOUDTRAIL, "GetTrail", &json!({"Name": arn}));
         }
-        w.call(
-            EAST,
-            ServiceId::CloudTrail,
-            "StopLogging",
-            &json!({"Name": arn}),
-        );
-        w.call(
-            EAST,
-            ServiceId::CloudTrail,
-            "DeleteTrail",
-            &json!({"Name": arn}),
-        );
+        w.call(EAST, ids::CLOUDTRAIL, "StopLogging", &json!({"Name": arn}));
+        w.call(EAST, ids::CLOUDTRAIL, "DeleteTrail", &json!({"Name": arn}));
     }
 }

@@ -15,7 +15,8 @@ use serde_json::{Value as Json, json};
 use std::sync::Arc;
 use time::macros::datetime;
 use trailguard_core::identity::{Entity, Kind, key};
-use trailguard_model::{ApiError, FixedClock, RequestContext, SeqIds, ServiceId, Value};
+use trailguard_model::{ApiError, FixedClock, RequestContext, SeqIds, Value};
+use trailguard_services::ids;
 use trailguard_services::{Accounts as _, Services};
 use trailguard_store::{SqliteStore, StoreError, transact};
 
@@ -43,7 +44,7 @@ fn call(s: &Services, action: &str, params: Json) -> Result<Value, ApiError> {
         received_at: datetime!(2026-11-23 19:03:04 UTC),
         secure_transport: true,
     };
-    s.execute(ServiceId::Iam, action, &params, &root, &ctx)
+    s.execute(ids::IAM, action, &params, &root, &ctx)
 }
 
 /// Rewrites a stored role as an earlier version kept it: without the flag.

@@ -18,6 +18,7 @@ use std::io::Read as _;
 use std::sync::Arc;
 use time::macros::datetime;
 use trailguard_model::{Caller, FixedClock, RequestContext, SeqIds, ServiceId, Value};
+use trailguard_services::ids;
 use trailguard_services::{Accounts as _, Services};
 use trailguard_services::{Config, TrailTiming as Timing};
 use trailguard_store::{SqliteStore, Store};
@@ -61,13 +62,13 @@ impl World {
             root,
             calls: 0,
         };
-        w.call(ServiceId::S3, "CreateBucket", json!({"bucketName": BUCKET}));
+        w.call(ids::S3, "CreateBucket", json!({"bucketName": BUCKET}));
         let policy = json!({"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
             "Action": "s3:PutObject", "Resource": format!("arn:aws:s3:::{BUCKET}/*")}]});
         let body = base64::engine::general_purpose::STANDARD.encode(policy.to_string());
         w.call(
-            ServiceId::S3,
+            ids::S3,
             "PutBucketPolicy",
             json!({"bucketName": BUCKET, "Body": body}),
         );
@@ -105,7 +106,7 @@ impl World {
     /// The event ids in every log file delivered to the bucket, with repeats.
     fn delivered(&mut self) -> Vec<String> {
         let listed = self.call(
-            ServiceId::S3,
+            ids::S3,
             "ListObjectsV2",
             json!({"bucketName": BUCKET, "prefix": "AWSLogs/"}),
         );
@@ -121,7 +122,7 @@ impl World {
                 continue;
             }
             let object = self.call(
-                ServiceId::S3,
+                ids::S3,
                 "GetObject",
                 json!({"bucketName": BUCKET, "key": key}),
             );
@@ -142,54 +143,38 @@ impl World {
 }
 
 fn user(w: &mut World, name: &str) -> String {
-    w.act(ServiceId::Iam, "CreateUser", json!({"UserName": name}))
+    w.act(ids::IAM, "CreateUser", json!({"UserName": name}))
 }
 
 #[test]
 fn every_change_governs_only_the_records_after_its_own() {
     let mut w = World::new();
     w.call(
-        ServiceId::CloudTrail,
+        ids::CLOUDTRAIL,
         "CreateTrail",
         json!({"Name": "audit", "S3BucketName": BUCKET}),
     );
     let mut owed = BTreeSet::new();
     let mut hidden = BTreeSet::new();
-    owed.insert(w.act(
-        ServiceId::CloudTrail,
-        "StartLogging",
-        json!({"Name": "audit"}),
-    ));
+    owed.insert(w.act(ids::CLOUDTRAIL, "StartLogging", json!({"Name": "audit"})));
     owed.insert(user(&mut w, "before-stop"));
-    owed.insert(w.act(
-        ServiceId::CloudTrail,
-        "StopLogging",
-        json!({"Name": "audit"}),
-    ));
+    owed.insert(w.act(ids::CLOUDTRAIL, "StopLogging", json!({"Name": "audit"})));
     hidden.insert(user(&mut w, "while-stopped"));
-    owed.insert(w.act(
-        ServiceId::CloudTrail,
-        "StartLogging",
-        json!({"Name": "audit"}),
-    ));
+    owed.insert(w.act(ids::CLOUDTRAIL, "StartLogging", json!({"Name": "audit"})));
     owed.insert(user(&mut w, "after-start"));
     owed.insert(w.act(
-        ServiceId::CloudTrail,
+        ids::CLOUDTRAIL,
         "PutEventSelectors",
         json!({"TrailName": "audit", "EventSelectors": [{"IncludeManagementEvents": false}]}),
     ));
     hidden.insert(user(&mut w, "while-excluded"));
     owed.insert(w.act(
-        ServiceId::CloudTrail,
+        ids::CLOUDTRAIL,
         "PutEventSelectors",
         json!({"TrailName": "audit", "EventSelectors": [{"IncludeManagementEvents": true}]}),
     ));
     owed.insert(user(&mut w, "after-restore"));
-    owed.insert(w.act(
-        ServiceId::CloudTrail,
-        "DeleteTrail",
-        json!({"Name": "audit"}),
-    ));
+    owed.insert(w.act(ids::CLOUDTRAIL, "DeleteTrail", json!({"Name": "audit"})));
     hidden.insert(user(&mut w, "after-delete"));
 
     // No delivery ran in between: one forced delivery settles it all.
@@ -225,21 +210,13 @@ fn seq_of(w: &World, event_id: &str) -> i64 {
 fn a_trail_stored_before_settings_were_versioned_keeps_delivering_as_it_did() {
     let mut w = World::new();
     w.call(
-        ServiceId::CloudTrail,
+        ids::CLOUDTRAIL,
         "CreateTrail",
         json!({"Name": "legacy", "S3BucketName": BUCKET}),
     );
-    let start = w.act(
-        ServiceId::CloudTrail,
-        "StartLogging",
-        json!({"Name": "legacy"}),
-    );
+    let start = w.act(ids::CLOUDTRAIL, "StartLogging", json!({"Name": "legacy"}));
     let before = user(&mut w, "before-stop");
-    let stop = w.act(
-        ServiceId::CloudTrail,
-        "StopLogging",
-        json!({"Name": "legacy"}),
-    );
+    let stop = w.act(ids::CLOUDTRAIL, "StopLogging", json!({"Name": "legacy"}));
     let after = user(&mut w, "after-stop");
     // What the previous version left: no epochs, and a state stopping at StopLogging's record.
     let key = format!("{ACCOUNT}/us-east-1/legacy");

@@ -7,13 +7,12 @@ pub mod polly;
 pub mod redshift;
 
 use trailguard_core::module::ServiceModule;
-use trailguard_model::ServiceId;
 
 /// Redshift, as the core sees it: clusters keep its service-linked role in use.
 pub fn redshift_module() -> ServiceModule {
     ServiceModule {
         linked: Some(&redshift::Linked),
-        ..ServiceModule::new(ServiceId::Redshift, redshift::OPERATIONS)
+        ..ServiceModule::new(&redshift::DEF, redshift::OPERATIONS)
     }
 }
 
@@ -21,7 +20,7 @@ pub fn redshift_module() -> ServiceModule {
 pub fn lex_module() -> ServiceModule {
     ServiceModule {
         linked: Some(&lex::Linked),
-        ..ServiceModule::new(ServiceId::Lex, lex::OPERATIONS)
+        ..ServiceModule::new(&lex::DEF, lex::OPERATIONS)
     }
 }
 
@@ -30,6 +29,6 @@ pub fn lex_module() -> ServiceModule {
 pub fn polly_module() -> ServiceModule {
     ServiceModule {
         redact: Some(polly::redact_text),
-        ..ServiceModule::new(ServiceId::Polly, polly::OPERATIONS)
+        ..ServiceModule::new(&polly::DEF, polly::OPERATIONS)
     }
 }

@@ -15,11 +15,18 @@ use trailguard_core::identity::{Entity, Kind, key};
 use trailguard_core::ops::Operation;
 use trailguard_core::params::Params;
 use trailguard_iam::linked::{self, LinkedResources};
-use trailguard_model::Value;
+use trailguard_model::wire::Protocol;
+use trailguard_model::{ServiceDef, Value};
 
 const NS_CLUSTER: &str = "redshift.cluster";
 /// Redshift's service principal.
 pub const SERVICE: &str = "redshift.amazonaws.com";
+
+/// Amazon Redshift.
+pub const DEF: ServiceDef = ServiceDef {
+    xml_namespace: "http://redshift.amazonaws.com/doc/2012-12-01/",
+    ..ServiceDef::new("redshift", "redshift.amazonaws.com", Protocol::AwsQuery)
+};
 /// At most this many IAM roles per cluster (Redshift's quota).
 const MAX_CLUSTER_IAM_ROLES: usize = 50;
 

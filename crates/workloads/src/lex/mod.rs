@@ -21,10 +21,20 @@ use trailguard_core::error::{Error, Result};
 use trailguard_core::ops::Operation;
 use trailguard_core::params::Params;
 use trailguard_iam::linked::{self, LinkedResources};
-use trailguard_model::Value;
+use trailguard_model::wire::Protocol;
+use trailguard_model::{ServiceDef, Value};
 
 /// Lex's service principal.
 pub const SERVICE: &str = "lex.amazonaws.com";
+
+pub mod routes;
+
+/// Lex V1 (model building and runtime share the signing name `lex`).
+pub const DEF: ServiceDef = ServiceDef {
+    routes: routes::ROUTES,
+    large_bodies: true,
+    ..ServiceDef::new("lex", "lex.amazonaws.com", Protocol::RestJson1)
+};
 const LATEST: &str = "$LATEST";
 
 const NS_BOT: &str = "lex.bot";
@@ -888,7 +898,7 @@ pub fn post_content(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<
             env,
             &caller,
             SERVICE,
-            trailguard_model::ServiceId::Polly,
+            crate::polly::DEF.id,
             "SynthesizeSpeech",
             &params,
         )?;

@@ -21,8 +21,17 @@ use trailguard_core::error::{Error, Result};
 use trailguard_core::ops::Operation;
 use trailguard_core::params::Params;
 use trailguard_core::prepare::{Job, JobContext};
-use trailguard_model::Value;
+use trailguard_model::wire::Protocol;
+use trailguard_model::{ServiceDef, Value};
 pub use voices::{Voice, voice};
+
+pub mod routes;
+
+/// Amazon Polly.
+pub const DEF: ServiceDef = ServiceDef {
+    routes: routes::ROUTES,
+    ..ServiceDef::new("polly", "polly.amazonaws.com", Protocol::RestJson1)
+};
 
 /// Polly's records show the text to speak only as asterisks.
 pub fn redact_text(params: &mut serde_json::Value) {
