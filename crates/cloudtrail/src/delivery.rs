@@ -220,9 +220,15 @@ pub(super) fn record_change(
     {
         return Ok(());
     }
+    // A new trail's cursor starts at the feed watermark, so no record still
+    // committing below it is skipped. The epoch is keyed by this call's own
+    // record, the next one this transaction appends: with one writer (SQLite)
+    // that is `last_event_seq() + 1`; a store with concurrent writers must
+    // key it by the record's own sequence instead (see ARCHITECTURE.md).
     let last = env.tx.last_event_seq()?;
+    let cursor = env.tx.feed_watermark()?;
     let mut s: State = env.get(NS_STATE, trail_key)?.unwrap_or(State {
-        cursor: last,
+        cursor,
         ..State::default()
     });
     let prefix = format!("{trail_key}/");

@@ -19,10 +19,32 @@ use trailguard_model::clock::iso8601;
 use trailguard_model::error::quote;
 use trailguard_policy::{Context, Decision, Policy, PolicyDocument, PolicyKind, Query, Reason};
 
-/// Proof that the current call was authorized. Only this module can construct it.
-#[derive(Debug)]
+/// Proof that an action was decided and allowed on a resource. Only this
+/// module constructs it, and it names what it authorizes: the core checks
+/// that the proof a handler gets is for the operation it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authorized {
-    _seal: (),
+    action: String,
+    resource: String,
+}
+
+impl Authorized {
+    fn new(action: &str, resource: &str) -> Self {
+        Self {
+            action: action.to_string(),
+            resource: resource.to_string(),
+        }
+    }
+
+    /// The IAM action allowed (`iam:CreateUser`).
+    pub fn action(&self) -> &str {
+        &self.action
+    }
+
+    /// The resource it was allowed on.
+    pub fn resource(&self) -> &str {
+        &self.resource
+    }
 }
 
 /// A policy document with its kind and how decisions name it.
@@ -385,7 +407,7 @@ fn finish(
     decision: Decision,
 ) -> Result<Authorized> {
     if decision.is_allowed() {
-        return Ok(Authorized { _seal: () });
+        return Ok(Authorized::new(action, resource));
     }
     env.decision_trace = Some(trace(&decision));
     let who = env.caller.principal.arn();
@@ -470,7 +492,7 @@ pub fn authorize_with(
             }
         };
         if unrestricted {
-            return Ok(Authorized { _seal: () });
+            return Ok(Authorized::new(action, resource));
         }
     }
     let mut ctx = request_context(env, params, resource)?;
@@ -499,8 +521,8 @@ pub fn authorize_with(
 
 /// For operations that decide in their handler (`Operation::authorized_in_handler`):
 /// only the core's dispatch may hand it out.
-pub(crate) fn in_handler() -> Authorized {
-    Authorized { _seal: () }
+pub(crate) fn in_handler(action: &str) -> Authorized {
+    Authorized::new(action, "*")
 }
 
 /// Decides `sts:AssumeRole` on `role`: the trust policy is the resource policy,
@@ -555,7 +577,7 @@ pub fn authorize_assume_role(
         &ctx,
     );
     if decision.is_allowed() {
-        return Ok(Authorized { _seal: () });
+        return Ok(Authorized::new(action, role_arn));
     }
     env.decision_trace = Some(trace(&decision));
     Err(denied())
@@ -574,7 +596,7 @@ pub fn authorize_pass_role(
     if let Principal::Root { account_id } = &env.caller.principal
         && *account_id == env.account
     {
-        return Ok(Authorized { _seal: () });
+        return Ok(Authorized::new(action, role_arn));
     }
     let mut ctx = request_context(env, params, role_arn)?;
     ctx.set("iam:PassedToService", service);

@@ -3,7 +3,7 @@
 //! service's operation.
 //!
 //! The lifecycle of service-linked roles (creating one on first use, assuming
-//! it, granting it access) is IAM's and lives in `trailguard_iam::linked`; the
+//! it, granting it access) is IAM's and lives in the IAM crate; the
 //! core only knows, through the [`Registry`](crate::module::Registry), which
 //! services have resources and how to run an operation as a session.
 

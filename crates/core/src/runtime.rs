@@ -402,16 +402,26 @@ pub fn run_operation(
         // AssumeRole is decided by `authz::authorize_assume_role`, the trust
         // policy being the resource policy; GetSessionToken is refused to
         // session credentials).
-        authz::in_handler()
+        authz::in_handler(&action_name)
     } else {
         // Every resource is decided on its own; the first refused names itself
-        // in the denial.
-        let mut token = None;
+        // in the denial. The handler gets the proof for the operation's own
+        // resource, the first.
+        let mut first = None;
         for resource in op.resources(env, p)? {
-            token = Some(authz::authorize(env, &action_name, &resource, p)?);
+            let token = authz::authorize(env, &action_name, &resource, p)?;
+            first.get_or_insert(token);
         }
-        token.ok_or_else(|| Error::Corrupt(format!("{} names no resource", op.name)))?
+        first.ok_or_else(|| Error::Corrupt(format!("{} names no resource", op.name)))?
     };
+    // The proof must be for this operation, whoever built it.
+    if token.action() != action_name {
+        return Err(Error::Corrupt(format!(
+            "{} ran with a decision for {}",
+            op.name,
+            token.action()
+        )));
+    }
     let out = (op.run)(env, &token, p)?;
     note_key_use(env, service)?;
     Ok(out)

@@ -34,9 +34,11 @@ use trailguard_model::ApiError;
 const NS_CURSOR: &str = "guardduty.cursor";
 const BATCH: usize = 2_000;
 
-/// CreateDetector: detection starts with the records committed from now on.
+/// CreateDetector: detection starts with the records committed from now on
+/// (the store's feed watermark: on a store with concurrent writers, a record
+/// still being committed below it is never skipped).
 pub fn start(env: &mut Env<'_>, d: &Detector) -> Result<()> {
-    let seq = env.tx.last_event_seq()?;
+    let seq = env.tx.feed_watermark()?;
     env.put(NS_CURSOR, &d.key(), &seq)
 }
 
