@@ -10,7 +10,7 @@
 //! question naming any other field reads the findings themselves. Every write of a finding writes its summary in the same
 //! transaction ([`store`]). A detector whose findings were written before
 //! summaries existed has no ready marker; the worker builds its summaries once
-//! ([`Services::build_finding_summaries`]) and until then reads use the
+//! ([`BuildSummaries`]) and until then reads use the
 //! findings.
 
 use super::{Detector, criteria};

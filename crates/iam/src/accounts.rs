@@ -19,7 +19,7 @@ pub struct RootIdentity {
     pub secret_access_key: Secret,
 }
 
-/// The outcome of [`Services::bootstrap`].
+/// The outcome of [`Accounts::bootstrap`].
 #[derive(Debug)]
 pub struct Bootstrap {
     pub account_id: String,
