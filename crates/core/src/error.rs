@@ -1,11 +1,41 @@
-//! The one place where trailguard's service errors become AWS error codes.
+//! The errors every service shares, and the door through which each service's
+//! own errors reach the client.
+//!
+//! The core raises only what it raises itself (authorization, authentication,
+//! input checks in [`crate::params`], throttling, prepared work, storage). Each
+//! service keeps its AWS error codes in an enum of its own, in its crate's
+//! `error.rs`, and maps it to the wire there ([`ServiceError`]): one enum for
+//! eight services grew clashing names (two `InvalidParameter`s) and made every
+//! new code a change to the core, which must not know which services exist.
+//! [`Error::into_api`] is the one place an internal failure is logged.
 
 use trailguard_model::ApiError;
 use trailguard_store::StoreError;
 
-/// Every error an IAM or STS operation can answer with, named after its AWS code.
+/// A service's own error, named after its AWS code and mapped to the wire by
+/// the service. It reaches callers as [`Error::Service`].
+pub trait ServiceError: std::error::Error + Send + Sync + 'static {
+    /// The wire code, for example `NoSuchEntity` or `TrailNotFoundException`.
+    fn code(&self) -> &'static str;
+
+    /// The HTTP status.
+    fn status(&self) -> u16;
+
+    /// The error as the client sees it: a caller fault with the error's text
+    /// as its message, unless the service says otherwise.
+    fn to_api(&self) -> ApiError {
+        ApiError::sender(self.code(), self.status(), self.to_string())
+    }
+}
+
+/// Every error an operation can end with: the ones the core raises, and any
+/// service's own ([`Error::Service`]).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A service's own error, already knowing its AWS shape.
+    #[error("{0}")]
+    Service(Box<dyn ServiceError>),
+    // Service errors on their way to their services' own enums.
     #[error("{0}")]
     NoSuchEntity(String),
     #[error("{0}")]
@@ -15,23 +45,11 @@ pub enum Error {
     #[error("{0}")]
     LimitExceeded(String),
     #[error("{0}")]
-    InvalidInput(String),
-    #[error("{0}")]
-    ValidationError(String),
-    #[error("{0}")]
     MalformedPolicyDocument(String),
     #[error("{0}")]
     UnmodifiableEntity(String),
     #[error("{0}")]
-    AccessDenied(String),
-    #[error("{0}")]
-    InvalidAction(String),
-    #[error("{0}")]
     PackedPolicyTooLarge(String),
-    #[error("{0}")]
-    InvalidClientTokenId(String),
-    #[error("{0}")]
-    ExpiredToken(String),
     #[error("{0}")]
     ClusterAlreadyExists(String),
     #[error("{0}")]
@@ -78,7 +96,6 @@ pub enum Error {
     EngineNotSupported(String),
     #[error("{0}")]
     LanguageNotSupported(String),
-    /// Polly could not synthesize (the speech engine is missing or failed).
     #[error("{0}")]
     SynthesisFailure(String),
     #[error("{0}")]
@@ -105,7 +122,6 @@ pub enum Error {
     InvalidLocationConstraint(String),
     #[error("{0}")]
     IllegalLocationConstraint(String),
-    /// An S3 request signed for a region that is not the bucket's.
     #[error(
         "The authorization header is malformed; the region '{signed}' is wrong; expecting '{expected}'"
     )]
@@ -138,6 +154,20 @@ pub enum Error {
     InvalidParameterCombinationCloudTrail(String),
     #[error("{0}")]
     InvalidKmsKeyId(String),
+    /// IAM's code for bad input, which the core's tag checks also raise.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// A member that breaks its constraint ([`Error::constraint`], [`Error::missing`]).
+    #[error("{0}")]
+    ValidationError(String),
+    #[error("{0}")]
+    AccessDenied(String),
+    #[error("{0}")]
+    InvalidAction(String),
+    #[error("{0}")]
+    InvalidClientTokenId(String),
+    #[error("{0}")]
+    ExpiredToken(String),
     /// Too many slow requests at once, or inputs that kept changing while the
     /// call's slow work was prepared (`prepare`).
     #[error("{0}")]
@@ -154,23 +184,34 @@ pub enum Error {
     Corrupt(String),
 }
 
+impl<E: ServiceError> From<E> for Error {
+    fn from(e: E) -> Self {
+        Error::Service(Box::new(e))
+    }
+}
+
 impl Error {
-    /// The AWS error as the client sees it.
+    /// The error as the client is answered with it. The one place internal
+    /// failures are logged; the client sees only the generic internal error.
+    pub fn into_api(self) -> ApiError {
+        if matches!(self, Error::Store(_) | Error::Corrupt(_)) {
+            tracing::error!(error = %self, "internal failure");
+        }
+        self.to_api()
+    }
+
+    /// The AWS error as the client sees it, without logging: for recording a
+    /// failure that is answered (and logged) elsewhere.
     pub fn to_api(&self) -> ApiError {
         let (code, status) = match self {
+            Error::Service(e) => return e.to_api(),
             Error::NoSuchEntity(_) => ("NoSuchEntity", 404),
             Error::EntityAlreadyExists(_) => ("EntityAlreadyExists", 409),
             Error::DeleteConflict(_) => ("DeleteConflict", 409),
             Error::LimitExceeded(_) => ("LimitExceeded", 409),
-            Error::InvalidInput(_) => ("InvalidInput", 400),
-            Error::ValidationError(_) => ("ValidationError", 400),
             Error::MalformedPolicyDocument(_) => ("MalformedPolicyDocument", 400),
             Error::UnmodifiableEntity(_) => ("UnmodifiableEntity", 400),
-            Error::AccessDenied(_) => ("AccessDenied", 403),
-            Error::InvalidAction(_) => ("InvalidAction", 400),
             Error::PackedPolicyTooLarge(_) => ("PackedPolicyTooLarge", 400),
-            Error::InvalidClientTokenId(_) => ("InvalidClientTokenId", 403),
-            Error::ExpiredToken(_) => ("ExpiredToken", 403),
             Error::ClusterAlreadyExists(_) => ("ClusterAlreadyExists", 400),
             Error::ClusterNotFound(_) => ("ClusterNotFound", 404),
             Error::InvalidParameterValue(_) => ("InvalidParameterValue", 400),
@@ -227,7 +268,6 @@ impl Error {
                 ("InvalidParameterCombinationException", 400)
             }
             Error::InvalidKmsKeyId(_) => ("InvalidKmsKeyIdException", 400),
-            Error::Throttling(_) => ("ThrottlingException", 400),
             Error::SynthesisFailure(_) => {
                 // A server fault, but its cause (a missing speech engine) is the
                 // operator's to fix, so the message is sent.
@@ -235,11 +275,30 @@ impl Error {
                 e.fault = trailguard_model::Fault::Receiver;
                 return e;
             }
+            Error::InvalidInput(_) => ("InvalidInput", 400),
+            Error::ValidationError(_) => ("ValidationError", 400),
+            Error::AccessDenied(_) => ("AccessDenied", 403),
+            Error::InvalidAction(_) => ("InvalidAction", 400),
+            Error::InvalidClientTokenId(_) => ("InvalidClientTokenId", 403),
+            Error::ExpiredToken(_) => ("ExpiredToken", 403),
+            Error::Throttling(_) => ("ThrottlingException", 400),
             Error::Store(_) | Error::Corrupt(_) | Error::NeedsPreparation(_) => {
                 return ApiError::internal();
             }
         };
         ApiError::sender(code, status, self.to_string())
+    }
+
+    /// The service error this is, if it is one of `E`'s (handlers and tests
+    /// telling their own errors apart).
+    pub fn service<E: ServiceError>(&self) -> Option<&E> {
+        match self {
+            Error::Service(e) => {
+                let e: &(dyn std::error::Error + 'static) = e.as_ref();
+                e.downcast_ref()
+            }
+            _ => None,
+        }
     }
 
     /// AWS's wording for a value that breaks a constraint; the value is quoted
@@ -260,3 +319,49 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Refused(&'static str);
+
+    impl std::fmt::Display for Refused {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Refused {}
+
+    impl ServiceError for Refused {
+        fn code(&self) -> &'static str {
+            "RefusedException"
+        }
+
+        fn status(&self) -> u16 {
+            409
+        }
+    }
+
+    #[test]
+    fn a_service_error_keeps_its_code_status_and_message() {
+        let e = Error::from(Refused("no"));
+        assert_eq!(e.to_api(), ApiError::sender("RefusedException", 409, "no"));
+        assert_eq!(e.to_string(), "no");
+        assert!(matches!(e.service::<Refused>(), Some(Refused("no"))));
+        assert!(
+            Error::AccessDenied("x".into())
+                .service::<Refused>()
+                .is_none()
+        );
+        assert_eq!(e.into_api().code, "RefusedException");
+    }
+
+    #[test]
+    fn internal_failures_are_answered_without_their_details() {
+        let e = Error::Corrupt("users/alice: bad json".into());
+        assert_eq!(e.into_api(), ApiError::internal());
+    }
+}
