@@ -8,10 +8,12 @@
 //! was issued for (it carries a digest of them).
 
 pub mod delivery;
+pub mod error;
 pub mod selectors;
 pub mod signing;
 pub mod trails;
 
+use crate::error::CloudTrailError;
 use base64::Engine as _;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
@@ -19,7 +21,7 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 use trailguard_core::authz::Authorized;
 use trailguard_core::env::Env;
-use trailguard_core::error::{Error, Result};
+use trailguard_core::error::Result;
 use trailguard_core::module::ServiceModule;
 use trailguard_core::ops::Operation;
 use trailguard_core::params::{Names, Params};
@@ -116,9 +118,10 @@ pub fn list_public_keys(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Res
     let start = time_param(p, "StartTime")?.unwrap_or(env.now);
     let end = time_param(p, "EndTime")?.unwrap_or(env.now);
     if start > end {
-        return Err(Error::InvalidTimeRange(
+        return Err(CloudTrailError::InvalidTimeRange(
             "Start time must be before end time.".into(),
-        ));
+        )
+        .into());
     }
     let region = env.ctx.region.clone();
     let keys = signing::overlapping(env, &region, start, end)?;
@@ -142,7 +145,8 @@ const MAX_AGE: Duration = Duration::days(90);
 
 /// An epoch-seconds (or ISO-8601) time parameter.
 fn time_param(p: Params<'_>, name: &str) -> Result<Option<OffsetDateTime>> {
-    let invalid = || Error::InvalidTimeRange(format!("{name} is not a valid time."));
+    let invalid =
+        || CloudTrailError::InvalidTimeRange(format!("{name} is not a valid time.")).into();
     match p.0.get(name) {
         None | Some(Json::Null) => Ok(None),
         Some(Json::Number(n)) => {
@@ -164,18 +168,20 @@ fn filter(p: Params<'_>) -> Result<Option<LookupFilter>> {
         None | Some(Json::Null) => return Ok(None),
         Some(Json::Array(a)) => a,
         Some(_) => {
-            return Err(Error::InvalidLookupAttributes(
+            return Err(CloudTrailError::InvalidLookupAttributes(
                 "LookupAttributes must be a list.".into(),
-            ));
+            )
+            .into());
         }
     };
     let [attr] = attrs.as_slice() else {
         if attrs.is_empty() {
             return Ok(None);
         }
-        return Err(Error::InvalidLookupAttributes(
+        return Err(CloudTrailError::InvalidLookupAttributes(
             "You cannot specify more than one lookup attribute.".into(),
-        ));
+        )
+        .into());
     };
     let a = Params(attr);
     let key = a.str("AttributeKey")?;
@@ -187,9 +193,10 @@ fn filter(p: Params<'_>) -> Result<Option<LookupFilter>> {
             "true" => LookupFilter::ReadOnly(true),
             "false" => LookupFilter::ReadOnly(false),
             _ => {
-                return Err(Error::InvalidLookupAttributes(
+                return Err(CloudTrailError::InvalidLookupAttributes(
                     "The value of the ReadOnly attribute must be true or false.".into(),
-                ));
+                )
+                .into());
             }
         },
         "Username" => LookupFilter::Username(value),
@@ -198,9 +205,10 @@ fn filter(p: Params<'_>) -> Result<Option<LookupFilter>> {
         "EventSource" => LookupFilter::EventSource(value),
         "AccessKeyId" => LookupFilter::AccessKeyId(value),
         other => {
-            return Err(Error::InvalidLookupAttributes(format!(
+            return Err(CloudTrailError::InvalidLookupAttributes(format!(
                 "Lookup attribute key {other} is not valid."
-            )));
+            ))
+            .into());
         }
     }))
 }
@@ -223,7 +231,7 @@ fn encode_token(digest: &str, cursor: (i64, i64)) -> String {
 }
 
 fn decode_token(token: &str, digest: &str) -> Result<(i64, i64)> {
-    let invalid = || Error::InvalidNextToken("Invalid NextToken.".into());
+    let invalid = || CloudTrailError::InvalidNextToken("Invalid NextToken.".into()).into();
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(token)
         .map_err(|_| invalid())?;
@@ -311,10 +319,11 @@ pub fn lookup_events(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
         {
             Some(n @ 1..=50) => usize::try_from(n).unwrap_or(50),
             _ => {
-                return Err(Error::InvalidMaxResults(
+                return Err(CloudTrailError::InvalidMaxResults(
                     "Value for parameter MaxResults is invalid: it must be between 1 and 50."
                         .into(),
-                ));
+                )
+                .into());
             }
         },
     };
@@ -322,9 +331,10 @@ pub fn lookup_events(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
     let start = time_param(p, "StartTime")?.unwrap_or(oldest).max(oldest);
     let end = time_param(p, "EndTime")?.unwrap_or(env.now);
     if start > end {
-        return Err(Error::InvalidTimeRange(
+        return Err(CloudTrailError::InvalidTimeRange(
             "Start time must be before end time.".into(),
-        ));
+        )
+        .into());
     }
     let digest = params_digest(p);
     let before = match p.opt_str("NextToken")? {

@@ -7,6 +7,7 @@
 //! `EndsWith` and their negations. The two kinds are mutually exclusive; a trail
 //! without selectors logs every management event and no data events.
 
+use crate::error::CloudTrailError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use trailguard_core::error::{Error, Result};
@@ -44,7 +45,7 @@ const OPERATORS: &[&str] = &[
 ];
 
 fn invalid(why: &str) -> Error {
-    Error::InvalidEventSelectors(why.to_string())
+    CloudTrailError::InvalidEventSelectors(why.to_string()).into()
 }
 
 /// Validates `PutEventSelectors`' input.
@@ -52,12 +53,14 @@ pub fn parse(basic: Option<&Json>, advanced: Option<&Json>) -> Result<Selectors>
     let basic = basic.filter(|v| !v.is_null());
     let advanced = advanced.filter(|v| !v.is_null());
     match (basic, advanced) {
-        (Some(_), Some(_)) => Err(Error::InvalidParameterCombinationCloudTrail(
+        (Some(_), Some(_)) => Err(CloudTrailError::InvalidParameterCombination(
             "You cannot apply basic and advanced event selectors to the same trail.".into(),
-        )),
-        (None, None) => Err(Error::InvalidParameterCombinationCloudTrail(
+        )
+        .into()),
+        (None, None) => Err(CloudTrailError::InvalidParameterCombination(
             "Either EventSelectors or AdvancedEventSelectors is required.".into(),
-        )),
+        )
+        .into()),
         (Some(b), None) => {
             let list = b
                 .as_array()

@@ -8,12 +8,13 @@
 //! Delivery itself is [`super::delivery`].
 
 use super::selectors::{self, Selectors};
+use crate::error::CloudTrailError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use time::OffsetDateTime;
 use trailguard_core::authz::Authorized;
 use trailguard_core::env::Env;
-use trailguard_core::error::{Error, Result};
+use trailguard_core::error::Result;
 use trailguard_core::params::Params;
 use trailguard_model::Value;
 
@@ -87,7 +88,7 @@ pub(super) fn trail_key(account: &str, region: &str, name: &str) -> String {
 
 /// CloudTrail's trail-name rules.
 fn check_name(name: &str) -> Result<()> {
-    let invalid = |why: &str| Err(Error::InvalidTrailName(why.to_string()));
+    let invalid = |why: &str| Err(CloudTrailError::InvalidTrailName(why.to_string()).into());
     if name.len() < 3 || name.len() > 128 {
         return invalid(
             "Trail name too short. Minimum allowed length: 3 characters. Maximum allowed length: 128 characters.",
@@ -134,9 +135,10 @@ fn check_name(name: &str) -> Result<()> {
 pub(super) fn load(env: &mut Env<'_>, name_or_arn: &str) -> Result<Trail> {
     let account = env.account.clone();
     let not_found = || {
-        Error::TrailNotFound(format!(
+        CloudTrailError::TrailNotFound(format!(
             "Unknown trail: {name_or_arn} for the user: {account}"
         ))
+        .into()
     };
     let (region, name) = match name_or_arn.strip_prefix("arn:aws:cloudtrail:") {
         Some(rest) => {
@@ -173,10 +175,11 @@ fn in_home_region(env: &Env<'_>, trail: &Trail) -> Result<()> {
     if trail.home_region == env.ctx.region {
         return Ok(());
     }
-    Err(Error::InvalidHomeRegion(format!(
+    Err(CloudTrailError::InvalidHomeRegion(format!(
         "This operation must be called from the trail's home region ({}); it was called from {}.",
         trail.home_region, env.ctx.region
-    )))
+    ))
+    .into())
 }
 
 /// [`load`] for a call that changes the trail: only from its home region
@@ -201,13 +204,14 @@ fn save(env: &mut Env<'_>, trail: &Trail) -> Result<()> {
 /// Checks that the bucket exists and its policy lets CloudTrail write there.
 fn check_bucket(env: &mut Env<'_>, trail: &Trail) -> Result<()> {
     let bucket = trailguard_s3::find_bucket(env, &trail.bucket)?.ok_or_else(|| {
-        Error::S3BucketDoesNotExist(format!("S3 bucket {} does not exist.", trail.bucket))
+        CloudTrailError::S3BucketDoesNotExist(format!("S3 bucket {} does not exist.", trail.bucket))
     })?;
     let insufficient = || {
-        Error::InsufficientS3BucketPolicy(format!(
+        CloudTrailError::InsufficientS3BucketPolicy(format!(
             "Incorrect S3 bucket policy is detected for bucket: {}",
             trail.bucket
         ))
+        .into()
     };
     let prefix = trail
         .prefix
@@ -235,9 +239,10 @@ fn check_bucket(env: &mut Env<'_>, trail: &Trail) -> Result<()> {
 fn opt_prefix(p: Params<'_>) -> Result<Option<String>> {
     match p.opt_str("S3KeyPrefix")? {
         None | Some("") => Ok(None),
-        Some(prefix) if prefix.len() > 200 => Err(Error::InvalidS3Prefix(
+        Some(prefix) if prefix.len() > 200 => Err(CloudTrailError::InvalidS3Prefix(
             "The S3 key prefix is too long: at most 200 characters.".into(),
-        )),
+        )
+        .into()),
         Some(prefix) => Ok(Some(prefix.trim_end_matches('/').to_string())),
     }
 }
@@ -248,15 +253,17 @@ pub fn create_trail(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<
     let bucket = p.str("S3BucketName")?;
     let key = trail_key(&env.account, &env.ctx.region, name);
     if env.get::<Trail>(NS_TRAIL, &key)?.is_some() {
-        return Err(Error::TrailAlreadyExists(format!(
+        return Err(CloudTrailError::TrailAlreadyExists(format!(
             "Trail {name} already exists for customer: {}",
             env.account
-        )));
+        ))
+        .into());
     }
     if p.opt_bool("IsOrganizationTrail")? == Some(true) {
-        return Err(Error::InvalidParameterCloudTrail(
+        return Err(CloudTrailError::InvalidParameter(
             "Organization trails need AWS Organizations, which trailguard does not serve.".into(),
-        ));
+        )
+        .into());
     }
     let mut tags = Vec::new();
     for t in
@@ -294,9 +301,10 @@ pub fn create_trail(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<
         tags,
     };
     if trail.multi_region && !trail.include_global {
-        return Err(Error::InvalidParameterCombinationCloudTrail(
+        return Err(CloudTrailError::InvalidParameterCombination(
             "Multi-Region trail must include global service events.".into(),
-        ));
+        )
+        .into());
     }
     check_bucket(env, &trail)?;
     save(env, &trail)?;
@@ -327,9 +335,10 @@ pub fn update_trail(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<
         trail.sns_topic = Some(v.to_string());
     }
     if trail.multi_region && !trail.include_global {
-        return Err(Error::InvalidParameterCombinationCloudTrail(
+        return Err(CloudTrailError::InvalidParameterCombination(
             "Multi-Region trail must include global service events.".into(),
-        ));
+        )
+        .into());
     }
     if recheck {
         check_bucket(env, &trail)?;
@@ -469,12 +478,15 @@ fn tags_param(p: Params<'_>) -> Result<Vec<(String, String)>> {
             .get("Key")
             .and_then(Json::as_str)
             .filter(|k| !k.is_empty() && k.len() <= 128)
-            .ok_or_else(|| Error::InvalidTag("Tag keys must be 1 to 128 characters.".into()))?;
+            .ok_or_else(|| {
+                CloudTrailError::InvalidTagParameter("Tag keys must be 1 to 128 characters.".into())
+            })?;
         let v = t.get("Value").and_then(Json::as_str).unwrap_or_default();
         if v.len() > 256 {
-            return Err(Error::InvalidTag(
+            return Err(CloudTrailError::InvalidTagParameter(
                 "Tag values must be at most 256 characters.".into(),
-            ));
+            )
+            .into());
         }
         out.push((k.to_string(), v.to_string()));
     }
@@ -483,11 +495,12 @@ fn tags_param(p: Params<'_>) -> Result<Vec<(String, String)>> {
 
 fn tag_target(env: &mut Env<'_>, arn: &str) -> Result<Trail> {
     if !arn.starts_with("arn:aws:cloudtrail:") {
-        return Err(Error::InvalidParameterCloudTrail(format!(
-            "{arn} is not a valid trail ARN."
-        )));
+        return Err(
+            CloudTrailError::InvalidParameter(format!("{arn} is not a valid trail ARN.")).into(),
+        );
     }
-    load(env, arn).map_err(|_| Error::ResourceNotFound(format!("Resource not found: {arn}")))
+    load(env, arn)
+        .map_err(|_| CloudTrailError::ResourceNotFound(format!("Resource not found: {arn}")).into())
 }
 
 /// [`tag_target`] for AddTags and RemoveTags, which change the trail: only from
@@ -507,9 +520,9 @@ pub fn add_tags(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Valu
         }
     }
     if trail.tags.len() > 50 {
-        return Err(Error::TagsLimitExceeded(
-            "A trail can have at most 50 tags.".into(),
-        ));
+        return Err(
+            CloudTrailError::TagsLimitExceeded("A trail can have at most 50 tags.".into()).into(),
+        );
     }
     save(env, &trail)?;
     Ok(Value::structure())

@@ -191,10 +191,7 @@ impl Services {
                 caller: Caller::long_term(principal, key.id),
             })
         });
-        result.map_err(|e| match e {
-            Error::Store(_) | Error::Corrupt(_) => log_internal(&e),
-            other => other.to_api(),
-        })
+        result.map_err(Error::into_api)
     }
 
     /// Runs one API call for an authenticated caller and records it.
@@ -265,10 +262,7 @@ impl Services {
         match outcome {
             Ok(out) => Ok(out),
             Err(e) => {
-                let api = match &e {
-                    Error::Store(_) | Error::Corrupt(_) => log_internal(&e),
-                    other => other.to_api(),
-                };
+                let api = e.into_api();
                 let recorded = transact(self.store.as_ref(), |tx| {
                     let nothing_prepared = prepare::Prepared::default();
                     let mut env = Env::new(
@@ -444,7 +438,9 @@ fn note_key_use(env: &mut Env<'_>, service: ServiceId) -> error::Result<()> {
     Ok(())
 }
 
-/// Logs an internal failure and answers the one error clients see for it.
+/// Logs a failure of work no client asked for (start, background jobs), of
+/// whatever kind, and answers the one error clients see for internal failures.
+/// A client's call is answered through [`Error::into_api`] instead.
 pub fn log_internal(e: &Error) -> ApiError {
     tracing::error!(error = %e, "internal failure");
     ApiError::internal()

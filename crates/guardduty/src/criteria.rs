@@ -7,6 +7,7 @@
 //! compare as epoch milliseconds, `severity` as a number, booleans as
 //! `"true"`/`"false"`. Pure: no storage, no clock.
 
+use crate::error::GuardDutyError;
 use serde_json::Value as Json;
 use trailguard_core::error::{Error, Result};
 
@@ -18,7 +19,7 @@ const TIME_FIELDS: &[&str] = &[
 ];
 
 fn bad(message: impl Into<String>) -> Error {
-    Error::BadRequest(message.into())
+    GuardDutyError::BadRequest(message.into()).into()
 }
 
 /// Every value at a dot path, lists flattened.

@@ -9,6 +9,7 @@
 //! the key ARN but writes plain gzip.)
 
 use super::Detector;
+use crate::error::GuardDutyError;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize};
@@ -40,10 +41,11 @@ fn key(d: &Detector, id: &str) -> String {
 }
 
 fn bad(message: impl Into<String>) -> Error {
-    Error::BadRequest(format!(
+    GuardDutyError::BadRequest(format!(
         "The request is rejected because {}",
         message.into()
     ))
+    .into()
 }
 
 /// `(bucket, key prefix)` of a destination ARN `arn:aws:s3:::bucket[/prefix]`.

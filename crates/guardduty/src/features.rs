@@ -8,6 +8,7 @@
 //! and every other plan disabled until asked for. A request may configure the
 //! plans one way or the other, not both. Pure: the caller supplies the clock.
 
+use crate::error::GuardDutyError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
@@ -81,7 +82,7 @@ pub struct Feature {
 pub struct Features(pub BTreeMap<String, Feature>);
 
 fn bad(message: &str) -> Error {
-    Error::BadRequest(format!("The request is rejected because {message}"))
+    GuardDutyError::BadRequest(format!("The request is rejected because {message}")).into()
 }
 
 fn status(v: &Json, what: &str) -> Result<bool> {

@@ -6,6 +6,7 @@
 //! [`super::members::administrator_only`]).
 
 use super::{Detector, criteria};
+use crate::error::GuardDutyError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use time::OffsetDateTime;
@@ -35,7 +36,7 @@ struct Filter {
 }
 
 fn bad(message: impl Into<String>) -> Error {
-    Error::BadRequest(message.into())
+    GuardDutyError::BadRequest(message.into()).into()
 }
 
 fn check_name(name: &str) -> Result<()> {

@@ -10,6 +10,7 @@
 //! finding passes the detector's ARCHIVE filters.
 
 use super::{Detector, criteria, filters, summary};
+use crate::error::GuardDutyError;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde::Deserialize;
@@ -292,7 +293,7 @@ fn sort(findings: &mut [Json], sort: Option<&Json>) -> Result<()> {
         .get("attributeName")
         .and_then(Json::as_str)
         .ok_or_else(|| {
-            Error::BadRequest(
+            GuardDutyError::BadRequest(
                 "The request is rejected because sortCriteria needs an attributeName.".into(),
             )
         })?;
@@ -300,9 +301,10 @@ fn sort(findings: &mut [Json], sort: Option<&Json>) -> Result<()> {
         None | Some("ASC") => false,
         Some("DESC") => true,
         Some(other) => {
-            return Err(Error::BadRequest(format!(
+            return Err(GuardDutyError::BadRequest(format!(
                 "The request is rejected because orderBy {other} is not ASC or DESC."
-            )));
+            ))
+            .into());
         }
     };
     findings.sort_by(|a, b| {
@@ -331,7 +333,10 @@ fn page_offset(token: Option<&str>) -> Result<usize> {
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix("findings:").and_then(|n| n.parse().ok()))
         .ok_or_else(|| {
-            Error::BadRequest("The request is rejected because the nextToken is not valid.".into())
+            GuardDutyError::BadRequest(
+                "The request is rejected because the nextToken is not valid.".into(),
+            )
+            .into()
         })
 }
 
@@ -362,18 +367,19 @@ pub fn list_findings(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
 fn ids(p: Params<'_>) -> Result<Vec<&str>> {
     let ids = p.str_list("findingIds")?;
     if ids.is_empty() || ids.len() > 50 {
-        return Err(Error::BadRequest(
+        return Err(GuardDutyError::BadRequest(
             "The request is rejected because findingIds must list 1 to 50 finding ids.".into(),
-        ));
+        )
+        .into());
     }
     Ok(ids)
 }
 
 fn load_finding(env: &mut Env<'_>, d: &Detector, id: &str) -> Result<(String, Json)> {
     locate(env, d, id)?.ok_or_else(|| {
-            Error::BadRequest(format!(
+            GuardDutyError::BadRequest(format!(
                 "The request is rejected because the input findingId {id} is not valid for this detector."
-            ))
+            )).into()
         })
 }
 
@@ -423,9 +429,10 @@ pub fn update_findings_feedback(env: &mut Env<'_>, _: &Authorized, p: Params<'_>
     let d = super::load(env, p.str("detectorId")?)?;
     let feedback = p.str("feedback")?;
     if !["USEFUL", "NOT_USEFUL"].contains(&feedback) {
-        return Err(Error::BadRequest(format!(
+        return Err(GuardDutyError::BadRequest(format!(
             "The request is rejected because feedback {feedback} is not USEFUL or NOT_USEFUL."
-        )));
+        ))
+        .into());
     }
     for id in ids(p)? {
         let (key, mut f) = load_finding(env, &d, id)?;
@@ -442,14 +449,16 @@ pub fn get_findings_statistics(env: &mut Env<'_>, _: &Authorized, p: Params<'_>)
     if let Some(group) = group_by
         && !["ACCOUNT", "DATE", "FINDING_TYPE", "RESOURCE", "SEVERITY"].contains(&group)
     {
-        return Err(Error::BadRequest(format!(
+        return Err(GuardDutyError::BadRequest(format!(
             "The request is rejected because groupBy {group} is not valid."
-        )));
+        ))
+        .into());
     }
     if types.is_empty() && group_by.is_none() {
-        return Err(Error::BadRequest(
+        return Err(GuardDutyError::BadRequest(
             "The request is rejected because findingStatisticTypes or groupBy is required.".into(),
-        ));
+        )
+        .into());
     }
     let d = super::load(env, p.str("detectorId")?)?;
     // Only the fields the asked-for statistics read.
@@ -640,9 +649,10 @@ pub fn create_sample_findings(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) 
     let d = super::load(env, p.str("detectorId")?)?;
     let names = p.str_list("findingTypes")?;
     if names.len() > 50 {
-        return Err(Error::BadRequest(
+        return Err(GuardDutyError::BadRequest(
             "The request is rejected because findingTypes lists more than 50 types.".into(),
-        ));
+        )
+        .into());
     }
     let types: Vec<&'static FindingType> = if names.is_empty() {
         catalogue().iter().collect()
@@ -651,9 +661,10 @@ pub fn create_sample_findings(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) 
             .iter()
             .map(|n| {
                 finding_type(n).ok_or_else(|| {
-                    Error::BadRequest(format!(
+                    GuardDutyError::BadRequest(format!(
                         "The request is rejected because the finding type {n} is not valid."
                     ))
+                    .into()
                 })
             })
             .collect::<Result<_>>()?

@@ -8,6 +8,7 @@
 pub mod criteria;
 pub mod detect;
 pub mod enrich;
+pub mod error;
 pub mod export;
 pub mod features;
 pub mod filters;
@@ -18,6 +19,7 @@ pub mod outbox;
 pub mod routes;
 pub mod summary;
 
+use crate::error::GuardDutyError;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -260,7 +262,7 @@ fn region_prefix(env: &Env<'_>) -> String {
 }
 
 fn bad(message: &str) -> Error {
-    Error::BadRequest(format!("The request is rejected because {message}"))
+    GuardDutyError::BadRequest(format!("The request is rejected because {message}")).into()
 }
 
 fn frequency(p: Params<'_>) -> Result<Option<String>> {

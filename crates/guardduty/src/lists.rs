@@ -26,6 +26,7 @@
 //! active threat lists drive the `MaliciousIPCaller.Custom` findings.
 
 use super::Detector;
+use crate::error::GuardDutyError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use std::net::IpAddr;
@@ -150,10 +151,11 @@ impl List {
 }
 
 fn bad(message: impl Into<String>) -> Error {
-    Error::BadRequest(format!(
+    GuardDutyError::BadRequest(format!(
         "The request is rejected because {}",
         message.into()
     ))
+    .into()
 }
 
 /// Where a list lives: an object in a bucket.
@@ -356,10 +358,8 @@ impl Job for ListFile {
     fn run(&self, _: &JobContext<'_>) -> Self::Output {
         parse(self.kind, &self.format, &self.bytes)
             .map(Arc::new)
-            .map_err(|e| match e {
-                Error::BadRequest(m) => m,
-                other => other.to_string(),
-            })
+            // A refusal's text is its message (`BadRequest` displays as it).
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -371,7 +371,7 @@ fn parsed(env: &Env<'_>, kind: Kind, format: &str, bytes: Vec<u8>) -> Result<Ent
             format: format.to_string(),
             bytes,
         })?
-        .map_err(Error::BadRequest)?;
+        .map_err(GuardDutyError::BadRequest)?;
     Ok(entries.as_ref().clone())
 }
 

@@ -10,6 +10,7 @@
 //! are the ones its members' findings pass ([`governing`]).
 
 use super::Detector;
+use crate::error::GuardDutyError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use time::OffsetDateTime;
@@ -72,10 +73,11 @@ struct Link {
 }
 
 fn bad(message: impl Into<String>) -> Error {
-    Error::BadRequest(format!(
+    GuardDutyError::BadRequest(format!(
         "The request is rejected because {}",
         message.into()
     ))
+    .into()
 }
 
 fn unprocessed(list: Vec<(String, String)>) -> Value {

@@ -2,6 +2,7 @@
 //! account, later starts that only check the configuration against it, and
 //! `trailguard account create`.
 
+use crate::error::IamError;
 use trailguard_core::audit;
 use trailguard_core::env::Env;
 use trailguard_core::error::{self, Error};
@@ -130,9 +131,10 @@ impl Accounts for Services {
             if env.tx.get(NS_ACCOUNT, &account_id)?.is_some()
                 || default.is_some_and(|d| d.account_id == account_id)
             {
-                return Err(Error::EntityAlreadyExists(format!(
+                return Err(IamError::EntityAlreadyExists(format!(
                     "The account {account_id} already exists."
-                )));
+                ))
+                .into());
             }
             env.account.clone_from(&account_id);
             let key_id = env.ids.access_key_id("AKIA");
@@ -150,10 +152,7 @@ impl Accounts for Services {
                 secret_access_key: secret,
             })
         })
-        .map_err(|e| match e {
-            Error::Store(_) | Error::Corrupt(_) => log_internal(&e),
-            other => other.to_api(),
-        })
+        .map_err(Error::into_api)
     }
 }
 

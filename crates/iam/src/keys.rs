@@ -5,6 +5,7 @@ use super::entities::{
 };
 use super::principals::load;
 use super::{paginate, target_user};
+use crate::error::IamError;
 use trailguard_core::authz::Authorized;
 use trailguard_core::env::Env;
 use trailguard_core::error::{Error, Result};
@@ -56,9 +57,10 @@ pub fn create_access_key(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Re
         None => None,
     };
     if keys_of(env, user.as_deref())?.len() >= MAX_KEYS {
-        return Err(Error::LimitExceeded(format!(
+        return Err(IamError::LimitExceeded(format!(
             "Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS}"
-        )));
+        ))
+        .into());
     }
     let key = AccessKey {
         id: env.ids.access_key_id("AKIA"),
@@ -113,7 +115,8 @@ pub fn list_access_keys(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Res
 fn owned_key(env: &mut Env<'_>, p: Params<'_>) -> Result<AccessKey> {
     let id = p.str_len("AccessKeyId", 16, 128)?;
     let user = target_user(env, p)?;
-    let not_found = || Error::NoSuchEntity(format!("The Access Key with id {id} cannot be found"));
+    let not_found =
+        || IamError::NoSuchEntity(format!("The Access Key with id {id} cannot be found")).into();
     let key: AccessKey = env.get(NS_ACCESS_KEY, id)?.ok_or_else(not_found)?;
     let same_owner = match (&key.user, &user) {
         (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),

@@ -8,6 +8,7 @@
 //! (`trailguard_core::identity`), which authorization reads on every call.
 
 pub mod accounts;
+pub mod error;
 pub mod keys;
 pub mod linked;
 mod policies;

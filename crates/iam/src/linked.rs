@@ -10,6 +10,7 @@
 
 pub use trailguard_core::linked::{LinkedResources, act_as};
 
+use crate::error::IamError;
 use crate::slr;
 use trailguard_core::audit::{self, CallFacts, Origin};
 use trailguard_core::authz;
@@ -171,7 +172,7 @@ pub fn set_role_policy(
     let mut role = env
         .get::<Entity>(Kind::Role.ns(), &key(&account, &role_name))?
         .ok_or_else(|| {
-            Error::NoSuchEntity(format!("The role with name {role_name} cannot be found."))
+            IamError::NoSuchEntity(format!("The role with name {role_name} cannot be found."))
         })?;
     let (action, name) = match document {
         Some(_) => ("iam:PutRolePolicy", "PutRolePolicy"),

@@ -6,6 +6,7 @@ use super::entities::{
 };
 use super::paginate;
 use super::principals::{load, merge_tags, remove_tags, save, tags_page};
+use crate::error::IamError;
 use trailguard_core::authz::Authorized;
 use trailguard_core::catalogue::ManagedPolicy;
 use trailguard_core::env::Env;
@@ -20,15 +21,16 @@ const MAX_ATTACHED: usize = 10;
 
 /// Parses and checks an identity-based policy document.
 fn check_identity_document(doc: &str, require_2012: bool) -> Result<PolicyDocument> {
-    let parsed = PolicyDocument::parse(doc).map_err(|e| Error::MalformedPolicyDocument(e.0))?;
+    let parsed = PolicyDocument::parse(doc).map_err(|e| IamError::MalformedPolicyDocument(e.0))?;
     if require_2012 && parsed.version.as_deref() != Some("2012-10-17") {
-        return Err(Error::MalformedPolicyDocument(
+        return Err(IamError::MalformedPolicyDocument(
             "Policy document must be version 2012-10-17 or greater.".into(),
-        ));
+        )
+        .into());
     }
     parsed
         .validate_identity()
-        .map_err(|e| Error::MalformedPolicyDocument(e.0))?;
+        .map_err(|e| IamError::MalformedPolicyDocument(e.0))?;
     Ok(parsed)
 }
 
@@ -63,7 +65,7 @@ fn check_policy_arn(arn: &str) -> Result<()> {
 fn load_customer(env: &mut Env<'_>, arn: &str) -> Result<CustomerPolicy> {
     check_policy_arn(arn)?;
     find_customer(env, arn)?
-        .ok_or_else(|| Error::NoSuchEntity(format!("Policy {arn} was not found.")))
+        .ok_or_else(|| IamError::NoSuchEntity(format!("Policy {arn} was not found.")).into())
 }
 
 fn save_customer(env: &mut Env<'_>, p: &CustomerPolicy) -> Result<()> {
@@ -149,9 +151,10 @@ pub fn create_policy(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
     let description = p.opt_str_len("Description", 0, 1000)?.map(str::to_string);
     let tags = p.tags("Tags")?;
     if policy_size(doc) > MANAGED_QUOTA {
-        return Err(Error::LimitExceeded(format!(
+        return Err(IamError::LimitExceeded(format!(
             "Cannot exceed quota for PolicySize: {MANAGED_QUOTA}"
-        )));
+        ))
+        .into());
     }
     check_identity_document(doc, true)?;
     let account = env.account.clone();
@@ -159,9 +162,10 @@ pub fn create_policy(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
         .get::<CustomerPolicy>(NS_POLICY, &key(&account, &name))?
         .is_some()
     {
-        return Err(Error::EntityAlreadyExists(format!(
+        return Err(IamError::EntityAlreadyExists(format!(
             "A policy called {name} already exists. Duplicate names are not allowed."
-        )));
+        ))
+        .into());
     }
     let policy = CustomerPolicy {
         id: env.ids.unique_id("ANPA"),
@@ -275,14 +279,15 @@ pub fn delete_policy(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
     }
     let policy = load_customer(env, arn)?;
     if policy.attachment_count > 0 || boundary_users(env, arn)? > 0 {
-        return Err(Error::DeleteConflict(
+        return Err(IamError::DeleteConflict(
             "Cannot delete a policy attached to entities.".into(),
-        ));
+        )
+        .into());
     }
     if policy.versions.len() > 1 {
-        return Err(Error::DeleteConflict(
+        return Err(IamError::DeleteConflict(
             "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.".into(),
-        ));
+        ).into());
     }
     let account = env.account.clone();
     env.delete(NS_POLICY, &key(&account, &policy.name))?;
@@ -324,15 +329,16 @@ pub fn create_policy_version(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -
     let set_default = p.opt_bool("SetAsDefault")?.unwrap_or(false);
     let mut policy = load_customer(env, arn)?;
     if policy_size(doc) > MANAGED_QUOTA {
-        return Err(Error::LimitExceeded(format!(
+        return Err(IamError::LimitExceeded(format!(
             "Cannot exceed quota for PolicySize: {MANAGED_QUOTA}"
-        )));
+        ))
+        .into());
     }
     check_identity_document(doc, true)?;
     if policy.versions.len() >= MAX_VERSIONS {
-        return Err(Error::LimitExceeded(
+        return Err(IamError::LimitExceeded(
             "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.".into(),
-        ));
+        ).into());
     }
     let version = PolicyVersion {
         version_id: format!("v{}", policy.next_version),
@@ -364,9 +370,10 @@ pub fn get_policy_version(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> R
     let arn = p.str("PolicyArn")?;
     let id = p.str("VersionId")?;
     let not_found = || {
-        Error::NoSuchEntity(format!(
+        IamError::NoSuchEntity(format!(
             "Policy {arn} version {id} does not exist or is not attachable."
         ))
+        .into()
     };
     if let Some(m) = env.catalogue.get(arn) {
         if id != m.default_version_id {
@@ -414,16 +421,18 @@ pub fn delete_policy_version(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -
     let id = p.str("VersionId")?;
     let mut policy = load_customer(env, arn)?;
     if policy.default_version_id == id {
-        return Err(Error::DeleteConflict(
+        return Err(IamError::DeleteConflict(
             "Cannot delete the default version of a policy.".into(),
-        ));
+        )
+        .into());
     }
     let before = policy.versions.len();
     policy.versions.retain(|v| v.version_id != id);
     if policy.versions.len() == before {
-        return Err(Error::NoSuchEntity(format!(
+        return Err(IamError::NoSuchEntity(format!(
             "Policy {arn} version {id} does not exist or is not attachable."
-        )));
+        ))
+        .into());
     }
     save_customer(env, &policy)?;
     Ok(Value::Null)
@@ -438,9 +447,10 @@ pub fn set_default_policy_version(
     let id = p.str("VersionId")?;
     let mut policy = load_customer(env, arn)?;
     if !policy.versions.iter().any(|v| v.version_id == id) {
-        return Err(Error::NoSuchEntity(format!(
+        return Err(IamError::NoSuchEntity(format!(
             "Policy {arn} version {id} does not exist or is not attachable."
-        )));
+        ))
+        .into());
     }
     policy.default_version_id = id.to_string();
     policy.update_date = env.now;
@@ -492,9 +502,10 @@ pub fn check_boundary(env: &mut Env<'_>, arn: &str) -> Result<String> {
     if env.catalogue.get(arn).is_some() || find_customer(env, arn)?.is_some() {
         Ok(arn.to_string())
     } else {
-        Err(Error::NoSuchEntity(format!(
+        Err(IamError::NoSuchEntity(format!(
             "Scope ARN: {arn} does not exist or is not attachable."
-        )))
+        ))
+        .into())
     }
 }
 
@@ -520,7 +531,7 @@ pub fn attach(env: &mut Env<'_>, _: &Authorized, p: Params<'_>, kind: Kind) -> R
     let arn = p.str("PolicyArn")?;
     check_policy_arn(arn)?;
     let not_attachable =
-        || Error::NoSuchEntity(format!("Policy {arn} does not exist or is not attachable."));
+        || IamError::NoSuchEntity(format!("Policy {arn} does not exist or is not attachable."));
     let customer = if env.catalogue.get(arn).is_some() {
         None
     } else {
@@ -530,10 +541,11 @@ pub fn attach(env: &mut Env<'_>, _: &Authorized, p: Params<'_>, kind: Kind) -> R
         return Ok(Value::Null);
     }
     if entity.attached.len() >= MAX_ATTACHED {
-        return Err(Error::LimitExceeded(format!(
+        return Err(IamError::LimitExceeded(format!(
             "Cannot exceed quota for PoliciesPer{}: {MAX_ATTACHED}",
             kind.title()
-        )));
+        ))
+        .into());
     }
     entity.attached.push(arn.to_string());
     save(env, &entity)?;
@@ -557,7 +569,7 @@ pub fn detach(env: &mut Env<'_>, _: &Authorized, p: Params<'_>, kind: Kind) -> R
     let arn = p.str("PolicyArn")?;
     check_policy_arn(arn)?;
     if !entity.attached.iter().any(|a| a == arn) {
-        return Err(Error::NoSuchEntity(format!("Policy {arn} was not found.")));
+        return Err(IamError::NoSuchEntity(format!("Policy {arn} was not found.")).into());
     }
     entity.attached.retain(|a| a != arn);
     save(env, &entity)?;
@@ -599,10 +611,11 @@ pub fn list_attached(
 }
 
 fn inline_not_found(kind: Kind, name: &str) -> Error {
-    Error::NoSuchEntity(format!(
+    IamError::NoSuchEntity(format!(
         "The {} policy with name {name} cannot be found.",
         kind.noun()
     ))
+    .into()
 }
 
 fn inline_name(p: Params<'_>) -> Result<&str> {
@@ -628,12 +641,13 @@ pub fn put_inline(env: &mut Env<'_>, _: &Authorized, p: Params<'_>, kind: Kind) 
         .map(|(_, d)| policy_size(d))
         .sum();
     if others + policy_size(doc) > kind.inline_quota() {
-        return Err(Error::LimitExceeded(format!(
+        return Err(IamError::LimitExceeded(format!(
             "Maximum policy size of {} bytes exceeded for {} {}",
             kind.inline_quota(),
             kind.noun(),
             entity.name
-        )));
+        ))
+        .into());
     }
     entity.inline.insert(name.to_string(), doc.to_string());
     save(env, &entity)?;

@@ -4,9 +4,10 @@ use super::entities::{
     Detail, Entity, Kind, NS_KEYS_BY_OWNER, account_prefix, key, key_index, tags_value,
 };
 use super::{paginate, target_user};
+use crate::error::IamError;
 use trailguard_core::authz::Authorized;
 use trailguard_core::env::Env;
-use trailguard_core::error::{Error, Result};
+use trailguard_core::error::Result;
 use trailguard_core::params::Params;
 use trailguard_model::Value;
 
@@ -14,7 +15,7 @@ use trailguard_model::Value;
 pub fn load(env: &mut Env<'_>, kind: Kind, name: &str) -> Result<Entity> {
     let account = env.account.clone();
     env.get(kind.ns(), &key(&account, name))?
-        .ok_or_else(|| Error::NoSuchEntity(kind.not_found(name)))
+        .ok_or_else(|| IamError::NoSuchEntity(kind.not_found(name)).into())
 }
 
 /// Stores an entity under its (case-insensitive) name.
@@ -38,10 +39,11 @@ fn create(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<Entity> {
         .get::<Entity>(kind.ns(), &key(&account, &name))?
         .is_some()
     {
-        return Err(Error::EntityAlreadyExists(format!(
+        return Err(IamError::EntityAlreadyExists(format!(
             "{} with name {name} already exists.",
             kind.title()
-        )));
+        ))
+        .into());
     }
     let boundary = match p.opt_str("PermissionsBoundary")? {
         Some(arn) if kind != Kind::Group => Some(super::policies::check_boundary(env, arn)?),
@@ -123,10 +125,11 @@ fn rename(env: &mut Env<'_>, p: Params<'_>, kind: Kind) -> Result<Value> {
             .get::<Entity>(kind.ns(), &key(&account, new_name))?
             .is_some()
     {
-        return Err(Error::EntityAlreadyExists(format!(
+        return Err(IamError::EntityAlreadyExists(format!(
             "{} with name {new_name} already exists.",
             kind.title()
-        )));
+        ))
+        .into());
     }
     let old_name = entity.name.clone();
     env.delete(kind.ns(), &key(&account, &old_name))?;
@@ -182,14 +185,16 @@ pub fn update_user(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<V
 
 fn ensure_deletable(entity: &Entity) -> Result<()> {
     if !entity.attached.is_empty() {
-        return Err(Error::DeleteConflict(
+        return Err(IamError::DeleteConflict(
             "Cannot delete entity, must detach all policies first.".into(),
-        ));
+        )
+        .into());
     }
     if !entity.inline.is_empty() {
-        return Err(Error::DeleteConflict(
+        return Err(IamError::DeleteConflict(
             "Cannot delete entity, must delete policies first.".into(),
-        ));
+        )
+        .into());
     }
     Ok(())
 }
@@ -199,14 +204,16 @@ pub fn delete_user(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<V
     let user = load(env, Kind::User, name)?;
     let account = env.account.clone();
     if !super::keys::keys_of(env, Some(&user.name))?.is_empty() {
-        return Err(Error::DeleteConflict(
+        return Err(IamError::DeleteConflict(
             "Cannot delete entity, must delete access keys first.".into(),
-        ));
+        )
+        .into());
     }
     if !user.groups.is_empty() {
-        return Err(Error::DeleteConflict(
+        return Err(IamError::DeleteConflict(
             "Cannot delete entity, must remove users from group first.".into(),
-        ));
+        )
+        .into());
     }
     ensure_deletable(&user)?;
     env.delete(Kind::User.ns(), &key(&account, &user.name))?;
@@ -250,9 +257,10 @@ pub fn delete_group(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<
     let name = p.iam_name("GroupName", 128)?;
     let group = load(env, Kind::Group, name)?;
     if !group.members.is_empty() {
-        return Err(Error::DeleteConflict(
+        return Err(IamError::DeleteConflict(
             "Cannot delete entity, must remove users from group first.".into(),
-        ));
+        )
+        .into());
     }
     ensure_deletable(&group)?;
     let account = env.account.clone();
@@ -271,9 +279,9 @@ pub fn add_user_to_group(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Re
         return Ok(Value::Null);
     }
     if user.groups.len() >= 10 {
-        return Err(Error::LimitExceeded(
-            "Cannot exceed quota for GroupsPerUser: 10".into(),
-        ));
+        return Err(
+            IamError::LimitExceeded("Cannot exceed quota for GroupsPerUser: 10".into()).into(),
+        );
     }
     user.groups.push(group.name.clone());
     group.members.push(user.name.clone());
@@ -290,10 +298,11 @@ pub fn remove_user_from_group(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) 
         .iter()
         .any(|g| g.eq_ignore_ascii_case(&group.name))
     {
-        return Err(Error::NoSuchEntity(format!(
+        return Err(IamError::NoSuchEntity(format!(
             "User {} is not in group {}.",
             user.name, group.name
-        )));
+        ))
+        .into());
     }
     user.groups.retain(|g| !g.eq_ignore_ascii_case(&group.name));
     group
@@ -393,9 +402,10 @@ pub fn delete_role(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<V
     let role = load(env, Kind::Role, p.iam_name("RoleName", 64)?)?;
     super::slr::ensure_modifiable(&role)?;
     if !role.instance_profiles.is_empty() {
-        return Err(Error::DeleteConflict(
+        return Err(IamError::DeleteConflict(
             "Cannot delete entity, must remove roles from instance profile first.".into(),
-        ));
+        )
+        .into());
     }
     ensure_deletable(&role)?;
     let account = env.account.clone();
@@ -449,9 +459,10 @@ pub fn merge_tags(
         }
     }
     if existing.len() > 50 {
-        return Err(Error::LimitExceeded(
+        return Err(IamError::LimitExceeded(
             "The number of tags has reached the maximum limit.".into(),
-        ));
+        )
+        .into());
     }
     Ok(())
 }

@@ -3,16 +3,18 @@
 use super::entities::{Detail, Entity, InstanceProfile, Kind, NS_PROFILE, account_prefix, key};
 use super::paginate;
 use super::principals::{load, merge_tags, remove_tags, save, tags_page};
+use crate::error::IamError;
 use trailguard_core::authz::Authorized;
 use trailguard_core::env::Env;
-use trailguard_core::error::{Error, Result};
+use trailguard_core::error::Result;
 use trailguard_core::params::Params;
 use trailguard_model::Value;
 
 fn load_profile(env: &mut Env<'_>, name: &str) -> Result<InstanceProfile> {
     let account = env.account.clone();
-    env.get(NS_PROFILE, &key(&account, name))?
-        .ok_or_else(|| Error::NoSuchEntity(format!("Instance Profile {name} cannot be found.")))
+    env.get(NS_PROFILE, &key(&account, name))?.ok_or_else(|| {
+        IamError::NoSuchEntity(format!("Instance Profile {name} cannot be found.")).into()
+    })
 }
 
 fn save_profile(env: &mut Env<'_>, p: &InstanceProfile) -> Result<()> {
@@ -66,9 +68,10 @@ pub fn create_profile(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Resul
         .get::<InstanceProfile>(NS_PROFILE, &key(&account, &name))?
         .is_some()
     {
-        return Err(Error::EntityAlreadyExists(format!(
+        return Err(IamError::EntityAlreadyExists(format!(
             "Instance Profile {name} already exists."
-        )));
+        ))
+        .into());
     }
     let profile = InstanceProfile {
         id: env.ids.unique_id("AIPA"),
@@ -106,9 +109,10 @@ pub fn list_profiles(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
 pub fn delete_profile(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let profile = load_profile(env, p.iam_name("InstanceProfileName", 128)?)?;
     if !profile.roles.is_empty() {
-        return Err(Error::DeleteConflict(
+        return Err(IamError::DeleteConflict(
             "Cannot delete entity, must remove roles from instance profile first.".into(),
-        ));
+        )
+        .into());
     }
     let account = env.account.clone();
     env.delete(NS_PROFILE, &key(&account, &profile.name))?;
@@ -119,9 +123,10 @@ pub fn add_role(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Valu
     let mut profile = load_profile(env, p.iam_name("InstanceProfileName", 128)?)?;
     let mut role = load(env, Kind::Role, p.iam_name("RoleName", 64)?)?;
     if !profile.roles.is_empty() {
-        return Err(Error::LimitExceeded(
+        return Err(IamError::LimitExceeded(
             "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1".into(),
-        ));
+        )
+        .into());
     }
     profile.roles.push(role.name.clone());
     role.instance_profiles.push(profile.name.clone());
@@ -138,10 +143,11 @@ pub fn remove_role(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<V
         .iter()
         .any(|r| r.eq_ignore_ascii_case(&role.name))
     {
-        return Err(Error::NoSuchEntity(format!(
+        return Err(IamError::NoSuchEntity(format!(
             "The role with name {} cannot be found in instance profile {}.",
             role.name, profile.name
-        )));
+        ))
+        .into());
     }
     profile
         .roles

@@ -14,6 +14,7 @@
 
 use super::entities::{CustomerPolicy, Entity, Kind, NS_POLICY, key};
 use super::{decode_marker, encode_marker};
+use crate::error::IamError;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use trailguard_core::authz::Authorized;
@@ -231,7 +232,7 @@ fn principal_sources(env: &mut Env<'_>, arn: &str) -> Result<(Entity, Vec<Source
         .get(kind.ns(), &key(&account, name))?
         .filter(|e: &Entity| e.arn == arn)
         .ok_or_else(|| {
-            Error::NoSuchEntity(format!(
+            IamError::NoSuchEntity(format!(
                 "The {} with name {name} cannot be found.",
                 kind.noun()
             ))
@@ -438,7 +439,9 @@ fn simulate(
         context,
         pairs,
     };
-    let results = env.prepared(job)?.map_err(Error::MalformedPolicyDocument)?;
+    let results = env
+        .prepared(job)?
+        .map_err(IamError::MalformedPolicyDocument)?;
     // A page cut short by its time budget ends where its results end.
     let end = start.saturating_add(results.len()).min(end);
     let next = (end < total).then(|| encode_marker(&format!("sim:{end}")));
@@ -517,7 +520,7 @@ impl Job for ContextKeys {
 fn keys_value(env: &Env<'_>, sources: Vec<Source>) -> Result<Value> {
     let keys = env
         .prepared(ContextKeys(sources))?
-        .map_err(Error::MalformedPolicyDocument)?;
+        .map_err(IamError::MalformedPolicyDocument)?;
     Ok(Value::structure().with("ContextKeyNames", keys.as_ref().clone()))
 }
 

@@ -8,6 +8,7 @@
 
 use super::entities::{Detail, Entity, Kind, NS_AWS_POLICY_USE, key};
 use super::principals::{load, save};
+use crate::error::IamError;
 use serde::{Deserialize, Serialize};
 use trailguard_core::authz::Authorized;
 use trailguard_core::env::Env;
@@ -48,10 +49,10 @@ pub fn ensure_path_not_reserved(path: &str) -> Result<()> {
 /// AWS's refusal of a change to a service-linked role.
 pub fn ensure_modifiable(role: &Entity) -> Result<()> {
     if is_service_linked(role) {
-        return Err(Error::UnmodifiableEntity(format!(
+        return Err(IamError::UnmodifiableEntity(format!(
             "Cannot perform the operation on the protected role '{}' - this role is only modifiable by AWS",
             role.name
-        )));
+        )).into());
     }
     Ok(())
 }
@@ -347,7 +348,7 @@ pub fn get_deletion_status(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> 
     let task: DeletionTask = env
         .get(NS_DELETION_TASK, id)?
         .filter(|t: &DeletionTask| t.account == env.account)
-        .ok_or_else(|| Error::NoSuchEntity(format!("Deletion task {id} cannot be found.")))?;
+        .ok_or_else(|| IamError::NoSuchEntity(format!("Deletion task {id} cannot be found.")))?;
     let mut out = Value::structure().with("Status", task.status.as_str());
     if task.status == "FAILED" {
         out = out.with(
@@ -410,8 +411,11 @@ mod tests {
         assert!(is_linked_to(&real, "guardduty.amazonaws.com"));
         assert!(!is_linked_to(&real, "redshift.amazonaws.com"));
         assert!(matches!(
-            ensure_modifiable(&real),
-            Err(Error::UnmodifiableEntity(_))
+            ensure_modifiable(&real)
+                .as_ref()
+                .err()
+                .and_then(Error::service),
+            Some(IamError::UnmodifiableEntity(_))
         ));
     }
 

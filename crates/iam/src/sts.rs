@@ -5,6 +5,7 @@
 //! turns them back into callers.
 
 use crate::entities::{Entity, Kind, LastUsed, key};
+use crate::error::StsError;
 use trailguard_core::authz::{self, Authorized};
 use trailguard_core::env::Env;
 use trailguard_core::error::{Error, Result};
@@ -118,15 +119,16 @@ pub fn assume_role(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<V
     let mut session_policies = Vec::new();
     if let Some(policy) = p.opt_str("Policy")? {
         if policy.chars().filter(|c| !c.is_whitespace()).count() > 2048 {
-            return Err(Error::PackedPolicyTooLarge(
+            return Err(StsError::PackedPolicyTooLarge(
                 "Packed policy consumes more than 100% of the allotted space.".into(),
-            ));
+            )
+            .into());
         }
         let parsed = trailguard_policy::PolicyDocument::parse(policy)
-            .map_err(|e| Error::MalformedPolicyDocument(e.0))?;
+            .map_err(|e| StsError::MalformedPolicyDocument(e.0))?;
         parsed
             .validate_identity()
-            .map_err(|e| Error::MalformedPolicyDocument(e.0))?;
+            .map_err(|e| StsError::MalformedPolicyDocument(e.0))?;
         session_policies.push(policy.to_string());
     }
     let arns =

@@ -8,10 +8,11 @@
 //! trust policies that named an entity when the entity is deleted.
 
 use super::entities::{Entity, Kind, account_prefix, key, policy_size};
+use crate::error::IamError;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 use trailguard_core::env::Env;
-use trailguard_core::error::{Error, Result};
+use trailguard_core::error::Result;
 use trailguard_policy::PolicyDocument;
 
 /// The AWS principal strings of a trust policy (`Principal.AWS`), in order.
@@ -38,16 +39,17 @@ fn aws_principals(doc: &Json) -> Vec<String> {
 /// this account that it names, by ARN.
 pub fn check(env: &mut Env<'_>, doc: &str) -> Result<BTreeMap<String, String>> {
     if policy_size(doc) > 2048 {
-        return Err(Error::LimitExceeded(
-            "Cannot exceed quota for ACLSizePerRole: 2048".into(),
-        ));
+        return Err(
+            IamError::LimitExceeded("Cannot exceed quota for ACLSizePerRole: 2048".into()).into(),
+        );
     }
-    let json: Json = serde_json::from_str(doc)
-        .map_err(|_| Error::MalformedPolicyDocument("This policy contains invalid Json".into()))?;
-    let parsed = PolicyDocument::parse(doc).map_err(|e| Error::MalformedPolicyDocument(e.0))?;
+    let json: Json = serde_json::from_str(doc).map_err(|_| {
+        IamError::MalformedPolicyDocument("This policy contains invalid Json".into())
+    })?;
+    let parsed = PolicyDocument::parse(doc).map_err(|e| IamError::MalformedPolicyDocument(e.0))?;
     parsed
         .validate_trust()
-        .map_err(|e| Error::MalformedPolicyDocument(e.0))?;
+        .map_err(|e| IamError::MalformedPolicyDocument(e.0))?;
     let account = env.account.clone();
     let mut pins = BTreeMap::new();
     for principal in aws_principals(&json) {
@@ -68,9 +70,10 @@ pub fn check(env: &mut Env<'_>, doc: &str) -> Result<BTreeMap<String, String>> {
                 pins.insert(principal, e.id);
             }
             None => {
-                return Err(Error::MalformedPolicyDocument(format!(
+                return Err(IamError::MalformedPolicyDocument(format!(
                     "Invalid principal in policy: \"AWS\":\"{principal}\""
-                )));
+                ))
+                .into());
             }
         }
     }

@@ -14,8 +14,11 @@
 //! policy decides for them too. Object bytes are written and read outside the
 //! store's writer, as prepared jobs (`prepare::StoreBlob`, `prepare::WholeBlob`).
 
+pub mod error;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use error::S3Error;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -206,7 +209,7 @@ fn note(env: &mut Env<'_>, owner: &Bucket, key: Option<&str>) {
 }
 
 fn no_such_bucket() -> Error {
-    Error::NoSuchBucket("The specified bucket does not exist".into())
+    S3Error::NoSuchBucket("The specified bucket does not exist".into()).into()
 }
 
 /// S3's bucket naming rules (general purpose buckets).
@@ -256,10 +259,11 @@ pub fn check_region(env: &mut Env<'_>, operation: &str, p: Params<'_>) -> Result
     };
     match find_bucket(env, name)? {
         Some(bucket) if bucket.region != env.ctx.region => {
-            Err(Error::AuthorizationHeaderMalformed {
+            Err(S3Error::AuthorizationHeaderMalformed {
                 signed: env.ctx.region.clone(),
                 expected: bucket.region,
-            })
+            }
+            .into())
         }
         _ => Ok(()),
     }
@@ -305,9 +309,9 @@ fn object_key(bucket: &str, key: &str) -> String {
 fn body(p: Params<'_>) -> Result<Vec<u8>> {
     match p.opt_str("Body")? {
         None => Ok(Vec::new()),
-        Some(b) => B64
-            .decode(b)
-            .map_err(|_| Error::InvalidArgument("The request body could not be read.".into())),
+        Some(b) => B64.decode(b).map_err(|_| {
+            S3Error::InvalidArgument("The request body could not be read.".into()).into()
+        }),
     }
 }
 
@@ -335,9 +339,7 @@ pub fn list_buckets(env: &mut Env<'_>, _: &Authorized, _: Params<'_>) -> Result<
 pub fn create_bucket(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let name = p.str("bucketName")?;
     if !valid_bucket_name(name) {
-        return Err(Error::InvalidBucketName(
-            "The specified bucket is not valid.".into(),
-        ));
+        return Err(S3Error::InvalidBucketName("The specified bucket is not valid.".into()).into());
     }
     let constraint =
         p.0.get("CreateBucketConfiguration")
@@ -345,36 +347,38 @@ pub fn create_bucket(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
             .and_then(serde_json::Value::as_str);
     let region = constraint.unwrap_or("us-east-1").to_string();
     if constraint == Some("us-east-1") {
-        return Err(Error::InvalidLocationConstraint(
+        return Err(S3Error::InvalidLocationConstraint(
             "The specified location-constraint is not valid".into(),
-        ));
+        )
+        .into());
     }
     // Only us-east-1 (the global endpoint) creates a bucket in another region;
     // elsewhere the constraint must name the region the request was signed for.
     if constraint.is_none() && env.ctx.region != "us-east-1" {
-        return Err(Error::IllegalLocationConstraint(
+        return Err(S3Error::IllegalLocationConstraint(
             "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to.".into(),
-        ));
+        ).into());
     }
     if region != env.ctx.region && env.ctx.region != "us-east-1" {
-        return Err(Error::IllegalLocationConstraint(format!(
+        return Err(S3Error::IllegalLocationConstraint(format!(
             "The {region} location constraint is incompatible for the region specific endpoint this request was sent to."
-        )));
+        )).into());
     }
     if let Some(existing) = env.get::<Bucket>(NS_BUCKET, name)? {
         if existing.account != env.account {
-            return Err(Error::BucketAlreadyExists(
+            return Err(S3Error::BucketAlreadyExists(
                 "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.".into(),
-            ));
+            ).into());
         }
         // In us-east-1, re-creating your own bucket succeeds (legacy behaviour).
         if existing.region == "us-east-1" && region == "us-east-1" {
             return Ok(Value::structure().with("Location", format!("/{name}")));
         }
-        return Err(Error::BucketAlreadyOwnedByYou(
+        return Err(S3Error::BucketAlreadyOwnedByYou(
             "Your previous request to create the named bucket succeeded and you already own it."
                 .into(),
-        ));
+        )
+        .into());
     }
     let bucket = Bucket {
         name: name.to_string(),
@@ -395,9 +399,9 @@ pub fn delete_bucket(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
         .scan(NS_OBJECT, &format!("{name}/"), None, 1)?
         .is_empty()
     {
-        return Err(Error::BucketNotEmpty(
-            "The bucket you tried to delete is not empty".into(),
-        ));
+        return Err(
+            S3Error::BucketNotEmpty("The bucket you tried to delete is not empty".into()).into(),
+        );
     }
     env.delete(NS_BUCKET, name)?;
     Ok(Value::structure())
@@ -421,16 +425,17 @@ pub fn put_bucket_policy(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Re
     // Every later call on the bucket evaluates this document, so its size is
     // AWS's bound on that work.
     if bytes.len() > MAX_BUCKET_POLICY_BYTES {
-        return Err(Error::MalformedPolicy(
+        return Err(S3Error::MalformedPolicy(
             "Policy exceeds the maximum allowed document size.".into(),
-        ));
+        )
+        .into());
     }
     let text = String::from_utf8(bytes)
-        .map_err(|_| Error::MalformedPolicy("Policies must be valid JSON".into()))?;
+        .map_err(|_| S3Error::MalformedPolicy("Policies must be valid JSON".into()))?;
     trailguard_policy::PolicyDocument::parse(&text)
-        .map_err(|e| Error::MalformedPolicy(e.to_string()))?;
+        .map_err(|e| S3Error::MalformedPolicy(e.to_string()))?;
     let json: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|_| Error::MalformedPolicy("Policies must be valid JSON".into()))?;
+        .map_err(|_| S3Error::MalformedPolicy("Policies must be valid JSON".into()))?;
     let statements = match json.get("Statement") {
         Some(serde_json::Value::Array(list)) => list.clone(),
         Some(one) => vec![one.clone()],
@@ -439,9 +444,7 @@ pub fn put_bucket_policy(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Re
     let own = format!("arn:aws:s3:::{name}");
     for st in &statements {
         if st.get("Principal").is_none() && st.get("NotPrincipal").is_none() {
-            return Err(Error::MalformedPolicy(
-                "Missing required field Principal".into(),
-            ));
+            return Err(S3Error::MalformedPolicy("Missing required field Principal".into()).into());
         }
         let resources: Vec<&str> = match st.get("Resource") {
             Some(serde_json::Value::String(r)) => vec![r.as_str()],
@@ -454,7 +457,7 @@ pub fn put_bucket_policy(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Re
             .iter()
             .any(|r| *r != own && !r.starts_with(&format!("{own}/")))
         {
-            return Err(Error::MalformedPolicy("Policy has invalid resource".into()));
+            return Err(S3Error::MalformedPolicy("Policy has invalid resource".into()).into());
         }
     }
     bucket.policy = Some(text);
@@ -466,7 +469,7 @@ pub fn get_bucket_policy(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Re
     let bucket = load_bucket(env, p.str("bucketName")?)?;
     let policy = bucket
         .policy
-        .ok_or_else(|| Error::NoSuchBucketPolicy("The bucket policy does not exist".into()))?;
+        .ok_or_else(|| S3Error::NoSuchBucketPolicy("The bucket policy does not exist".into()))?;
     Ok(Value::structure().with("Policy", policy))
 }
 
@@ -586,7 +589,7 @@ pub fn deliver_object(
 
 fn check_key(key: &str) -> Result<()> {
     if key.is_empty() || key.len() > 1024 {
-        return Err(Error::KeyTooLongError("Your key is too long".into()));
+        return Err(S3Error::KeyTooLongError("Your key is too long".into()).into());
     }
     Ok(())
 }
@@ -628,7 +631,7 @@ fn load_object(env: &mut Env<'_>, bucket: &str, key: &str) -> Result<Object> {
     let owner = bucket_of_call(env, bucket)?;
     note(env, &owner, Some(key));
     env.get(NS_OBJECT, &object_key(bucket, key))?
-        .ok_or_else(|| Error::NoSuchKey("The specified key does not exist.".into()))
+        .ok_or_else(|| S3Error::NoSuchKey("The specified key does not exist.".into()).into())
 }
 
 fn object_value(o: &Object) -> Value {
@@ -788,9 +791,10 @@ fn url_encoding(p: Params<'_>) -> Result<bool> {
     match p.opt_str("encodingType")? {
         None => Ok(false),
         Some("url") => Ok(true),
-        Some(_) => Err(Error::InvalidArgument(
+        Some(_) => Err(S3Error::InvalidArgument(
             "Invalid Encoding Method specified in Request".into(),
-        )),
+        )
+        .into()),
     }
 }
 
@@ -839,7 +843,7 @@ pub fn list_objects_v2(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Resu
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
                 .ok_or_else(|| {
-                    Error::InvalidArgument("The continuation token provided is incorrect".into())
+                    S3Error::InvalidArgument("The continuation token provided is incorrect".into())
                 })?,
         ),
         None => p.opt_str("startAfter")?.map(str::to_string),

@@ -2,6 +2,7 @@
 //! service-linked roles: Redshift clusters, Lex V1 bots (which speak through
 //! Polly, as their service-linked role) and Polly itself.
 
+pub mod error;
 pub mod lex;
 pub mod polly;
 pub mod redshift;

@@ -6,11 +6,12 @@
 //! `iam:PassRole` (with `iam:PassedToService` = Redshift), must exist in the
 //! account and trust Redshift, and is kept and listed on the cluster.
 
+use crate::error::RedshiftError;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use trailguard_core::authz::{self, Authorized};
 use trailguard_core::env::Env;
-use trailguard_core::error::{Error, Result};
+use trailguard_core::error::Result;
 use trailguard_core::identity::{Entity, Kind, key};
 use trailguard_core::ops::Operation;
 use trailguard_core::params::Params;
@@ -145,16 +146,19 @@ fn check_identifier(id: &str) -> Result<()> {
     if valid {
         Ok(())
     } else {
-        Err(Error::InvalidParameterValue(
+        Err(RedshiftError::InvalidParameterValue(
             "Cluster identifier must contain from 1 to 63 alphanumeric characters or hyphens; alphabetic characters must be lowercase; the first character must be a letter; it cannot end with a hyphen or contain two consecutive hyphens.".into(),
-        ))
+        ).into())
     }
 }
 
 /// `IamRoles`: the query protocol sends `IamRoles.IamRoleArn.N`, a JSON client
 /// a list.
 fn role_arns(p: Params<'_>) -> Result<Vec<String>> {
-    let bad = || Error::InvalidParameterValue("IamRoles must be a list of IAM role ARNs.".into());
+    let bad = || {
+        RedshiftError::InvalidParameterValue("IamRoles must be a list of IAM role ARNs.".into())
+            .into()
+    };
     let items: Vec<(u64, String)> = match p.0.get("IamRoles") {
         None | Some(serde_json::Value::Null) => return Ok(Vec::new()),
         Some(serde_json::Value::Array(items)) => items
@@ -188,9 +192,10 @@ fn role_arns(p: Params<'_>) -> Result<Vec<String>> {
         }
     }
     if arns.len() > MAX_CLUSTER_IAM_ROLES {
-        return Err(Error::InvalidParameterValue(format!(
+        return Err(RedshiftError::InvalidParameterValue(format!(
             "A cluster can have at most {MAX_CLUSTER_IAM_ROLES} IAM roles."
-        )));
+        ))
+        .into());
     }
     Ok(arns)
 }
@@ -209,9 +214,9 @@ fn pass_roles(env: &mut Env<'_>, p: Params<'_>, arns: &[String]) -> Result<()> {
             None => None,
         };
         if !role.is_some_and(|r| r.arn == *arn && authz::trusts_service(&r, SERVICE)) {
-            return Err(Error::InvalidParameterValue(format!(
+            return Err(RedshiftError::InvalidParameterValue(format!(
                 "The IAM role {arn} is not valid. The IAM role must delegate access to an Amazon Redshift account."
-            )));
+            )).into());
         }
     }
     Ok(())
@@ -220,7 +225,7 @@ fn pass_roles(env: &mut Env<'_>, p: Params<'_>, arns: &[String]) -> Result<()> {
 fn load(env: &mut Env<'_>, id: &str) -> Result<Cluster> {
     let k = cluster_key(&env.account, &env.ctx.region, id);
     env.get(NS_CLUSTER, &k)?
-        .ok_or_else(|| Error::ClusterNotFound(format!("Cluster {id} not found.")))
+        .ok_or_else(|| RedshiftError::ClusterNotFound(format!("Cluster {id} not found.")).into())
 }
 
 pub fn create_cluster(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
@@ -231,9 +236,10 @@ pub fn create_cluster(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Resul
     if p.opt_str("MasterUserPassword")?.is_none()
         && p.opt_bool("ManageMasterPassword")? != Some(true)
     {
-        return Err(Error::InvalidParameterValue(
+        return Err(RedshiftError::InvalidParameterValue(
             "A master user password is required.".into(),
-        ));
+        )
+        .into());
     }
     let multi = p.opt_str("ClusterType")? == Some("multi-node");
     let nodes = p
@@ -241,7 +247,7 @@ pub fn create_cluster(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Resul
         .unwrap_or(if multi { 2 } else { 1 });
     let k = cluster_key(&env.account, &env.ctx.region, &id);
     if env.get::<Cluster>(NS_CLUSTER, &k)?.is_some() {
-        return Err(Error::ClusterAlreadyExists("Cluster already exists".into()));
+        return Err(RedshiftError::ClusterAlreadyExists("Cluster already exists".into()).into());
     }
     let iam_roles = role_arns(p)?;
     pass_roles(env, p, &iam_roles)?;
@@ -302,9 +308,9 @@ pub fn delete_cluster(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Resul
     let id = p.str("ClusterIdentifier")?;
     let skip = p.opt_bool("SkipFinalClusterSnapshot")?.unwrap_or(false);
     if !skip && p.opt_str("FinalClusterSnapshotIdentifier")?.is_none() {
-        return Err(Error::InvalidParameterCombination(
+        return Err(RedshiftError::InvalidParameterCombination(
             "FinalClusterSnapshotIdentifier is required unless SkipFinalClusterSnapshot is specified.".into(),
-        ));
+        ).into());
     }
     let cluster = load(env, id)?;
     let k = cluster_key(&env.account, &cluster.region, &cluster.id);
@@ -334,6 +340,7 @@ impl LinkedResources for Linked {
 mod tests {
     use super::*;
     use serde_json::json;
+    use trailguard_core::error::Error;
 
     #[test]
     fn iam_roles_are_read_in_index_order_from_either_protocol_shape() {
@@ -350,8 +357,11 @@ mod tests {
         assert_eq!(role_arns(Params(&json!({}))).ok(), Some(Vec::new()));
         let bad = json!({"IamRoles": {"IamRoleArn": {"x": "a"}}});
         assert!(matches!(
-            role_arns(Params(&bad)),
-            Err(Error::InvalidParameterValue(_))
+            role_arns(Params(&bad))
+                .as_ref()
+                .err()
+                .and_then(Error::service),
+            Some(RedshiftError::InvalidParameterValue(_))
         ));
         let many: Vec<String> = (0..=MAX_CLUSTER_IAM_ROLES)
             .map(|i| format!("r{i}"))

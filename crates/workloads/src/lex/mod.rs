@@ -10,6 +10,7 @@
 mod dialog;
 mod values;
 
+use crate::error::LexError;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use dialog::{BotDef, IntentDef, Prompt, Session, SlotDef};
@@ -117,9 +118,9 @@ fn check_name(member: &str, name: &str, max: usize) -> Result<()> {
     if valid {
         Ok(())
     } else {
-        Err(Error::BadRequest(format!(
+        Err(LexError::BadRequest(format!(
             "1 validation error detected: Value '{name}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: ^([A-Za-z]_?)+$"
-        )))
+        )).into())
     }
 }
 
@@ -146,12 +147,12 @@ fn check_checksum(existing: Option<&Json>, given: Option<&str>, what: &str) -> R
     ) {
         (None, None) => Ok(()),
         (Some(cur), Some(g)) if cur == g => Ok(()),
-        (None, Some(_)) => Err(Error::PreconditionFailed(format!(
+        (None, Some(_)) => Err(LexError::PreconditionFailed(format!(
             "The checksum value doesn't match for the resource named '{what}' with version '$LATEST'. The resource doesn't exist, so omit the checksum."
-        ))),
-        (Some(_), _) => Err(Error::PreconditionFailed(format!(
+        )).into()),
+        (Some(_), _) => Err(LexError::PreconditionFailed(format!(
             "The checksum value doesn't match for the resource named '{what}' with version '$LATEST'. Get the resource's latest checksum and retry."
-        ))),
+        )).into()),
     }
 }
 
@@ -168,9 +169,10 @@ fn stamp(env: &mut Env<'_>, doc: &mut Map<String, Json>, existing: Option<&Json>
 }
 
 fn not_found(what: &str) -> Error {
-    Error::NotFound(format!(
+    LexError::NotFound(format!(
         "The {what} could not be found. Check the name and version and try again."
     ))
+    .into()
 }
 
 fn load(env: &mut Env<'_>, ns: &str, name: &str) -> Result<Option<Json>> {
@@ -182,9 +184,10 @@ fn check_version(p: Params<'_>, member: &str) -> Result<()> {
     match p.opt_str(member)? {
         None => Ok(()),
         Some(v) if v == LATEST => Ok(()),
-        Some(v) => Err(Error::NotFound(format!(
+        Some(v) => Err(LexError::NotFound(format!(
             "Version '{v}' could not be found: trailguard keeps only the $LATEST version."
-        ))),
+        ))
+        .into()),
     }
 }
 
@@ -204,18 +207,19 @@ pub fn put_slot_type(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
             })
         });
         if !ok {
-            return Err(Error::BadRequest(
+            return Err(LexError::BadRequest(
                 "enumerationValues must be a list of objects with a non-empty value.".into(),
-            ));
+            )
+            .into());
         }
     }
     let strategy = p
         .opt_str("valueSelectionStrategy")?
         .unwrap_or("ORIGINAL_VALUE");
     if !["ORIGINAL_VALUE", "TOP_RESOLUTION"].contains(&strategy) {
-        return Err(Error::BadRequest(format!(
+        return Err(LexError::BadRequest(format!(
             "1 validation error detected: Value '{strategy}' at 'valueSelectionStrategy' failed to satisfy constraint: Member must satisfy enum value set: [ORIGINAL_VALUE, TOP_RESOLUTION]"
-        )));
+        )).into());
     }
     let mut doc = body(
         p,
@@ -259,9 +263,9 @@ pub fn delete_slot_type(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Res
             })
     }) {
         let intent = user.get("name").and_then(Json::as_str).unwrap_or_default();
-        return Err(Error::ResourceInUse(format!(
+        return Err(LexError::ResourceInUse(format!(
             "The slot type '{name}' is referenced by the intent '{intent}'. Remove the reference and try again."
-        )));
+        )).into());
     }
     let k = key(env, name);
     env.delete(NS_SLOT_TYPE, &k)?;
@@ -285,37 +289,41 @@ pub fn put_intent(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Va
         check_name("slots.member.name", slot_name, 100)?;
         let constraint = slot.get("slotConstraint").and_then(Json::as_str);
         if !matches!(constraint, Some("Required" | "Optional")) {
-            return Err(Error::BadRequest(format!(
+            return Err(LexError::BadRequest(format!(
                 "The slot '{slot_name}' needs a slotConstraint of Required or Optional."
-            )));
+            ))
+            .into());
         }
         let ty = slot
             .get("slotType")
             .and_then(Json::as_str)
             .unwrap_or_default();
         if ty.is_empty() {
-            return Err(Error::BadRequest(format!(
-                "The slot '{slot_name}' needs a slotType."
-            )));
+            return Err(
+                LexError::BadRequest(format!("The slot '{slot_name}' needs a slotType.")).into(),
+            );
         }
         if !ty.starts_with("AMAZON.") && load(env, NS_SLOT_TYPE, ty)?.is_none() {
-            return Err(Error::BadRequest(format!(
+            return Err(LexError::BadRequest(format!(
                 "The slot type '{ty}' referenced by the slot '{slot_name}' does not exist."
-            )));
+            ))
+            .into());
         }
         if constraint == Some("Required") && slot.get("valueElicitationPrompt").is_none() {
-            return Err(Error::BadRequest(format!(
+            return Err(LexError::BadRequest(format!(
                 "The required slot '{slot_name}' needs a valueElicitationPrompt."
-            )));
+            ))
+            .into());
         }
     }
     let fulfilment = p.0.get("fulfillmentActivity");
     if let Some(f) = fulfilment {
         let ty = f.get("type").and_then(Json::as_str);
         if !matches!(ty, Some("ReturnIntent" | "CodeHook")) {
-            return Err(Error::BadRequest(
+            return Err(LexError::BadRequest(
                 "fulfillmentActivity.type must be ReturnIntent or CodeHook.".into(),
-            ));
+            )
+            .into());
         }
     }
     let mut doc = body(
@@ -364,9 +372,9 @@ pub fn delete_intent(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
         })
     }) {
         let bot = bot.get("name").and_then(Json::as_str).unwrap_or_default();
-        return Err(Error::ResourceInUse(format!(
+        return Err(LexError::ResourceInUse(format!(
             "The intent '{name}' is referenced by the bot '{bot}'. Remove the reference and try again."
-        )));
+        )).into());
     }
     let k = key(env, name);
     env.delete(NS_INTENT, &k)?;
@@ -384,21 +392,21 @@ pub fn put_bot(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value
     let name = p.str("name")?;
     check_name("name", name, 50)?;
     if name.len() < 2 {
-        return Err(Error::BadRequest(format!(
+        return Err(LexError::BadRequest(format!(
             "1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: Member must have length greater than or equal to 2"
-        )));
+        )).into());
     }
     let locale = p
         .opt_str("locale")?
-        .ok_or_else(|| Error::BadRequest("1 validation error detected: Value null at 'locale' failed to satisfy constraint: Member must not be null".into()))?;
+        .ok_or_else(|| LexError::BadRequest("1 validation error detected: Value null at 'locale' failed to satisfy constraint: Member must not be null".into()))?;
     if !LOCALES.contains(&locale) {
-        return Err(Error::BadRequest(format!(
+        return Err(LexError::BadRequest(format!(
             "1 validation error detected: Value '{locale}' at 'locale' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
             LOCALES.join(", ")
-        )));
+        )).into());
     }
     if p.opt_bool("childDirected")?.is_none() {
-        return Err(Error::BadRequest("1 validation error detected: Value null at 'childDirected' failed to satisfy constraint: Member must not be null".into()));
+        return Err(LexError::BadRequest("1 validation error detected: Value null at 'childDirected' failed to satisfy constraint: Member must not be null".into()).into());
     }
     let ttl = p
         .opt_int("idleSessionTTLInSeconds", 60, 86_400)?
@@ -406,9 +414,10 @@ pub fn put_bot(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value
     if let Some(voice) = p.opt_str("voiceId")?
         && crate::polly::voice(voice).is_none()
     {
-        return Err(Error::BadRequest(format!(
+        return Err(LexError::BadRequest(format!(
             "The voice '{voice}' is not a valid Amazon Polly voice."
-        )));
+        ))
+        .into());
     }
     for intent in
         p.0.get("intents")
@@ -425,9 +434,10 @@ pub fn put_bot(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value
             .and_then(Json::as_str)
             .unwrap_or_default();
         if version != LATEST || load(env, NS_INTENT, iname)?.is_none() {
-            return Err(Error::BadRequest(format!(
+            return Err(LexError::BadRequest(format!(
                 "The intent '{iname}' with version '{version}' does not exist."
-            )));
+            ))
+            .into());
         }
     }
     let existing = load(env, NS_BOT, name)?;
@@ -436,9 +446,9 @@ pub fn put_bot(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value
     linked::ensure_role(env, SERVICE)?;
     let build = p.opt_str("processBehavior")?.unwrap_or("BUILD");
     if !["BUILD", "SAVE"].contains(&build) {
-        return Err(Error::BadRequest(format!(
+        return Err(LexError::BadRequest(format!(
             "1 validation error detected: Value '{build}' at 'processBehavior' failed to satisfy constraint: Member must satisfy enum value set: [SAVE, BUILD]"
-        )));
+        )).into());
     }
     let mut doc = body(
         p,
@@ -499,9 +509,10 @@ pub fn delete_bot(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Va
     let aliases: Vec<Json> = env.scan_all(NS_ALIAS, &prefix)?;
     if let Some(alias) = aliases.first() {
         let alias = alias.get("name").and_then(Json::as_str).unwrap_or_default();
-        return Err(Error::ResourceInUse(format!(
+        return Err(LexError::ResourceInUse(format!(
             "The bot '{name}' is referenced by the alias '{alias}'. Delete the alias and try again."
-        )));
+        ))
+        .into());
     }
     let k = key(env, name);
     env.delete(NS_BOT, &k)?;
@@ -574,9 +585,10 @@ pub fn put_bot_alias(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
     check_name("name", name, 100)?;
     let version = p.str("botVersion")?;
     if version != LATEST {
-        return Err(Error::BadRequest(format!(
+        return Err(LexError::BadRequest(format!(
             "The bot version '{version}' does not exist: trailguard keeps only $LATEST."
-        )));
+        ))
+        .into());
     }
     load(env, NS_BOT, bot)?.ok_or_else(|| not_found("bot"))?;
     let k = alias_key(env, bot, name);
@@ -752,23 +764,24 @@ fn converse(env: &mut Env<'_>, p: Params<'_>, input: &str) -> Result<Answer> {
     let alias = p.str("botAlias")?;
     let user = p.str("userId")?;
     if user.len() < 2 || user.len() > 100 {
-        return Err(Error::BadRequest(format!(
+        return Err(LexError::BadRequest(format!(
             "1 validation error detected: Value '{user}' at 'userId' failed to satisfy constraint: Member must have length between 2 and 100"
-        )));
+        )).into());
     }
     if input.is_empty() || input.chars().count() > 1024 {
-        return Err(Error::BadRequest(
+        return Err(LexError::BadRequest(
             "1 validation error detected: Value at 'inputText' failed to satisfy constraint: Member must have length between 1 and 1024".into(),
-        ));
+        ).into());
     }
     if alias != LATEST {
         resolve_alias(env, bot_name, alias)?;
     }
     let bot = load(env, NS_BOT, bot_name)?.ok_or_else(|| not_found("bot"))?;
     if bot.get("status").and_then(Json::as_str) != Some("READY") {
-        return Err(Error::BadRequest(format!(
+        return Err(LexError::BadRequest(format!(
             "The bot '{bot_name}' is not built. Build it with PutBot and processBehavior BUILD."
-        )));
+        ))
+        .into());
     }
     let def = bot_def(env, &bot)?;
     let session_key = format!(
@@ -800,9 +813,9 @@ fn converse(env: &mut Env<'_>, p: Params<'_>, input: &str) -> Result<Answer> {
     session.last_turn = now;
     env.put(NS_SESSION, &session_key, &session)?;
     if turn.needs_code_hook {
-        return Err(Error::DependencyFailed(
+        return Err(LexError::DependencyFailed(
             "The intent is fulfilled by a Lambda code hook, and trailguard runs no Lambda functions; use ReturnIntent fulfilment.".into(),
-        ));
+        ).into());
     }
     Ok(Answer { turn, session, bot })
 }
@@ -860,18 +873,18 @@ fn audio_format(accept: Option<&str>) -> Result<Option<(&'static str, &'static s
         Some("audio/ogg") => Ok(Some(("ogg_vorbis", "audio/ogg"))),
         Some("audio/pcm") => Ok(Some(("pcm", "audio/pcm"))),
         Some("text/plain") => Ok(None),
-        Some(other) => Err(Error::NotAcceptable(format!(
+        Some(other) => Err(LexError::NotAcceptable(format!(
             "The accept header '{other}' is not supported: use text/plain; charset=utf-8, audio/mpeg, audio/ogg or audio/pcm."
-        ))),
+        )).into()),
     }
 }
 
 pub fn post_content(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
     let content_type = p.str("contentType")?;
     if !content_type.to_ascii_lowercase().starts_with("text/plain") {
-        return Err(Error::UnsupportedMediaType(format!(
+        return Err(LexError::UnsupportedMediaType(format!(
             "trailguard's Lex takes text input only (Content-Type text/plain; charset=utf-8), not '{content_type}'."
-        )));
+        )).into());
     }
     let format = audio_format(p.opt_str("accept")?)?;
     let input = p

@@ -14,6 +14,7 @@
 mod synth;
 mod voices;
 
+use crate::error::PollyError;
 use std::sync::Arc;
 use trailguard_core::authz::Authorized;
 use trailguard_core::env::Env;
@@ -60,9 +61,10 @@ pub const MAX_BILLED: usize = 3000;
 pub const MAX_TOTAL: usize = 6000;
 
 fn too_long() -> Error {
-    Error::TextLengthExceeded(format!(
+    PollyError::TextLengthExceeded(format!(
         "Maximum text length has been exceeded: {MAX_BILLED} billed characters, {MAX_TOTAL} in all."
     ))
+    .into()
 }
 
 /// One synthesis, with everything the audio depends on.
@@ -101,10 +103,10 @@ impl Job for Speech {
 }
 
 fn enum_error(member: &str, value: &str, allowed: &[&str]) -> Error {
-    Error::ValidationException(format!(
+    PollyError::Validation(format!(
         "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
         allowed.join(", ")
-    ))
+    )).into()
 }
 
 pub fn synthesize_speech(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result<Value> {
@@ -125,16 +127,18 @@ pub fn synthesize_speech(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Re
         return Err(enum_error("engine", engine, &engines));
     }
     if !voice.engines.contains(&engine) {
-        return Err(Error::EngineNotSupported(format!(
+        return Err(PollyError::EngineNotSupported(format!(
             "This voice does not support the selected engine: {engine}"
-        )));
+        ))
+        .into());
     }
     if let Some(lang) = p.opt_str("LanguageCode")?
         && lang != voice.language
     {
-        return Err(Error::LanguageNotSupported(format!(
+        return Err(PollyError::LanguageNotSupported(format!(
             "Voice {voice_id} does not support the language {lang}."
-        )));
+        ))
+        .into());
     }
     let ssml = match p.opt_str("TextType")?.unwrap_or("text") {
         "text" => false,
@@ -156,14 +160,16 @@ pub fn synthesize_speech(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Re
     }
     let marks = p.str_list("SpeechMarkTypes")?;
     if format == "json" && marks.is_empty() {
-        return Err(Error::MarksNotSupportedForFormat(
+        return Err(PollyError::MarksNotSupportedForFormat(
             "Speech marks require OutputFormat json and at least one SpeechMarkTypes value.".into(),
-        ));
+        )
+        .into());
     }
     if format != "json" && !marks.is_empty() {
-        return Err(Error::MarksNotSupportedForFormat(format!(
+        return Err(PollyError::MarksNotSupportedForFormat(format!(
             "Speech marks are not supported for OutputFormat {format}."
-        )));
+        ))
+        .into());
     }
     for m in &marks {
         if !["sentence", "ssml", "viseme", "word"].contains(m) {
@@ -182,9 +188,10 @@ pub fn synthesize_speech(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Re
     if let Some(r) = rate
         && !rates.contains(&r)
     {
-        return Err(Error::InvalidSampleRate(format!(
+        return Err(PollyError::InvalidSampleRate(format!(
             "Sample rate {r} is not valid for output format {format}."
-        )));
+        ))
+        .into());
     }
     let rate: u32 = rate
         .and_then(|r| r.parse().ok())
@@ -210,7 +217,7 @@ pub fn synthesize_speech(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Re
         marks: marks.iter().map(|m| (*m).to_string()).collect(),
     };
     // Synthesized with the writer released; the call then commits its record.
-    let audio = env.prepared(job)?.map_err(Error::SynthesisFailure)?;
+    let audio = env.prepared(job)?.map_err(PollyError::ServiceFailure)?;
     Ok(Value::structure()
         .with("AudioStream", Value::Blob(audio.as_ref().clone()))
         .with("ContentType", content_type)
@@ -224,9 +231,10 @@ pub fn describe_voices(_: &mut Env<'_>, _: &Authorized, p: Params<'_>) -> Result
     let engine = p.opt_str("Engine")?;
     let language = p.opt_str("LanguageCode")?;
     if p.opt_str("NextToken")?.is_some() {
-        return Err(Error::InvalidNextToken(
+        return Err(PollyError::InvalidNextToken(
             "The NextToken is not valid: every voice fits in one page.".into(),
-        ));
+        )
+        .into());
     }
     let list = voices::ALL
         .iter()

@@ -4,10 +4,11 @@
 //! fails with a message naming the package, and nothing else is affected.
 
 use super::voices::Voice;
+use crate::error::PollyError;
 use std::io::{ErrorKind, Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use trailguard_core::error::{Error, Result};
+use trailguard_core::error::Result;
 
 /// What to say, and how.
 pub struct Request<'a> {
@@ -32,12 +33,12 @@ fn run(program: &str, package: &str, args: &[&str], input: &[u8]) -> Result<Vec<
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| match e.kind() {
-            ErrorKind::NotFound => Error::SynthesisFailure(format!(
+            ErrorKind::NotFound => PollyError::ServiceFailure(format!(
                 "Speech synthesis needs {program}, which is not installed on this host (Debian package {package})."
             )),
-            _ => Error::SynthesisFailure(format!("Could not start {program}: {e}")),
+            _ => PollyError::ServiceFailure(format!("Could not start {program}: {e}")),
         })?;
-    let failed = |e: std::io::Error| Error::SynthesisFailure(format!("{program} failed: {e}"));
+    let failed = |e: std::io::Error| PollyError::ServiceFailure(format!("{program} failed: {e}"));
     let mut stdin = child.stdin.take();
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
@@ -74,10 +75,7 @@ fn run(program: &str, package: &str, args: &[&str], input: &[u8]) -> Result<Vec<
     let status = status.map_err(failed)?;
     if !status.success() {
         let err = String::from_utf8_lossy(&err);
-        return Err(Error::SynthesisFailure(format!(
-            "{program} failed: {}",
-            err.trim()
-        )));
+        return Err(PollyError::ServiceFailure(format!("{program} failed: {}", err.trim())).into());
     }
     Ok(out)
 }
@@ -94,9 +92,9 @@ fn drain(pipe: Option<impl Read>) -> Vec<u8> {
 /// The samples and rate of a WAV stream (espeak-ng writes one chunk of 16-bit mono;
 /// streamed to a pipe, its sizes are placeholders, so the data runs to the end).
 fn parse_wav(wav: &[u8]) -> Result<(Vec<i16>, u32)> {
-    let bad = || Error::SynthesisFailure("espeak-ng produced no usable audio".into());
+    let bad = || PollyError::ServiceFailure("espeak-ng produced no usable audio".into());
     if wav.get(0..4) != Some(b"RIFF") || wav.get(8..12) != Some(b"WAVE") {
-        return Err(bad());
+        return Err(bad().into());
     }
     let mut pos = 12;
     let mut rate = None;
@@ -129,7 +127,7 @@ fn parse_wav(wav: &[u8]) -> Result<(Vec<i16>, u32)> {
         }
         pos = body.saturating_add(size);
     }
-    Err(bad())
+    Err(bad().into())
 }
 
 /// Linear resampling; speech survives it well enough for every rate Polly offers.
@@ -244,7 +242,7 @@ pub fn ogg(req: &Request<'_>) -> Result<Vec<u8>> {
 
 /// The words of an SSML document, checked for the shape Polly requires.
 pub fn ssml_text(ssml: &str) -> Result<String> {
-    let invalid = || Error::InvalidSsml("Invalid SSML request".into());
+    let invalid = || PollyError::InvalidSsml("Invalid SSML request".into()).into();
     let t = ssml.trim();
     if !t.starts_with("<speak") || !t.ends_with("</speak>") {
         return Err(invalid());
