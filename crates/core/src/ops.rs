@@ -95,13 +95,13 @@ impl Operation {
         Ok(all)
     }
 
-    /// Recorded as a data event.
     /// See [`Operation::authorized_in_handler`].
     pub const fn authorized_in_handler(mut self) -> Self {
         self.authorized_in_handler = true;
         self
     }
 
+    /// Recorded as a data event.
     pub const fn data_event(mut self) -> Self {
         self.data_event = true;
         self

@@ -233,7 +233,8 @@ const WORKER_GAP: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Periodic work the services need done outside requests: each service's
 /// background jobs in registration order (service-linked role deletion tasks,
-/// trail delivery, GuardDuty's finding summaries, detections and export), then
+/// GuardDuty's finding summaries, detections and export, then trail delivery,
+/// which so delivers what the others recorded in the same run), then
 /// the events services post to webhooks. Each step is its own transaction, so
 /// stopping at any point leaves every task in a state the next run picks up.
 ///
@@ -253,9 +254,19 @@ async fn background_worker(
             _ = tick.tick() => {}
             () = wake.notified() => {}
         }
-        let s = services.clone();
-        if let Err(e) = tokio::task::spawn_blocking(move || run_jobs(&s, Moment::Tick)).await {
-            tracing::warn!(error = %e, "the background worker failed");
+        // Each job on a blocking thread of its own: one that panics is
+        // logged and the others (trail delivery among them) still run.
+        let jobs = services.registry().background().count();
+        for i in 0..jobs {
+            let s = services.clone();
+            let run = tokio::task::spawn_blocking(move || {
+                if let Some(job) = s.registry().background().nth(i) {
+                    run_job(&s, job.as_ref(), Moment::Tick);
+                }
+            });
+            if let Err(e) = run.await {
+                tracing::warn!(error = %e, "a background job failed");
+            }
         }
         publisher.publish(&services).await;
         tokio::time::sleep(WORKER_GAP).await;
@@ -266,13 +277,17 @@ async fn background_worker(
 /// runs anyway.
 fn run_jobs(services: &Services, moment: Moment) {
     for job in services.registry().background() {
-        match job.run(services, moment) {
-            Ok(n) if n > 0 && moment == Moment::Shutdown => {
-                tracing::info!(job = job.name(), done = n, "flushed on shutdown");
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(job = job.name(), error = %e, "background job failed"),
+        run_job(services, job.as_ref(), moment);
+    }
+}
+
+fn run_job(services: &Services, job: &dyn trailguard_core::BackgroundJob, moment: Moment) {
+    match job.run(services, moment) {
+        Ok(n) if n > 0 && moment == Moment::Shutdown => {
+            tracing::info!(job = job.name(), done = n, "flushed on shutdown");
         }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(job = job.name(), error = %e, "background job failed"),
     }
 }
 

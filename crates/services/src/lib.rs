@@ -21,17 +21,18 @@ pub struct Config {
     pub trail_timing: TrailTiming,
 }
 
-/// Every service served, in the order their background work runs.
+/// Every service served, in the order their background work runs: CloudTrail
+/// last, so trail delivery takes what the others' jobs recorded in the same run.
 pub fn modules(config: &Config) -> Vec<ServiceModule> {
     vec![
         trailguard_iam::module(),
         trailguard_iam::sts_module(),
         trailguard_workloads::redshift_module(),
-        trailguard_cloudtrail::module(config.trail_timing),
         trailguard_workloads::lex_module(),
         trailguard_workloads::polly_module(),
         trailguard_guardduty::module(),
         trailguard_s3::module(),
+        trailguard_cloudtrail::module(config.trail_timing),
     ]
 }
 

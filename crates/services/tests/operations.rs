@@ -17,6 +17,26 @@ use trailguard_core::inputs::{inputs, retain_defined, table};
 use trailguard_services::ids;
 use trailguard_services::{Config, all_operations, modules};
 
+/// Only STS's three credential calls decide in their handler (GetCallerIdentity
+/// is always allowed, AssumeRole is decided on the trust policy,
+/// GetSessionToken refuses session credentials); every other operation is
+/// decided by the core on its resources before its handler runs.
+#[test]
+fn only_sts_credential_calls_authorize_in_their_handler() {
+    let own: Vec<String> = all_operations()
+        .filter(|(_, op)| op.authorized_in_handler)
+        .map(|(s, op)| format!("{s}:{}", op.name))
+        .collect();
+    assert_eq!(
+        own,
+        [
+            "sts:GetCallerIdentity",
+            "sts:AssumeRole",
+            "sts:GetSessionToken"
+        ]
+    );
+}
+
 #[test]
 fn every_operation_is_unique_and_named_like_aws() {
     let registry = Registry::new(modules(&Config::default()));
