@@ -30,8 +30,6 @@ pub type Redact = fn(&mut serde_json::Value);
 pub struct ServiceModule {
     /// What the service is: names, protocol, routes.
     pub def: &'static ServiceDef,
-    /// `def.id`, for lookups.
-    pub service: ServiceId,
     /// Every operation served, one row each.
     pub operations: &'static [Operation],
     /// Resources that keep the service's service-linked role in use.
@@ -53,7 +51,6 @@ impl ServiceModule {
     pub fn new(def: &'static ServiceDef, operations: &'static [Operation]) -> Self {
         Self {
             def,
-            service: def.id,
             operations,
             linked: None,
             resource_policies: None,
@@ -151,7 +148,7 @@ impl Registry {
 
     /// The module serving `service`.
     pub fn module(&self, service: ServiceId) -> Option<&ServiceModule> {
-        self.modules.iter().find(|m| m.service == service)
+        self.modules.iter().find(|m| m.def.id == service)
     }
 
     /// The definition of the service clients sign for as `signing_name`.
@@ -174,7 +171,7 @@ impl Registry {
     pub fn operations(&self) -> impl Iterator<Item = (ServiceId, &'static Operation)> + '_ {
         self.modules
             .iter()
-            .flat_map(|m| m.operations.iter().map(move |op| (m.service, op)))
+            .flat_map(|m| m.operations.iter().map(move |op| (m.def.id, op)))
     }
 
     /// The linked service with this principal, if it has resources.

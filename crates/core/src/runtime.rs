@@ -86,11 +86,6 @@ impl Services {
         self.ids.as_ref()
     }
 
-    /// The store, for background work that reads outside a transaction.
-    pub fn store(&self) -> &dyn Store {
-        self.store.as_ref()
-    }
-
     /// Runs every service's background jobs once, in registration order
     /// (tests and tools; the server's worker runs them one by one). Returns
     /// how much they did together.

@@ -34,11 +34,6 @@ impl Reply {
             body,
         }
     }
-
-    /// A plain-text reply (health checks).
-    pub fn text(status: u16, request_id: &str, body: String) -> Self {
-        Self::new(status, "text/plain", request_id, body.into_bytes())
-    }
 }
 
 /// The request as dispatch has it.

@@ -69,14 +69,14 @@ pub fn all_operations() -> impl Iterator<
 > {
     modules(&Config::default())
         .into_iter()
-        .flat_map(|m| m.operations.iter().map(move |op| (m.service, op)))
+        .flat_map(|m| m.operations.iter().map(move |op| (m.def.id, op)))
 }
 
 /// The definition of a served service.
 pub fn def(service: trailguard_model::ServiceId) -> Option<&'static trailguard_model::ServiceDef> {
     modules(&Config::default())
         .into_iter()
-        .find(|m| m.service == service)
+        .find(|m| m.def.id == service)
         .map(|m| m.def)
 }
 

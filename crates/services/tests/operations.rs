@@ -40,7 +40,7 @@ fn only_sts_credential_calls_authorize_in_their_handler() {
 #[test]
 fn every_operation_is_unique_and_named_like_aws() {
     let registry = Registry::new(modules(&Config::default()));
-    for (service, table) in registry.modules().iter().map(|m| (m.service, m.operations)) {
+    for (service, table) in registry.modules().iter().map(|m| (m.def.id, m.operations)) {
         let mut names: Vec<&str> = table.iter().map(|o| o.name).collect();
         let n = names.len();
         names.sort_unstable();

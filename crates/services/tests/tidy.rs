@@ -144,7 +144,7 @@ fn every_route_names_a_served_operation_and_every_rest_operation_has_a_route() {
             assert!(
                 served.contains(route.operation),
                 "{}: route {} {} names {}, which is not served",
-                module.service,
+                module.def.id,
                 route.method,
                 route.path,
                 route.operation
@@ -156,10 +156,10 @@ fn every_route_names_a_served_operation_and_every_rest_operation_has_a_route() {
             assert!(
                 missing.is_empty(),
                 "{}: no route for {missing:?}",
-                module.service
+                module.def.id
             );
         } else {
-            assert!(module.def.routes.is_empty(), "{}", module.service);
+            assert!(module.def.routes.is_empty(), "{}", module.def.id);
         }
     }
 }
