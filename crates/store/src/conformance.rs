@@ -39,6 +39,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("audit_read_after_write", audit_read_after_write),
     ("lookups", lookups),
     ("atomicity", atomicity),
+    ("concurrent_calls", concurrent_calls),
     (
         "feed_under_concurrent_writers",
         feed_under_concurrent_writers,
@@ -157,6 +158,93 @@ fn lookup_id(id: &str) -> Lookup {
         filter: Some(LookupFilter::EventId(id.to_string())),
         ..lookup_all()
     }
+}
+
+/// Calls from many threads at once (as a server makes them, and as a backend
+/// that shares commits between calls sees them): each call's documents and
+/// record commit together or not at all, a failing call takes nobody else's
+/// writes with it, and a call that returned success is committed: every
+/// later call sees it.
+pub fn concurrent_calls(new_store: NewStore<'_>) {
+    const THREADS: usize = 6;
+    const CALLS: usize = 40;
+    let store = new_store();
+    let fails = |t: usize, i: usize| (t + i).is_multiple_of(5);
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for i in 0..CALLS {
+                    let id = format!("t{t}-{i}");
+                    let text = record(&id);
+                    let result = crate::transact(store.as_ref(), |tx| {
+                        tx.put(NS, &id, id.as_bytes())?;
+                        tx.append_event(&row(&id, &text))?;
+                        if fails(t, i) {
+                            return Err(StoreError::Poisoned);
+                        }
+                        Ok(())
+                    });
+                    assert_eq!(
+                        result.is_ok(),
+                        !fails(t, i),
+                        "call {id} answered {result:?}"
+                    );
+                    if result.is_ok() {
+                        // Answered, so committed: the next call sees it.
+                        commit(store.as_ref(), "reading a call's write back", |tx| {
+                            assert_eq!(
+                                tx.get(NS, &id)?.as_deref(),
+                                Some(id.as_bytes()),
+                                "call {id} returned but its document is missing"
+                            );
+                            Ok(())
+                        });
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        if let Err(panic) = t.join() {
+            std::panic::resume_unwind(panic);
+        }
+    }
+    let store = store.as_ref();
+    let kept: HashSet<String> = commit(store, "scanning what the calls left", |tx| {
+        Ok(tx
+            .scan(NS, "", None, usize::MAX)?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect())
+    });
+    let expected: HashSet<String> = (0..THREADS)
+        .flat_map(|t| {
+            (0..CALLS)
+                .filter(move |&i| !fails(t, i))
+                .map(move |i| format!("t{t}-{i}"))
+        })
+        .collect();
+    assert_eq!(
+        kept, expected,
+        "the documents left are those of the calls that succeeded"
+    );
+    let records = ok(store.events_after(0, usize::MAX), "Store::events_after");
+    let ids: HashSet<String> = records
+        .iter()
+        .map(|e| {
+            e.record
+                .trim_start_matches(r#"{"eventID":""#)
+                .trim_end_matches(r#""}"#)
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        ids, expected,
+        "the records left are those of the calls that succeeded"
+    );
+    let seqs: HashSet<i64> = records.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs.len(), records.len(), "sequence numbers are unique");
 }
 
 /// Documents: get, put, replace, delete, and scans and visits in bytewise key

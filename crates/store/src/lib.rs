@@ -35,7 +35,7 @@ mod sqlite;
 
 pub use blobs::{Blobs, FsBlobs, MemBlobs};
 
-pub use sqlite::{Durability, SqliteStore};
+pub use sqlite::{Durability, MAX_BATCH, SqliteStore};
 
 /// A storage failure. Its text is for logs only; clients see `ServiceFailure`.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +48,10 @@ pub enum StoreError {
     TooNew { found: i64, supported: i64 },
     #[error("the store lock was poisoned by a panic")]
     Poisoned,
+    /// The group commit this call's transaction joined failed; none of its
+    /// writes were kept.
+    #[error("the commit this transaction joined failed: {0}")]
+    BatchCommit(String),
 }
 
 /// One CloudTrail record and the columns it is indexed by.
@@ -210,6 +214,15 @@ pub trait Store: Send + Sync {
             Ok(Outcome::Rollback)
         })?;
         Ok(watermark)
+    }
+
+    /// A number that changes whenever a transaction that wrote namespace
+    /// `ns` commits (it may also change when none did): lets background work
+    /// skip a namespace nothing wrote since it last looked. `None`, the
+    /// default, means the backend cannot tell, and callers must look.
+    fn changes(&self, ns: &str) -> Option<u64> {
+        let _ = ns;
+        None
     }
 
     /// Takes the writer as a call would, writes one document and rolls it

@@ -4,14 +4,37 @@
 //! every API call writes (reads are audited too), so a pool would only add
 //! contention. WAL mode keeps committed transactions across a process crash; with
 //! [`Durability::Full`] they also survive power loss.
+//!
+//! # Group commit
+//!
+//! A commit is the expensive part of a small transaction: SQLite writes every
+//! page the transaction dirtied to the WAL, and with [`Durability::Full`]
+//! fsyncs it. So calls that arrive together share one: each call's body runs
+//! in a savepoint of an open SQLite transaction (the *batch*), a body that
+//! fails or rolls back is undone alone (`ROLLBACK TO`), and the batch commits
+//! when no other call is waiting for the writer, or when it holds
+//! [`MAX_BATCH`] calls. Every call that joined a batch returns only once the
+//! batch has committed, so none is answered before its writes are durable;
+//! if the commit fails, every call in the batch gets the error, and none of
+//! their writes survives.
+//!
+//! Calls still run one at a time, in the order they take the writer, each
+//! seeing the writes of those before it: isolation is serial, as before. A
+//! call that joined after another can see that call's not-yet-committed
+//! writes, which is why it, too, waits for the commit before returning:
+//! whatever it read is durable by then. Reads from outside a transaction
+//! ([`Store::events_after`], [`Store::feed_watermark`]) commit the open batch
+//! first, so they see committed records only.
 
 use crate::{
     EventRow, FoundEvent, Lookup, LookupFilter, Outcome, Store, StoreError, StoredEvent, Tx,
 };
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// Migrations, applied in order; never edit one that has shipped.
 const MIGRATIONS: &[&str] = &[
@@ -30,9 +53,95 @@ pub enum Durability {
     Full,
 }
 
+/// The most calls one commit covers: bounds how long the first call of a
+/// batch waits for those that joined after it.
+pub const MAX_BATCH: usize = 32;
+
 /// The SQLite store.
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
+    writer: Mutex<Writer>,
+    /// Calls waiting to take `writer`: while there are any, a finished call
+    /// leaves its batch open for them to join.
+    queued: AtomicUsize,
+    changes: Changes,
+    /// Commits so far (for the benchmarks and the group-commit tests).
+    commits: AtomicU64,
+}
+
+/// The connection and the batch open on it.
+struct Writer {
+    conn: Connection,
+    batch: Option<OpenBatch>,
+}
+
+/// An open SQLite transaction that calls join, each in a savepoint.
+struct OpenBatch {
+    /// The calls that joined it and wait for its commit.
+    members: usize,
+    /// The namespaces its calls wrote.
+    touched: Vec<String>,
+    done: Arc<Settled>,
+}
+
+/// How a batch ended, for the calls waiting on it.
+#[derive(Default)]
+struct Settled {
+    result: Mutex<Option<Result<(), String>>>,
+    ended: Condvar,
+}
+
+impl Settled {
+    fn finish(&self, result: Result<(), String>) {
+        if let Ok(mut slot) = self.result.lock() {
+            *slot = Some(result);
+        }
+        self.ended.notify_all();
+    }
+
+    fn wait(&self) -> Result<(), StoreError> {
+        let mut slot = self.result.lock().map_err(|_| StoreError::Poisoned)?;
+        loop {
+            if let Some(result) = slot.as_ref() {
+                return result.clone().map_err(StoreError::BatchCommit);
+            }
+            slot = self.ended.wait(slot).map_err(|_| StoreError::Poisoned)?;
+        }
+    }
+}
+
+/// A change counter per namespace, bumped when a transaction that wrote the
+/// namespace commits: what [`Store::changes`] reads.
+#[derive(Default)]
+struct Changes(Mutex<HashMap<String, u64>>);
+
+impl Changes {
+    fn bump(&self, touched: &[String]) {
+        if touched.is_empty() {
+            return;
+        }
+        if let Ok(mut counters) = self.0.lock() {
+            for ns in touched {
+                match counters.get_mut(ns.as_str()) {
+                    Some(n) => *n += 1,
+                    None => {
+                        counters.insert(ns.clone(), 1);
+                    }
+                }
+            }
+        }
+    }
+
+    fn get(&self, ns: &str) -> Option<u64> {
+        let counters = self.0.lock().ok()?;
+        Some(counters.get(ns).copied().unwrap_or(0))
+    }
+}
+
+/// Adds `ns` to a list of written namespaces, once.
+fn note_write(touched: &mut Vec<String>, ns: &str) {
+    if !touched.iter().any(|t| t == ns) {
+        touched.push(ns.to_string());
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -79,7 +188,10 @@ impl SqliteStore {
     fn from_connection(mut conn: Connection) -> Result<Self, StoreError> {
         migrate(&mut conn)?;
         Ok(Self {
-            conn: Mutex::new(conn),
+            writer: Mutex::new(Writer { conn, batch: None }),
+            queued: AtomicUsize::new(0),
+            changes: Changes::default(),
+            commits: AtomicU64::new(0),
         })
     }
 }
@@ -110,8 +222,13 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// One call's view of the open batch: its savepoint.
 struct SqliteTx<'a> {
-    tx: Transaction<'a>,
+    tx: &'a Connection,
+    /// The namespaces this call wrote.
+    touched: Vec<String>,
+    /// Whether it wrote anything, documents or records.
+    wrote: bool,
 }
 
 impl Tx for SqliteTx<'_> {
@@ -123,6 +240,8 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn put(&mut self, ns: &str, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        note_write(&mut self.touched, ns);
+        self.wrote = true;
         let mut stmt = self
             .tx
             .prepare_cached("INSERT OR REPLACE INTO kv (ns, key, value) VALUES (?1, ?2, ?3)")?;
@@ -131,6 +250,8 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn delete(&mut self, ns: &str, key: &str) -> Result<bool, StoreError> {
+        note_write(&mut self.touched, ns);
+        self.wrote = true;
         let mut stmt = self
             .tx
             .prepare_cached("DELETE FROM kv WHERE ns = ?1 AND key = ?2")?;
@@ -186,6 +307,7 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn append_event(&mut self, row: &EventRow<'_>) -> Result<i64, StoreError> {
+        self.wrote = true;
         let mut stmt = self.tx.prepare_cached(
             "INSERT INTO cloudtrail_events (event_id, account_id, event_time, event_time_ms, event_source, event_name, read_only, username, access_key_id, record, management)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -218,11 +340,11 @@ impl Tx for SqliteTx<'_> {
     /// Needs no bound: everything it can see is at or below the watermark,
     /// which is the newest record visible (see `SqliteTx::feed_watermark`).
     fn events_after(&mut self, seq: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        Self::read_events_after(&self.tx, seq, limit)
+        Self::read_events_after(self.tx, seq, limit)
     }
 
     fn last_event_seq(&mut self) -> Result<i64, StoreError> {
-        newest_seq(&self.tx)
+        newest_seq(self.tx)
     }
 
     /// SQLite's watermark is simply the newest committed sequence number
@@ -233,7 +355,7 @@ impl Tx for SqliteTx<'_> {
     /// record above every committed one, so no open transaction can hold a
     /// number below a committed one, and sequence order is commit order.
     fn feed_watermark(&mut self) -> Result<i64, StoreError> {
-        newest_seq(&self.tx)
+        newest_seq(self.tx)
     }
 
     fn lookup_events(&mut self, l: &Lookup) -> Result<Vec<FoundEvent>, StoreError> {
@@ -320,33 +442,202 @@ impl SqliteTx<'_> {
     }
 }
 
+/// Runs one cached statement that takes no parameters (transaction control).
+fn exec(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
+impl Writer {
+    /// Runs `body` in a savepoint of the open batch, opening one if needed.
+    /// Returns the batch to wait for when the call must (it committed, or
+    /// read what earlier calls in the batch wrote), or the call's error.
+    fn call(
+        &mut self,
+        body: &mut dyn FnMut(&mut dyn Tx) -> Result<Outcome, StoreError>,
+    ) -> Result<Option<Arc<Settled>>, CallError> {
+        if self.batch.is_none() {
+            exec(&self.conn, "BEGIN")?;
+            self.batch = Some(OpenBatch {
+                members: 0,
+                touched: Vec::new(),
+                done: Arc::default(),
+            });
+        }
+        exec(&self.conn, "SAVEPOINT call")?;
+        let mut tx = SqliteTx {
+            tx: &self.conn,
+            touched: Vec::new(),
+            wrote: false,
+        };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(&mut tx)));
+        let touched = std::mem::take(&mut tx.touched);
+        let wrote = tx.wrote;
+        let keep = matches!(outcome, Ok(Ok(Outcome::Commit)));
+        if keep {
+            exec(&self.conn, "RELEASE call")?;
+        } else if self.conn.is_autocommit() {
+            // SQLite rolled the whole transaction back itself (an I/O error,
+            // say): the earlier calls' writes are gone too.
+            return Err(CallError::BatchLost(match outcome {
+                Ok(Err(e)) => e,
+                _ => StoreError::BatchCommit("the transaction was rolled back".into()),
+            }));
+        } else {
+            exec(&self.conn, "ROLLBACK TO call")?;
+            exec(&self.conn, "RELEASE call")?;
+        }
+        let Some(batch) = self.batch.as_mut() else {
+            return Err(CallError::Call(StoreError::Poisoned, None));
+        };
+        // A call waits for the commit when it wrote, or saw earlier calls'
+        // writes; one that only read committed state need not.
+        let wait = (keep && wrote) || batch.members > 0;
+        if keep {
+            for ns in &touched {
+                note_write(&mut batch.touched, ns);
+            }
+        }
+        if wait {
+            batch.members += 1;
+        }
+        let waiter = wait.then(|| batch.done.clone());
+        match outcome {
+            Ok(Ok(_)) => Ok(waiter),
+            Ok(Err(e)) => Err(CallError::Call(e, waiter)),
+            Err(panic) => Err(CallError::Panicked(panic)),
+        }
+    }
+
+    /// Commits the open batch, if any, and tells its calls how it went.
+    fn settle(&mut self, changes: &Changes, commits: &AtomicU64) -> Result<(), StoreError> {
+        let Some(batch) = self.batch.take() else {
+            return Ok(());
+        };
+        let result = exec(&self.conn, "COMMIT");
+        match &result {
+            Ok(()) => {
+                commits.fetch_add(1, Ordering::Relaxed);
+                changes.bump(&batch.touched);
+                batch.done.finish(Ok(()));
+            }
+            Err(e) => {
+                if !self.conn.is_autocommit() {
+                    let _ = exec(&self.conn, "ROLLBACK");
+                }
+                batch.done.finish(Err(e.to_string()));
+            }
+        }
+        result
+    }
+
+    /// Abandons the open batch after SQLite rolled it back.
+    fn lose(&mut self, why: &StoreError) {
+        if let Some(batch) = self.batch.take() {
+            if !self.conn.is_autocommit() {
+                let _ = exec(&self.conn, "ROLLBACK");
+            }
+            batch.done.finish(Err(why.to_string()));
+        }
+    }
+}
+
+/// Why a call did not join the batch.
+enum CallError {
+    /// The call's own failure; the batch goes on. With the batch to wait
+    /// for when the call read earlier calls' writes: its error may tell of them.
+    Call(StoreError, Option<Arc<Settled>>),
+    /// The call panicked and was rolled back; the panic goes on up.
+    Panicked(Box<dyn std::any::Any + Send>),
+    /// SQLite rolled back the whole batch.
+    BatchLost(StoreError),
+}
+
+impl From<StoreError> for CallError {
+    fn from(e: StoreError) -> Self {
+        Self::BatchLost(e)
+    }
+}
+
+impl From<rusqlite::Error> for CallError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::BatchLost(e.into())
+    }
+}
+
+impl SqliteStore {
+    /// Takes the writer, counting the wait so the holder can leave its batch
+    /// open for this caller.
+    fn take_writer(&self) -> Result<std::sync::MutexGuard<'_, Writer>, StoreError> {
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        let writer = self.writer.lock();
+        self.queued.fetch_sub(1, Ordering::SeqCst);
+        writer.map_err(|_| StoreError::Poisoned)
+    }
+
+    /// How many SQLite commits the store has made: fewer than the calls it
+    /// ran when calls shared them.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    /// How many callers are waiting for the writer (for tests that line
+    /// callers up behind one another).
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::SeqCst)
+    }
+}
+
 impl Store for SqliteStore {
+    /// Runs `body` as one call of a group commit (see the module docs).
     fn run(
         &self,
         body: &mut dyn FnMut(&mut dyn Tx) -> Result<Outcome, StoreError>,
     ) -> Result<(), StoreError> {
-        let mut conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
-        let tx = conn.transaction()?;
-        let mut stx = SqliteTx { tx };
-        match body(&mut stx)? {
-            Outcome::Commit => stx.tx.commit()?,
-            Outcome::Rollback => stx.tx.rollback()?,
+        let mut writer = self.take_writer()?;
+        let called = writer.call(body);
+        // Commit now unless a caller waiting for the writer can join; the
+        // last to join commits for all. Every holder applies this rule before
+        // letting go, so an open batch always has a committer coming.
+        let join = self.queued.load(Ordering::SeqCst) > 0
+            && writer.batch.as_ref().is_some_and(|b| b.members < MAX_BATCH);
+        let settled = match &called {
+            Err(CallError::BatchLost(e)) => {
+                writer.lose(e);
+                Ok(())
+            }
+            _ if join => Ok(()),
+            _ => writer.settle(&self.changes, &self.commits),
+        };
+        drop(writer);
+        match called {
+            Ok(Some(done)) => settled.and_then(|()| done.wait()),
+            Ok(None) => settled,
+            Err(CallError::Call(e, Some(done))) => settled.and_then(|()| done.wait()).and(Err(e)),
+            Err(CallError::Call(e, None) | CallError::BatchLost(e)) => Err(e),
+            Err(CallError::Panicked(panic)) => std::panic::resume_unwind(panic),
         }
-        Ok(())
     }
 
-    /// Runs while no transaction is open (the mutex), so it sees only
-    /// committed records, all at or below the watermark.
+    /// Commits the open batch first, so it sees committed records only, all at
+    /// or below the watermark.
     fn events_after(&self, seq: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
-        SqliteTx::read_events_after(&conn, seq, limit)
+        let mut writer = self.take_writer()?;
+        writer.settle(&self.changes, &self.commits)?;
+        SqliteTx::read_events_after(&writer.conn, seq, limit)
     }
 
     /// The newest committed sequence number, as `SqliteTx::feed_watermark`
-    /// explains, read without opening a transaction.
+    /// explains, read without opening a transaction (after committing the
+    /// open batch).
     fn feed_watermark(&self) -> Result<i64, StoreError> {
-        let conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
-        newest_seq(&conn)
+        let mut writer = self.take_writer()?;
+        writer.settle(&self.changes, &self.commits)?;
+        newest_seq(&writer.conn)
+    }
+
+    fn changes(&self, ns: &str) -> Option<u64> {
+        self.changes.get(ns)
     }
 }
 
@@ -354,6 +645,7 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
     use crate::transact;
+    use std::sync::Arc;
 
     fn event(id: &str) -> EventRow<'_> {
         EventRow {
@@ -468,6 +760,144 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let _store = SqliteStore::open(&path, Durability::Normal).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+    }
+
+    /// What another connection to the same file sees: committed rows only.
+    fn committed_keys(path: &Path) -> Vec<String> {
+        let conn = Connection::open(path).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT key FROM kv WHERE ns = 'ns' ORDER BY key")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    /// Thread `first` holds the writer until `behind` other calls queue up
+    /// behind it; each call writes key `k<i>`, and the call numbered `fails`
+    /// returns an error after writing. Returns each call's result.
+    fn line_up(
+        store: &Arc<SqliteStore>,
+        behind: usize,
+        fails: Option<usize>,
+    ) -> Vec<Result<(), StoreError>> {
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let first = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                transact(store.as_ref(), |tx| {
+                    tx.put("ns", "k0", b"v")?;
+                    held_tx.send(()).unwrap();
+                    while store.queued() < behind {
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                    Ok::<_, StoreError>(())
+                })
+            })
+        };
+        held_rx.recv().unwrap();
+        let others: Vec<_> = (1..=behind)
+            .map(|i| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    transact(store.as_ref(), |tx| {
+                        tx.put("ns", &format!("k{i}"), b"v")?;
+                        tx.append_event(&event(&format!("e{i}")))?;
+                        if fails == Some(i) {
+                            return Err(StoreError::Poisoned);
+                        }
+                        Ok(())
+                    })
+                })
+            })
+            .collect();
+        std::iter::once(first)
+            .chain(others)
+            .map(|t| t.join().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn calls_that_arrive_together_share_one_commit_and_return_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = Arc::new(SqliteStore::open(&path, Durability::Full).unwrap());
+        let before = store.commits();
+        let results = line_up(&store, 3, None);
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        // Four calls, one commit: the first left its batch open for the three
+        // queued behind it, and the last of them committed for all.
+        assert_eq!(store.commits() - before, 1);
+        // Every call returned after the commit: another connection sees all.
+        assert_eq!(committed_keys(&path), ["k0", "k1", "k2", "k3"]);
+        assert_eq!(store.events_after(0, 10).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_failing_call_in_a_batch_is_rolled_back_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = Arc::new(SqliteStore::open(&path, Durability::Normal).unwrap());
+        let results = line_up(&store, 3, Some(2));
+        assert!(matches!(results.get(2), Some(Err(StoreError::Poisoned))));
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 3);
+        assert_eq!(committed_keys(&path), ["k0", "k1", "k3"]);
+        let ids: Vec<String> = store
+            .events_after(0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.seq.to_string())
+            .collect();
+        assert_eq!(ids.len(), 2, "the failed call's record is gone: {ids:?}");
+    }
+
+    #[test]
+    fn a_panicking_call_is_rolled_back_and_the_store_goes_on() {
+        let store = Arc::new(SqliteStore::in_memory().unwrap());
+        let s = store.clone();
+        let panicked = std::thread::spawn(move || {
+            let _: Result<(), StoreError> = transact(s.as_ref(), |tx| {
+                tx.put("ns", "half", b"v")?;
+                panic!("a handler bug");
+            });
+        })
+        .join();
+        assert!(panicked.is_err(), "the panic reaches the caller");
+        transact(store.as_ref(), |tx| tx.put("ns", "after", b"v")).unwrap();
+        let keys = transact(store.as_ref(), |tx| {
+            Ok::<_, StoreError>(
+                tx.scan("ns", "", None, 10)?
+                    .into_iter()
+                    .map(|(k, _)| k)
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .unwrap();
+        assert_eq!(keys, ["after"]);
+    }
+
+    #[test]
+    fn changes_move_only_for_namespaces_a_commit_wrote() {
+        let store = SqliteStore::in_memory().unwrap();
+        let (a, b) = (store.changes("tasks"), store.changes("roles"));
+        transact(&store, |tx| tx.put("roles", "r", b"v")).unwrap();
+        assert_eq!(store.changes("tasks"), a);
+        assert_ne!(store.changes("roles"), b);
+        // A rolled-back write is no change.
+        let b = store.changes("roles");
+        let _: Result<(), StoreError> = transact(&store, |tx| {
+            tx.put("roles", "x", b"v")?;
+            Err(StoreError::Poisoned)
+        });
+        assert_eq!(store.changes("roles"), b);
+        // Reads, and records, are none either.
+        transact(&store, |tx| {
+            tx.get("tasks", "t")?;
+            tx.append_event(&event("e"))
+        })
+        .unwrap();
+        assert_eq!(store.changes("tasks"), a);
     }
 
     #[test]
