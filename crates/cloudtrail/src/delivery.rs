@@ -48,7 +48,7 @@ use time::{Duration, OffsetDateTime};
 use trailguard_core::Services;
 use trailguard_core::env::Env;
 use trailguard_core::error::{Error, Result};
-use trailguard_core::module::{BackgroundJob, Moment};
+use trailguard_core::module::{BackgroundJob, Moment, Quiet};
 use trailguard_model::ApiError;
 use trailguard_model::clock::iso8601;
 use trailguard_s3 as s3;
@@ -773,7 +773,18 @@ fn process(env: &mut Env<'_>, trail_key: &str, timing: Timing, force: bool) -> R
 /// Trail delivery as the server's worker runs it: every trail on each tick,
 /// and all that is owed at once on graceful shutdown.
 pub struct Delivery {
-    pub timing: Timing,
+    timing: Timing,
+    /// Idle while no trail has delivery state.
+    quiet: Quiet,
+}
+
+impl Delivery {
+    pub fn new(timing: Timing) -> Self {
+        Self {
+            timing,
+            quiet: Quiet::new(NS_STATE),
+        }
+    }
 }
 
 impl BackgroundJob for Delivery {
@@ -781,8 +792,15 @@ impl BackgroundJob for Delivery {
         "trail delivery"
     }
 
+    fn idle(&self, services: &Services) -> bool {
+        self.quiet.idle(services)
+    }
+
     fn run(&self, services: &Services, moment: Moment) -> std::result::Result<usize, ApiError> {
-        deliver_trails(services, self.timing, moment == Moment::Shutdown)
+        let mark = self.quiet.mark(services);
+        let (worked, trails) = deliver(services, self.timing, moment == Moment::Shutdown)?;
+        self.quiet.found(mark, trails == 0);
+        Ok(worked)
     }
 }
 
@@ -795,6 +813,15 @@ pub fn deliver_trails(
     timing: Timing,
     force: bool,
 ) -> std::result::Result<usize, ApiError> {
+    deliver(services, timing, force).map(|(worked, _)| worked)
+}
+
+/// [`deliver_trails`], also saying how many trails have delivery state.
+fn deliver(
+    services: &Services,
+    timing: Timing,
+    force: bool,
+) -> std::result::Result<(usize, usize), ApiError> {
     let bg = services.background("cloudtrail.amazonaws.com", "cloudtrail.amazonaws.com");
     let keys: Vec<String> = services
         .in_background(&bg, "", |env| {
@@ -806,6 +833,7 @@ pub fn deliver_trails(
                 .collect())
         })
         .map_err(|e| trailguard_core::log_internal(&e))?;
+    let trails = keys.len();
     let mut worked = 0;
     for key in keys {
         let account = key.split('/').next().unwrap_or_default().to_string();
@@ -818,7 +846,7 @@ pub fn deliver_trails(
             }
         }
     }
-    Ok(worked)
+    Ok((worked, trails))
 }
 
 #[cfg(test)]

@@ -79,7 +79,7 @@ pub const DEF: ServiceDef = ServiceDef::new(
 /// by the worker at `timing`.
 pub fn module(timing: delivery::Timing) -> ServiceModule {
     ServiceModule {
-        background: vec![Arc::new(delivery::Delivery { timing })],
+        background: vec![Arc::new(delivery::Delivery::new(timing))],
         ..ServiceModule::new(&DEF, OPERATIONS)
     }
 }

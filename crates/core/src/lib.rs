@@ -13,6 +13,7 @@
 pub mod audit;
 pub mod authz;
 pub mod catalogue;
+pub mod credentials;
 pub mod env;
 pub mod error;
 pub mod identity;
@@ -24,5 +25,5 @@ pub mod params;
 pub mod prepare;
 pub mod runtime;
 
-pub use module::{BackgroundJob, Moment, Notice, Outbox, Registry, ServiceModule};
+pub use module::{BackgroundJob, Moment, Notice, Outbox, Quiet, Registry, ServiceModule};
 pub use runtime::{Background, Credential, Services, log_internal};

@@ -14,6 +14,7 @@ use crate::ops::Operation;
 use crate::params::Params;
 use crate::runtime::Services;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use trailguard_model::{ApiError, ServiceDef, ServiceId};
 
 /// Checks a call before it is authorized (S3: a bucket answers only in its region).
@@ -101,8 +102,63 @@ pub enum Moment {
 pub trait BackgroundJob: Send + Sync {
     /// For logs: what the job does ("trail delivery").
     fn name(&self) -> &'static str;
+    /// True when the job is known to have nothing to do, told without a
+    /// transaction (see [`Quiet`]): the worker then skips its periodic run.
+    /// The default, false, runs it every time.
+    fn idle(&self, services: &Services) -> bool {
+        let _ = services;
+        false
+    }
     /// Runs once; returns how much it did (for logs and tests).
     fn run(&self, services: &Services, moment: Moment) -> std::result::Result<usize, ApiError>;
+}
+
+/// Remembers that a job's starting namespace held nothing for it, until a
+/// commit writes that namespace: how a job's [`BackgroundJob::idle`] answers
+/// without reading the store, so the worker does work in proportion to what
+/// changed rather than a scan per job after every request.
+///
+/// A run takes a [`Quiet::mark`] before it reads the namespace and reports
+/// with [`Quiet::found`]. A write that commits after the mark moves the
+/// store's change counter past it, so the job is not idle again until a run
+/// has seen that write.
+pub struct Quiet {
+    ns: &'static str,
+    /// The change counter at the start of a run that found nothing; `NEVER`
+    /// while there is (or may be) something.
+    quiet_at: AtomicU64,
+}
+
+const NEVER: u64 = u64::MAX;
+
+impl Quiet {
+    pub const fn new(ns: &'static str) -> Self {
+        Self {
+            ns,
+            quiet_at: AtomicU64::new(NEVER),
+        }
+    }
+
+    /// Whether no commit wrote the namespace since a run found it held
+    /// nothing for the job. False when the store cannot tell.
+    pub fn idle(&self, services: &Services) -> bool {
+        let at = self.quiet_at.load(Ordering::Acquire);
+        at != NEVER && services.changes(self.ns) == Some(at)
+    }
+
+    /// Taken before a run reads the namespace.
+    pub fn mark(&self, services: &Services) -> Option<u64> {
+        services.changes(self.ns)
+    }
+
+    /// After the run: whether it found nothing to do.
+    pub fn found(&self, mark: Option<u64>, nothing: bool) {
+        let at = match mark {
+            Some(m) if nothing && m != NEVER => m,
+            _ => NEVER,
+        };
+        self.quiet_at.store(at, Ordering::Release);
+    }
 }
 
 /// An event a service wants posted to the operator's webhooks.
@@ -120,6 +176,12 @@ pub struct Notice {
 /// Events waiting to be posted, delivered at least once: the worker reads
 /// the due ones, posts them with no transaction open, and reports back.
 pub trait Outbox: Send + Sync {
+    /// True when nothing can be due, told without a transaction (see
+    /// [`BackgroundJob::idle`]).
+    fn idle(&self, services: &Services) -> bool {
+        let _ = services;
+        false
+    }
     fn due(&self, services: &Services, limit: usize) -> std::result::Result<Vec<Notice>, ApiError>;
     /// `accepted` took the notice; `done` when every webhook has.
     fn attempted(

@@ -5,11 +5,11 @@
 use crate::audit;
 use crate::authz;
 use crate::catalogue::Catalogue;
+pub use crate::credentials::Credential;
+use crate::credentials::{Credentials, resolve};
 use crate::env::Env;
 use crate::error::{self, Error};
-use crate::identity::{
-    AccessKey, Entity, KeyLastUsed, Kind, NS_ACCESS_KEY, NS_SESSION, Session, key,
-};
+use crate::identity::{AccessKey, KeyLastUsed, NS_ACCESS_KEY};
 use crate::inputs;
 use crate::module::{Moment, Registry};
 use crate::ops::Operation;
@@ -17,18 +17,9 @@ use crate::params::Params;
 use crate::prepare;
 use std::sync::Arc;
 use trailguard_model::{
-    ApiError, Caller, Clock, IdGen, Principal, RequestContext, Secret, ServiceId, SessionInfo,
-    Value,
+    ApiError, Caller, Clock, IdGen, Principal, RequestContext, ServiceId, Value,
 };
 use trailguard_store::{Blobs, Store, transact};
-
-/// What a signature's access key resolves to.
-#[derive(Debug)]
-pub struct Credential {
-    /// The secret to verify the signature with.
-    pub secret: Secret,
-    pub caller: Caller,
-}
 
 /// Every service of the registry, sharing one store, clock and id source.
 pub struct Services {
@@ -40,10 +31,8 @@ pub struct Services {
     catalogue: Catalogue,
     /// The bound on slow work running outside transactions (`prepare`).
     workers: prepare::Workers,
-}
-
-fn invalid_token() -> Error {
-    Error::InvalidClientTokenId("The security token included in the request is invalid.".into())
+    /// Access keys resolved since the last commit that wrote keys.
+    credentials: Credentials,
 }
 
 impl Services {
@@ -61,6 +50,7 @@ impl Services {
             ids,
             catalogue: Catalogue::builtin(),
             workers: prepare::Workers::default(),
+            credentials: Credentials::default(),
         }
     }
 
@@ -74,6 +64,11 @@ impl Services {
     /// The services served.
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// The store's change counter for namespace `ns` (see [`Store::changes`]).
+    pub fn changes(&self, ns: &str) -> Option<u64> {
+        self.store.changes(ns)
     }
 
     /// The clock every call and background job reads.
@@ -114,79 +109,40 @@ impl Services {
         self.store.probe_write().map_err(|e| e.to_string())
     }
 
-    /// Resolves the access key of a signature to its secret and caller.
+    /// Resolves a signature's access key id (and session token) to the
+    /// secret that verifies it and the caller it names: a long-term key of
+    /// an active user or root, or an unexpired session whose token matches.
     pub fn authenticate(
         &self,
         access_key_id: &str,
         token: Option<&str>,
     ) -> Result<Credential, ApiError> {
-        let now = self.clock.now();
-        let result = transact(self.store.as_ref(), |tx| {
-            if let Some(bytes) = tx.get(NS_SESSION, access_key_id)? {
-                let session: Session =
-                    serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
-                let matches = token.is_some_and(|t| {
-                    t.len() == session.token.expose().len()
-                        && bool::from(subtle::ConstantTimeEq::ct_eq(
-                            t.as_bytes(),
-                            session.token.expose().as_bytes(),
-                        ))
-                });
-                if !matches {
-                    return Err(invalid_token());
-                }
-                if now >= session.expires {
-                    return Err(Error::ExpiredToken(
-                        "The security token included in the request is expired".into(),
-                    ));
-                }
-                let caller = Caller {
-                    principal: session.to_principal(),
-                    access_key_id: session.access_key_id.clone(),
-                    session: Some(SessionInfo {
-                        issued_at: session.issued,
-                        expires_at: session.expires,
-                        mfa_authenticated: false,
-                    }),
-                    invoked_by: None,
-                };
-                return Ok(Credential {
-                    secret: session.secret,
-                    caller,
-                });
-            }
-            let bytes = tx
-                .get(NS_ACCESS_KEY, access_key_id)?
-                .ok_or_else(invalid_token)?;
-            let key: AccessKey =
-                serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt(e.to_string()))?;
-            if !key.active {
-                return Err(invalid_token());
-            }
-            let principal = match &key.user {
-                None => Principal::Root {
-                    account_id: key.account.clone(),
-                },
-                Some(name) => {
-                    let bytes = tx
-                        .get(Kind::User.ns(), &self::key(&key.account, name))?
-                        .ok_or_else(invalid_token)?;
-                    let user: Entity = serde_json::from_slice(&bytes)
-                        .map_err(|e| Error::Corrupt(e.to_string()))?;
-                    Principal::User {
-                        account_id: key.account.clone(),
-                        name: user.name,
-                        id: user.id,
-                        arn: user.arn,
-                    }
-                }
-            };
-            Ok(Credential {
-                secret: key.secret,
-                caller: Caller::long_term(principal, key.id),
-            })
-        });
-        result.map_err(Error::into_api)
+        if let Some(hit) = self.authenticate_cached(access_key_id, token) {
+            return hit;
+        }
+        // The marks are read before the store, so a write that commits
+        // after them leaves this entry stale on arrival, never fresh.
+        let marks = self.credentials.marks(self);
+        let resolved = transact(self.store.as_ref(), |tx| resolve(tx, access_key_id))
+            .map_err(Error::into_api)?;
+        let checked = resolved.check(token, self.clock.now());
+        if checked.is_ok() {
+            self.credentials.remember(access_key_id, marks, resolved);
+        }
+        checked
+    }
+
+    /// [`Services::authenticate`] from memory alone: `None` when the key id
+    /// was not resolved since the last commit that wrote keys, sessions or
+    /// users (then authenticate, which reads the store). Never blocks on
+    /// the store's writer, so the server calls it on its event loop.
+    pub fn authenticate_cached(
+        &self,
+        access_key_id: &str,
+        token: Option<&str>,
+    ) -> Option<Result<Credential, ApiError>> {
+        let resolved = self.credentials.get(self, access_key_id)?;
+        Some(resolved.check(token, self.clock.now()))
     }
 
     /// Runs one API call for an authenticated caller and records it.
@@ -416,21 +372,37 @@ pub fn run_operation(
     Ok(out)
 }
 
-/// Updates the calling long-term key's last-used facts.
+/// Updates the calling long-term key's last-used facts. IAM reports the
+/// time to the minute (`2015-03-13T10:45:00Z` in its examples), so the key is
+/// written when the minute, service or region changes, not on every call: a
+/// key in steady use costs one write a minute, not one a call.
 fn note_key_use(env: &mut Env<'_>, service: ServiceId) -> error::Result<()> {
     if env.caller.session.is_some() || env.caller.access_key_id.is_empty() {
         return Ok(());
     }
     let id = env.caller.access_key_id.clone();
-    if let Some(mut k) = env.get::<AccessKey>(NS_ACCESS_KEY, &id)? {
-        k.last_used = Some(KeyLastUsed {
-            date: env.now,
-            service: service.signing_name().to_string(),
-            region: env.ctx.region.clone(),
-        });
+    let Some(mut k) = env.get::<AccessKey>(NS_ACCESS_KEY, &id)? else {
+        return Ok(());
+    };
+    let used = KeyLastUsed {
+        date: to_the_minute(env.now),
+        service: service.signing_name().to_string(),
+        region: env.ctx.region.clone(),
+    };
+    let same = k.last_used.as_ref().is_some_and(|l| {
+        l.date == used.date && l.service == used.service && l.region == used.region
+    });
+    if !same {
+        k.last_used = Some(used);
         env.put(NS_ACCESS_KEY, &id, &k)?;
     }
     Ok(())
+}
+
+fn to_the_minute(t: time::OffsetDateTime) -> time::OffsetDateTime {
+    t.replace_nanosecond(0)
+        .and_then(|t| t.replace_second(0))
+        .unwrap_or(t)
 }
 
 /// Logs a failure of work no client asked for (start, background jobs), of

@@ -28,7 +28,7 @@ use time::OffsetDateTime;
 use trailguard_core::Services;
 use trailguard_core::env::Env;
 use trailguard_core::error::Result;
-use trailguard_core::module::{BackgroundJob, Moment};
+use trailguard_core::module::{BackgroundJob, Moment, Quiet};
 use trailguard_model::ApiError;
 
 const NS_CURSOR: &str = "guardduty.cursor";
@@ -264,16 +264,36 @@ fn run(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
 }
 
 /// Live detection as the server's worker runs it.
-pub struct Detection;
+pub struct Detection {
+    /// Idle while there is no enabled detector.
+    quiet: Quiet,
+}
+
+impl Default for Detection {
+    fn default() -> Self {
+        Self {
+            quiet: Quiet::new(NS_DETECTOR),
+        }
+    }
+}
 
 impl BackgroundJob for Detection {
     fn name(&self) -> &'static str {
         "detection"
     }
 
+    fn idle(&self, services: &Services) -> bool {
+        self.quiet.idle(services)
+    }
+
     fn run(&self, services: &Services, moment: Moment) -> std::result::Result<usize, ApiError> {
         match moment {
-            Moment::Tick => detect_findings(services),
+            Moment::Tick => {
+                let mark = self.quiet.mark(services);
+                let (made, detectors) = detect(services)?;
+                self.quiet.found(mark, detectors == 0);
+                Ok(made)
+            }
             Moment::Shutdown => Ok(0),
         }
     }
@@ -282,13 +302,20 @@ impl BackgroundJob for Detection {
 /// Runs the live detections of every enabled detector over the records
 /// committed since its last run. Returns how many occurrences were recorded.
 pub fn detect_findings(services: &Services) -> std::result::Result<usize, ApiError> {
+    detect(services).map(|(made, _)| made)
+}
+
+/// [`detect_findings`], also saying how many detectors were enabled.
+fn detect(services: &Services) -> std::result::Result<(usize, usize), ApiError> {
     {
         let bg = services.background(super::SERVICE, super::SERVICE);
         let detectors: Vec<Detector> = services
             .in_background(&bg, "", |env| env.scan_all(NS_DETECTOR, ""))
             .map_err(|e| trailguard_core::log_internal(&e))?;
+        let enabled: Vec<Detector> = detectors.into_iter().filter(|d| d.enabled).collect();
+        let count = enabled.len();
         let mut made = 0;
-        for d in detectors.into_iter().filter(|d| d.enabled) {
+        for d in enabled {
             // GuardDuty works in the detector's region, and its reads say so.
             let here = bg.in_region(&d.region);
             match services.in_background(&here, &d.account, |env| process(env, &d)) {
@@ -296,7 +323,7 @@ pub fn detect_findings(services: &Services) -> std::result::Result<usize, ApiErr
                 Err(e) => tracing::error!(detector = %d.id, error = %e, "detection failed"),
             }
         }
-        Ok(made)
+        Ok((made, count))
     }
 }
 

@@ -20,7 +20,7 @@ use trailguard_core::Services;
 use trailguard_core::authz::Authorized;
 use trailguard_core::env::Env;
 use trailguard_core::error::{Error, Result};
-use trailguard_core::module::{BackgroundJob, Moment};
+use trailguard_core::module::{BackgroundJob, Moment, Quiet};
 use trailguard_core::params::Params;
 use trailguard_model::{ApiError, Value};
 
@@ -276,16 +276,36 @@ fn export(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
 }
 
 /// Finding export as the server's worker runs it.
-pub struct Export;
+pub struct Export {
+    /// Idle while there is no detector.
+    quiet: Quiet,
+}
+
+impl Default for Export {
+    fn default() -> Self {
+        Self {
+            quiet: Quiet::new(super::NS_DETECTOR),
+        }
+    }
+}
 
 impl BackgroundJob for Export {
     fn name(&self) -> &'static str {
         "finding export"
     }
 
+    fn idle(&self, services: &Services) -> bool {
+        self.quiet.idle(services)
+    }
+
     fn run(&self, services: &Services, moment: Moment) -> std::result::Result<usize, ApiError> {
         match moment {
-            Moment::Tick => export_findings(services),
+            Moment::Tick => {
+                let mark = self.quiet.mark(services);
+                let (files, detectors) = export_all(services)?;
+                self.quiet.found(mark, detectors == 0);
+                Ok(files)
+            }
             Moment::Shutdown => Ok(0),
         }
     }
@@ -293,11 +313,17 @@ impl BackgroundJob for Export {
 
 /// Exports queued findings to every detector's publishing destinations.
 pub fn export_findings(services: &Services) -> std::result::Result<usize, ApiError> {
+    export_all(services).map(|(files, _)| files)
+}
+
+/// [`export_findings`], also saying how many detectors there were.
+fn export_all(services: &Services) -> std::result::Result<(usize, usize), ApiError> {
     {
         let bg = services.background(super::SERVICE, super::SERVICE);
         let detectors: Vec<Detector> = services
             .in_background(&bg, "", |env| env.scan_all(super::NS_DETECTOR, ""))
             .map_err(|e| trailguard_core::log_internal(&e))?;
+        let count = detectors.len();
         let mut files = 0;
         for d in detectors {
             match services.in_background(&bg, &d.account, |env| export(env, &d)) {
@@ -305,6 +331,6 @@ pub fn export_findings(services: &Services) -> std::result::Result<usize, ApiErr
                 Err(e) => tracing::error!(detector = %d.id, error = %e, "finding export failed"),
             }
         }
-        Ok(files)
+        Ok((files, count))
     }
 }

@@ -52,10 +52,10 @@ pub fn module() -> ServiceModule {
         linked: Some(&Linked),
         background: vec![
             Arc::new(summary::BuildSummaries::default()),
-            Arc::new(detect::Detection),
-            Arc::new(export::Export),
+            Arc::new(detect::Detection::default()),
+            Arc::new(export::Export::default()),
         ],
-        outbox: Some(Arc::new(outbox::Webhooks)),
+        outbox: Some(Arc::new(outbox::Webhooks::default())),
         ..ServiceModule::new(&DEF, OPERATIONS)
     }
 }

@@ -15,7 +15,7 @@ use time::{Duration, OffsetDateTime};
 use trailguard_core::Services;
 use trailguard_core::env::Env;
 use trailguard_core::error::Result;
-use trailguard_core::module::{Notice, Outbox};
+use trailguard_core::module::{Notice, Outbox, Quiet};
 use trailguard_model::ApiError;
 
 const NS_OUTBOX: &str = "guardduty.outbox";
@@ -152,16 +152,33 @@ pub fn release_updates(env: &mut Env<'_>, d: &Detector) -> Result<()> {
 }
 
 /// Finding events waiting for the operator's webhooks.
-pub struct Webhooks;
+pub struct Webhooks {
+    /// Idle while the outbox is empty.
+    quiet: Quiet,
+}
+
+impl Default for Webhooks {
+    fn default() -> Self {
+        Self {
+            quiet: Quiet::new(NS_OUTBOX),
+        }
+    }
+}
 
 impl Outbox for Webhooks {
+    fn idle(&self, services: &Services) -> bool {
+        self.quiet.idle(services)
+    }
+
     /// Queued finding events due for delivery now, oldest first.
     fn due(&self, services: &Services, limit: usize) -> std::result::Result<Vec<Notice>, ApiError> {
         let bg = services.background(super::SERVICE, super::SERVICE);
         let now = services.clock().now();
+        let mark = self.quiet.mark(services);
         services
             .in_background(&bg, "", |env| {
                 let all: Vec<FindingEvent> = env.scan_all(NS_OUTBOX, "")?;
+                self.quiet.found(mark, all.is_empty());
                 let mut due: Vec<FindingEvent> = all.into_iter().filter(|e| e.due <= now).collect();
                 due.sort_by_key(|e| e.due);
                 due.truncate(limit);

@@ -236,6 +236,10 @@ impl BackgroundJob for BuildSummaries {
         "finding summaries"
     }
 
+    fn idle(&self, _: &Services) -> bool {
+        self.built.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn run(&self, services: &Services, moment: Moment) -> std::result::Result<usize, ApiError> {
         match moment {
             Moment::Tick => self.build(services),

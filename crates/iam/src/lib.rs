@@ -26,7 +26,7 @@ use entities::{Entity, Kind, key};
 use std::sync::Arc;
 use trailguard_core::env::Env;
 use trailguard_core::error::{Error, Result};
-use trailguard_core::module::{BackgroundJob, Moment, ServiceModule};
+use trailguard_core::module::{BackgroundJob, Moment, Quiet, ServiceModule};
 use trailguard_core::ops::Operation;
 use trailguard_core::params::Params;
 use trailguard_core::{Services, log_internal};
@@ -621,7 +621,9 @@ pub const DEF: ServiceDef = ServiceDef {
 pub fn module() -> ServiceModule {
     ServiceModule {
         on_start: Some(|env| slr::flag_stored_roles(env).map(|_| ())),
-        background: vec![Arc::new(DeletionTasks)],
+        background: vec![Arc::new(DeletionTasks {
+            quiet: Quiet::new(slr::NS_PENDING_TASK),
+        })],
         ..ServiceModule::new(&DEF, OPERATIONS)
     }
 }
@@ -633,11 +635,18 @@ pub fn sts_module() -> ServiceModule {
 
 /// Moves every unfinished service-linked role deletion task one step, each
 /// in its own transaction.
-struct DeletionTasks;
+struct DeletionTasks {
+    /// Idle while no task is pending.
+    quiet: Quiet,
+}
 
 impl BackgroundJob for DeletionTasks {
     fn name(&self) -> &'static str {
         "service-linked role deletion tasks"
+    }
+
+    fn idle(&self, services: &Services) -> bool {
+        self.quiet.idle(services)
     }
 
     fn run(&self, services: &Services, moment: Moment) -> std::result::Result<usize, ApiError> {
@@ -645,9 +654,11 @@ impl BackgroundJob for DeletionTasks {
             return Ok(0);
         }
         let bg = services.background("iam.amazonaws.com", "AWS Internal");
+        let mark = self.quiet.mark(services);
         let pending = services
             .in_background(&bg, "", slr::pending_tasks)
             .map_err(|e| log_internal(&e))?;
+        self.quiet.found(mark, pending.is_empty());
         let moved = pending.len();
         for task in pending {
             let account = task.account.clone();

@@ -18,7 +18,7 @@ use trailguard_model::Value;
 
 pub const NS_DELETION_TASK: &str = "iam.slr_deletion_task";
 /// Ids of unfinished tasks, so the worker never rereads finished ones.
-const NS_PENDING_TASK: &str = "iam.slr_deletion_pending";
+pub(crate) const NS_PENDING_TASK: &str = "iam.slr_deletion_pending";
 
 /// The path prefix of every service-linked role; AWS reserves it, so `CreateRole`
 /// refuses it.

@@ -249,17 +249,26 @@ async fn dispatch(
             Ok(c) => c,
             Err(e) => return fail(&codec::auth_error(def, &e)),
         };
-    let services = server.services.clone();
-    let key_id = claim.access_key_id.clone();
-    let token = claim.security_token.clone();
-    let credential =
-        match tokio::task::spawn_blocking(move || services.authenticate(&key_id, token.as_deref()))
-            .await
-        {
-            Ok(Ok(c)) => c,
-            Ok(Err(e)) => return fail(&e),
-            Err(_) => return fail(&ApiError::internal()),
-        };
+    // A key resolved since the last commit that wrote keys is answered from
+    // memory; otherwise the store is read on a blocking thread.
+    let cached = server
+        .services
+        .authenticate_cached(&claim.access_key_id, claim.security_token.as_deref());
+    let resolved = match cached {
+        Some(resolved) => resolved,
+        None => {
+            let services = server.services.clone();
+            let key_id = claim.access_key_id.clone();
+            let token = claim.security_token.clone();
+            tokio::task::spawn_blocking(move || services.authenticate(&key_id, token.as_deref()))
+                .await
+                .unwrap_or_else(|_| Err(ApiError::internal()))
+        }
+    };
+    let credential = match resolved {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
     if let Err(e) = sigv4::verify(&claim, credential.secret.expose(), server.clock.now()) {
         return fail(&codec::auth_error(def, &e));
     }

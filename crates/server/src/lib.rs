@@ -240,7 +240,10 @@ const WORKER_GAP: std::time::Duration = std::time::Duration::from_millis(50);
 ///
 /// It runs every [`WORKER_TICK`], and soon after a request (`wake`), at most
 /// once per [`WORKER_GAP`], so a finding or a deletion task's outcome follows
-/// the call that caused it within tens of milliseconds.
+/// the call that caused it within tens of milliseconds. Jobs and outboxes
+/// that know they have nothing to do ([`trailguard_core::BackgroundJob::idle`])
+/// are skipped, so a run after requests that gave no job anything costs
+/// no transaction.
 async fn background_worker(
     services: Arc<Services>,
     webhooks: Vec<String>,
@@ -255,9 +258,17 @@ async fn background_worker(
             () = wake.notified() => {}
         }
         // Each job on a blocking thread of its own: one that panics is
-        // logged and the others (trail delivery among them) still run.
-        let jobs = services.registry().background().count();
-        for i in 0..jobs {
+        // logged and the others (trail delivery among them) still run. A
+        // job known to have nothing to do is skipped without a thread or a
+        // transaction.
+        let busy: Vec<usize> = services
+            .registry()
+            .background()
+            .enumerate()
+            .filter(|(_, job)| !job.idle(&services))
+            .map(|(i, _)| i)
+            .collect();
+        for i in busy {
             let s = services.clone();
             let run = tokio::task::spawn_blocking(move || {
                 if let Some(job) = s.registry().background().nth(i) {

@@ -74,6 +74,14 @@ impl Publisher {
     /// Posts the due events of the `i`th outbox to every webhook that has not
     /// taken them yet, and reports each attempt back.
     async fn publish_outbox(&self, services: &Arc<Services>, i: usize) {
+        if services
+            .registry()
+            .outboxes()
+            .nth(i)
+            .is_some_and(|o| o.idle(services))
+        {
+            return;
+        }
         let s = services.clone();
         let due = tokio::task::spawn_blocking(move || match s.registry().outboxes().nth(i) {
             Some(outbox) => outbox.due(&s, BATCH),

@@ -1,0 +1,192 @@
+//! Authentication answered from memory is never staler than a read: a key
+//! made inactive or deleted, or its user deleted, is refused on the next
+//! call, and a session's token and expiry are checked on every use.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code"
+)]
+
+use serde_json::{Value as Json, json};
+use std::sync::Arc;
+use time::macros::datetime;
+use trailguard_model::{Caller, Clock as _, FixedClock, RequestContext, SeqIds, ServiceId, Value};
+use trailguard_services::{Accounts as _, Services, ids};
+use trailguard_store::SqliteStore;
+
+struct World {
+    services: Services,
+    clock: Arc<FixedClock>,
+    root: Caller,
+}
+
+impl World {
+    fn new() -> Self {
+        let clock = Arc::new(FixedClock::new(datetime!(2026-11-23 19:03:04 UTC)));
+        let services = trailguard_services::services(
+            Arc::new(SqliteStore::in_memory().unwrap()),
+            clock.clone(),
+            Arc::new(SeqIds::default()),
+        );
+        services
+            .bootstrap(
+                Some("123456789012"),
+                Some(("AKIAROOTROOTROOTROOT", "root-secret")),
+            )
+            .unwrap();
+        let root = services
+            .authenticate("AKIAROOTROOTROOTROOT", None)
+            .unwrap()
+            .caller;
+        Self {
+            services,
+            clock,
+            root,
+        }
+    }
+
+    fn call_as(&self, caller: &Caller, service: ServiceId, action: &str, params: Json) -> Value {
+        let ctx = RequestContext {
+            request_id: "req".into(),
+            source_ip: "192.0.2.10".into(),
+            user_agent: "test".into(),
+            region: "us-east-1".into(),
+            received_at: self.clock.now(),
+            secure_transport: true,
+        };
+        self.services
+            .execute(service, action, &params, caller, &ctx)
+            .unwrap_or_else(|e| panic!("{action}: {e:?}"))
+    }
+
+    fn call(&self, service: ServiceId, action: &str, params: Json) -> Value {
+        self.call_as(&self.root, service, action, params)
+    }
+
+    /// A new key for user `name`: its id and secret.
+    fn key_for(&self, name: &str) -> (String, String) {
+        let made = self.call(ids::IAM, "CreateAccessKey", json!({"UserName": name}));
+        let text = |k: &str| match made.get("AccessKey").and_then(|a| a.get(k)) {
+            Some(Value::Str(s)) => s.clone(),
+            Some(Value::Sensitive(inner)) => match inner.as_ref() {
+                Value::Str(s) => s.clone(),
+                other => panic!("{k}: {other:?}"),
+            },
+            other => panic!("{k}: {other:?}"),
+        };
+        (text("AccessKeyId"), text("SecretAccessKey"))
+    }
+
+    /// Authenticates the way the server does: memory first, then the store.
+    fn authenticates(&self, id: &str, token: Option<&str>) -> Result<String, String> {
+        self.services
+            .authenticate(id, token)
+            .map(|c| c.secret.expose().to_string())
+            .map_err(|e| e.code.to_string())
+    }
+}
+
+#[test]
+fn a_key_made_inactive_or_deleted_is_refused_at_once() {
+    let w = World::new();
+    w.call(ids::IAM, "CreateUser", json!({"UserName": "alice"}));
+    let (id, secret) = w.key_for("alice");
+    assert_eq!(w.authenticates(&id, None), Ok(secret.clone()));
+    // Now from memory.
+    assert!(w.services.authenticate_cached(&id, None).is_some());
+
+    w.call(
+        ids::IAM,
+        "UpdateAccessKey",
+        json!({"UserName": "alice", "AccessKeyId": id, "Status": "Inactive"}),
+    );
+    assert!(w.services.authenticate_cached(&id, None).is_none());
+    assert_eq!(
+        w.authenticates(&id, None),
+        Err("InvalidClientTokenId".into())
+    );
+
+    w.call(
+        ids::IAM,
+        "UpdateAccessKey",
+        json!({"UserName": "alice", "AccessKeyId": id, "Status": "Active"}),
+    );
+    assert_eq!(w.authenticates(&id, None), Ok(secret));
+    w.call(
+        ids::IAM,
+        "DeleteAccessKey",
+        json!({"UserName": "alice", "AccessKeyId": id}),
+    );
+    assert_eq!(
+        w.authenticates(&id, None),
+        Err("InvalidClientTokenId".into())
+    );
+}
+
+#[test]
+fn a_key_in_steady_use_stays_in_memory_and_last_used_moves_by_the_minute() {
+    let w = World::new();
+    w.call(ids::IAM, "CreateUser", json!({"UserName": "bob"}));
+    w.call(
+        ids::IAM,
+        "PutUserPolicy",
+        json!({"UserName": "bob", "PolicyName": "read", "PolicyDocument": json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "iam:Get*", "Resource": "*"}]
+        }).to_string()}),
+    );
+    let (id, _) = w.key_for("bob");
+    let caller = w.services.authenticate(&id, None).unwrap().caller;
+    let last_used = || {
+        let got = w.call(ids::IAM, "GetAccessKeyLastUsed", json!({"AccessKeyId": id}));
+        format!(
+            "{:?}",
+            got.get("AccessKeyLastUsed")
+                .and_then(|l| l.get("LastUsedDate"))
+        )
+    };
+    // The first use writes the key's last-used facts, which retires its entry.
+    w.call_as(&caller, ids::IAM, "GetUser", json!({}));
+    assert!(w.services.authenticate_cached(&id, None).is_none());
+    let first = last_used();
+    assert!(first.contains("19:03:00"), "to the minute: {first}");
+    // Later uses in the same minute write nothing: the key stays in memory.
+    assert_eq!(w.services.authenticate(&id, None).unwrap().caller, caller);
+    w.clock.advance(time::Duration::seconds(30));
+    w.call_as(&caller, ids::IAM, "GetUser", json!({}));
+    assert!(w.services.authenticate_cached(&id, None).is_some());
+    assert_eq!(last_used(), first);
+    // The next minute's use is recorded.
+    w.clock.advance(time::Duration::seconds(60));
+    w.call_as(&caller, ids::IAM, "GetUser", json!({}));
+    assert!(last_used().contains("19:04:00"), "{}", last_used());
+}
+
+#[test]
+fn a_session_token_and_expiry_are_checked_on_every_use() {
+    let w = World::new();
+    let made = w.call(ids::STS, "GetSessionToken", json!({"DurationSeconds": 900}));
+    let text = |k: &str| match made.get("Credentials").and_then(|c| c.get(k)) {
+        Some(Value::Str(s)) => s.clone(),
+        other => panic!("{k}: {other:?}"),
+    };
+    let (id, token) = (text("AccessKeyId"), text("SessionToken"));
+    assert!(w.authenticates(&id, Some(&token)).is_ok());
+    assert!(w.services.authenticate_cached(&id, Some(&token)).is_some());
+    assert_eq!(
+        w.authenticates(&id, Some("not-the-token")),
+        Err("InvalidClientTokenId".into())
+    );
+    assert_eq!(
+        w.authenticates(&id, None),
+        Err("InvalidClientTokenId".into())
+    );
+    w.clock.advance(time::Duration::seconds(901));
+    assert_eq!(
+        w.authenticates(&id, Some(&token)),
+        Err("ExpiredToken".into())
+    );
+}
