@@ -48,6 +48,12 @@ struct Args {
     /// A label for the output line.
     #[arg(long, default_value = "trailguard")]
     target: String,
+    /// Requests per second in all, spread evenly over the connections (an
+    /// open loop): each request is due at its slot, and its latency counts
+    /// from the slot, so a server that falls behind is charged for the
+    /// queue it builds. Without it, each connection sends as fast as it can.
+    #[arg(long)]
+    rate: Option<f64>,
 }
 
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}]}"#;
@@ -125,8 +131,20 @@ async fn call(shared: &Shared, body: String) -> Result<bool, String> {
     Ok(ok)
 }
 
-async fn worker(shared: Arc<Shared>, deadline: Instant) -> Vec<u32> {
+async fn worker(shared: Arc<Shared>, deadline: Instant, slot: usize) -> Vec<u32> {
     let mut latencies = Vec::new();
+    // With a rate, this connection's requests are due every `interval`,
+    // offset from the others' by its slot.
+    let connections = shared.args.connections.max(1);
+    let interval = shared
+        .args
+        .rate
+        .filter(|r| *r > 0.0)
+        .map(|r| Duration::from_secs_f64(connections as f64 / r));
+    let mut due = Instant::now()
+        + interval.map_or(Duration::ZERO, |i| {
+            i.mul_f64(slot as f64 / connections as f64)
+        });
     while Instant::now() < deadline {
         let bodies = match shared.args.workload {
             Workload::GetRole => vec![form(&[
@@ -153,7 +171,18 @@ async fn worker(shared: Arc<Shared>, deadline: Instant) -> Vec<u32> {
             }
         };
         for body in bodies {
-            let started = Instant::now();
+            let started = match interval {
+                Some(interval) => {
+                    tokio::time::sleep_until(due.into()).await;
+                    let at = due;
+                    due += interval;
+                    at
+                }
+                None => Instant::now(),
+            };
+            if started >= deadline {
+                break;
+            }
             match call(&shared, body).await {
                 Ok(true) => {}
                 _ => {
@@ -227,7 +256,7 @@ fn main() -> ExitCode {
         let started = Instant::now();
         let deadline = started + Duration::from_secs(seconds);
         let tasks: Vec<_> = (0..connections)
-            .map(|_| tokio::spawn(worker(shared.clone(), deadline)))
+            .map(|slot| tokio::spawn(worker(shared.clone(), deadline, slot)))
             .collect();
         let mut all = Vec::new();
         for t in tasks {
@@ -241,6 +270,7 @@ fn main() -> ExitCode {
             "target": shared.args.target,
             "workload": format!("{:?}", shared.args.workload),
             "connections": connections,
+            "rate": shared.args.rate,
             "seconds": (elapsed * 100.0).round() / 100.0,
             "requests": all.len(),
             "errors": shared.errors.load(Ordering::Relaxed),
