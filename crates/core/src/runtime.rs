@@ -9,7 +9,7 @@ pub use crate::credentials::Credential;
 use crate::credentials::{Credentials, resolve};
 use crate::env::Env;
 use crate::error::{self, Error};
-use crate::identity::{AccessKey, KeyLastUsed, NS_ACCESS_KEY};
+use crate::identity::{KeyLastUsed, NS_KEY_LAST_USED};
 use crate::inputs;
 use crate::module::{Moment, Registry};
 use crate::ops::Operation;
@@ -64,6 +64,18 @@ impl Services {
     /// The services served.
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// Catches up the store's deferred work (see [`Store::catch_up`]);
+    /// failures are logged, and the next run tries again.
+    pub fn catch_up_store(&self) -> usize {
+        match self.store.catch_up() {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "the store could not catch up");
+                0
+            }
+        }
     }
 
     /// The store's change counter for namespace `ns` (see [`Store::changes`]).
@@ -125,11 +137,19 @@ impl Services {
         let marks = self.credentials.marks(self);
         let resolved = transact(self.store.as_ref(), |tx| resolve(tx, access_key_id))
             .map_err(Error::into_api)?;
-        let checked = resolved.check(token, self.clock.now());
-        if checked.is_ok() {
+        let mut credential = resolved.check(token, self.clock.now())?;
+        credential.unverified = Some((marks, resolved));
+        Ok(credential)
+    }
+
+    /// Keeps what [`Services::authenticate`] read for `access_key_id` once
+    /// the request's signature verified with it, so the key's next calls are
+    /// answered from memory. A key id alone (it is no secret: records show
+    /// it) does not get an entry made.
+    pub fn remember(&self, access_key_id: &str, credential: &mut Credential) {
+        if let Some((marks, resolved)) = credential.unverified.take() {
             self.credentials.remember(access_key_id, marks, resolved);
         }
-        checked
     }
 
     /// [`Services::authenticate`] from memory alone: `None` when the key id
@@ -381,20 +401,13 @@ fn note_key_use(env: &mut Env<'_>, service: ServiceId) -> error::Result<()> {
         return Ok(());
     }
     let id = env.caller.access_key_id.clone();
-    let Some(mut k) = env.get::<AccessKey>(NS_ACCESS_KEY, &id)? else {
-        return Ok(());
-    };
     let used = KeyLastUsed {
         date: to_the_minute(env.now),
         service: service.signing_name().to_string(),
         region: env.ctx.region.clone(),
     };
-    let same = k.last_used.as_ref().is_some_and(|l| {
-        l.date == used.date && l.service == used.service && l.region == used.region
-    });
-    if !same {
-        k.last_used = Some(used);
-        env.put(NS_ACCESS_KEY, &id, &k)?;
+    if env.get::<KeyLastUsed>(NS_KEY_LAST_USED, &id)?.as_ref() != Some(&used) {
+        env.put(NS_KEY_LAST_USED, &id, &used)?;
     }
     Ok(())
 }

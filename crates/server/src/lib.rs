@@ -257,6 +257,12 @@ async fn background_worker(
             _ = tick.tick() => {}
             () = wake.notified() => {}
         }
+        // First the store's own deferred work (the lookup index), so it
+        // keeps up with what requests appended.
+        let s = services.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || s.catch_up_store()).await {
+            tracing::warn!(error = %e, "the store's catch-up failed");
+        }
         // Each job on a blocking thread of its own: one that panics is
         // logged and the others (trail delivery among them) still run. A
         // job known to have nothing to do is skipped without a thread or a
@@ -287,6 +293,7 @@ async fn background_worker(
 /// Runs every background job once; a job that fails is logged and the next
 /// runs anyway.
 fn run_jobs(services: &Services, moment: Moment) {
+    services.catch_up_store();
     for job in services.registry().background() {
         run_job(services, job.as_ref(), moment);
     }

@@ -531,6 +531,16 @@ pub fn audit_read_after_write(new_store: NewStore<'_>) {
 /// Lookups: one account, an inclusive time range, one attribute at a time,
 /// management events only, newest first by `(time, seq)`, paged by `before`.
 pub fn lookups(new_store: NewStore<'_>) {
+    // Exact whatever storage work lags: with none of the records caught up
+    // ([`Store::catch_up`]), with some, and with all.
+    for caught_up in [0, 3, 6] {
+        lookups_caught_up_after(new_store, caught_up);
+    }
+}
+
+/// Appends six records, one transaction each, catching up after the first
+/// `caught_up`; looks them up; catches up on all and looks them up again.
+fn lookups_caught_up_after(new_store: NewStore<'_>, caught_up: usize) {
     let store = new_store();
     let store = store.as_ref();
     let user = [("AWS::IAM::User".to_string(), "bob".to_string())];
@@ -538,77 +548,81 @@ pub fn lookups(new_store: NewStore<'_>) {
     let bucket = [("AWS::S3::Bucket".to_string(), "bucket".to_string())];
     const IDS: [&str; 6] = ["r1", "r2", "r3", "r4", "r5", "r6"];
     let [r1, r2, r3, r4, r5, r6] = IDS.map(record);
-    let appended = commit(store, "appending records to look up", |tx| {
-        let base = row("", "");
-        let rows = [
-            EventRow {
-                event_id: "r1",
-                record: &r1,
-                event_time_ms: 1_000,
-                event_name: "CreateUser",
-                read_only: false,
-                username: Some("alice"),
-                access_key_id: Some("AKIA1"),
-                resources: &user,
-                ..base.clone()
-            },
-            EventRow {
-                event_id: "r2",
-                record: &r2,
-                event_time_ms: 2_000,
-                event_name: "ListUsers",
-                username: Some("alice"),
-                access_key_id: Some("AKIA1"),
-                ..base.clone()
-            },
-            // A data event: in the feed, never in lookups.
-            EventRow {
-                event_id: "r3",
-                record: &r3,
-                event_time_ms: 2_000,
-                event_source: "s3.amazonaws.com",
-                event_name: "GetObject",
-                username: Some("carol"),
-                resources: &object,
-                management: false,
-                ..base.clone()
-            },
-            EventRow {
-                event_id: "r4",
-                record: &r4,
-                event_time_ms: 3_000,
-                event_source: "s3.amazonaws.com",
-                event_name: "CreateBucket",
-                read_only: false,
-                access_key_id: Some("AKIA2"),
-                resources: &bucket,
-                ..base.clone()
-            },
-            EventRow {
-                event_id: "r5",
-                record: &r5,
-                account_id: OTHER_ACCOUNT,
-                event_time_ms: 2_000,
-                event_name: "CreateUser",
-                read_only: false,
-                username: Some("alice"),
-                ..base.clone()
-            },
-            // The same time as r2, appended later: listed before it.
-            EventRow {
-                event_id: "r6",
-                record: &r6,
-                event_time_ms: 2_000,
-                event_name: "CreateRole",
-                read_only: false,
-                username: Some("bob"),
-                ..base.clone()
-            },
-        ];
-        rows.iter()
-            .map(|r| tx.append_event(r))
-            .collect::<Result<Vec<i64>, _>>()
-    });
+    let base = row("", "");
+    let rows = [
+        EventRow {
+            event_id: "r1",
+            record: &r1,
+            event_time_ms: 1_000,
+            event_name: "CreateUser",
+            read_only: false,
+            username: Some("alice"),
+            access_key_id: Some("AKIA1"),
+            resources: &user,
+            ..base.clone()
+        },
+        EventRow {
+            event_id: "r2",
+            record: &r2,
+            event_time_ms: 2_000,
+            event_name: "ListUsers",
+            username: Some("alice"),
+            access_key_id: Some("AKIA1"),
+            ..base.clone()
+        },
+        // A data event: in the feed, never in lookups.
+        EventRow {
+            event_id: "r3",
+            record: &r3,
+            event_time_ms: 2_000,
+            event_source: "s3.amazonaws.com",
+            event_name: "GetObject",
+            username: Some("carol"),
+            resources: &object,
+            management: false,
+            ..base.clone()
+        },
+        EventRow {
+            event_id: "r4",
+            record: &r4,
+            event_time_ms: 3_000,
+            event_source: "s3.amazonaws.com",
+            event_name: "CreateBucket",
+            read_only: false,
+            access_key_id: Some("AKIA2"),
+            resources: &bucket,
+            ..base.clone()
+        },
+        EventRow {
+            event_id: "r5",
+            record: &r5,
+            account_id: OTHER_ACCOUNT,
+            event_time_ms: 2_000,
+            event_name: "CreateUser",
+            read_only: false,
+            username: Some("alice"),
+            ..base.clone()
+        },
+        // The same time as r2, appended later: listed before it.
+        EventRow {
+            event_id: "r6",
+            record: &r6,
+            event_time_ms: 2_000,
+            event_name: "CreateRole",
+            read_only: false,
+            username: Some("bob"),
+            ..base.clone()
+        },
+    ];
+    let mut appended = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        if i == caught_up {
+            ok(store.catch_up(), "Store::catch_up");
+        }
+        appended.push(commit(store, "appending a record to look up", |tx| {
+            tx.append_event(r)
+        }));
+    }
     let seq_of = |id: &str| {
         IDS.iter()
             .position(|r| *r == id)
@@ -700,15 +714,23 @@ pub fn lookups(new_store: NewStore<'_>) {
             vec![],
         ),
     ];
+    let look = |state: &str| {
+        commit(store, "looking records up", |tx| {
+            for (what, lookup, expected) in &cases {
+                let found = tx.lookup_events(lookup)?;
+                assert_eq!(
+                    found.iter().map(|f| &f.record).collect::<Vec<_>>(),
+                    *expected,
+                    "lookup_events: {what} ({state})"
+                );
+            }
+            Ok(())
+        });
+    };
+    look(&format!("caught up after {caught_up} of 6 records"));
+    ok(store.catch_up(), "Store::catch_up");
+    look("caught up on every record");
     commit(store, "looking records up", |tx| {
-        for (what, lookup, expected) in &cases {
-            let found = tx.lookup_events(lookup)?;
-            assert_eq!(
-                found.iter().map(|f| &f.record).collect::<Vec<_>>(),
-                *expected,
-                "lookup_events: {what}"
-            );
-        }
         let found = tx.lookup_events(&lookup_id("r6"))?;
         assert_eq!(
             found,

@@ -225,6 +225,15 @@ pub trait Store: Send + Sync {
         None
     }
 
+    /// Catches up storage work that may lag behind commits without changing
+    /// what any read returns (SQLite: the LookupEvents attribute index, which
+    /// lookups complement by reading the records above it). The server's
+    /// worker calls it on every run; returns how much it did. The default
+    /// has nothing to catch up.
+    fn catch_up(&self) -> Result<usize, StoreError> {
+        Ok(0)
+    }
+
     /// Takes the writer as a call would, writes one document and rolls it
     /// back: returns once the store could take a write (for health checks).
     fn probe_write(&self) -> Result<(), StoreError> {

@@ -41,7 +41,11 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_lookup.sql"),
     include_str!("../migrations/0003_data_events.sql"),
+    include_str!("../migrations/0004_deferred_lookup.sql"),
 ];
+
+/// The most records one catch-up transaction indexes (see [`Store::catch_up`]).
+const CATCH_UP_BATCH: i64 = 2000;
 
 /// How hard SQLite works to make a commit durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -83,6 +87,15 @@ struct OpenBatch {
     done: Arc<Settled>,
 }
 
+/// A batch dropped without being settled (a panic in the store's own
+/// bookkeeping) fails its calls rather than leaving them waiting.
+impl Drop for OpenBatch {
+    fn drop(&mut self) {
+        self.done
+            .finish_unless_finished(Err("the commit this call joined was abandoned".into()));
+    }
+}
+
 /// How a batch ended, for the calls waiting on it.
 #[derive(Default)]
 struct Settled {
@@ -98,6 +111,15 @@ impl Settled {
         self.ended.notify_all();
     }
 
+    fn finish_unless_finished(&self, result: Result<(), String>) {
+        if let Ok(mut slot) = self.result.lock()
+            && slot.is_none()
+        {
+            *slot = Some(result);
+            self.ended.notify_all();
+        }
+    }
+
     fn wait(&self) -> Result<(), StoreError> {
         let mut slot = self.result.lock().map_err(|_| StoreError::Poisoned)?;
         loop {
@@ -110,16 +132,25 @@ impl Settled {
 }
 
 /// A change counter per namespace, bumped when a transaction that wrote the
-/// namespace commits: what [`Store::changes`] reads.
+/// namespace commits: what [`Store::changes`] reads. A commit by another
+/// connection to the same file (the CLI's `account create` while the server
+/// runs), which names no namespace here, moves every counter: SQLite's
+/// `data_version`, read as each batch begins, tells of it.
 #[derive(Default)]
-struct Changes(Mutex<HashMap<String, u64>>);
+struct Changes {
+    counters: Mutex<HashMap<String, u64>>,
+    /// Bumped when another connection committed; added to every counter.
+    others: AtomicU64,
+    /// `data_version` as this connection last saw it.
+    seen_version: AtomicU64,
+}
 
 impl Changes {
     fn bump(&self, touched: &[String]) {
         if touched.is_empty() {
             return;
         }
-        if let Ok(mut counters) = self.0.lock() {
+        if let Ok(mut counters) = self.counters.lock() {
             for ns in touched {
                 match counters.get_mut(ns.as_str()) {
                     Some(n) => *n += 1,
@@ -131,9 +162,23 @@ impl Changes {
         }
     }
 
+    /// Reads `data_version` (under the writer): a change since the last
+    /// read means another connection committed.
+    fn notice_other_writers(&self, conn: &Connection) -> Result<(), StoreError> {
+        let version: i64 = conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
+        let version = u64::try_from(version).unwrap_or(0);
+        if self.seen_version.swap(version, Ordering::AcqRel) != version {
+            self.others.fetch_add(1, Ordering::AcqRel);
+        }
+        Ok(())
+    }
+
     fn get(&self, ns: &str) -> Option<u64> {
-        let counters = self.0.lock().ok()?;
-        Some(counters.get(ns).copied().unwrap_or(0))
+        let counters = self.counters.lock().ok()?;
+        let own = counters.get(ns).copied().unwrap_or(0);
+        Some(own.wrapping_add(self.others.load(Ordering::Acquire)))
     }
 }
 
@@ -170,6 +215,8 @@ impl SqliteStore {
             },
         )?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Savepoints' undo journals stay in memory rather than temporary files.
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let store = Self::from_connection(conn)?;
         for suffix in ["-wal", "-shm"] {
@@ -187,10 +234,13 @@ impl SqliteStore {
 
     fn from_connection(mut conn: Connection) -> Result<Self, StoreError> {
         migrate(&mut conn)?;
+        let changes = Changes::default();
+        changes.notice_other_writers(&conn)?;
+        changes.others.store(0, Ordering::Release);
         Ok(Self {
             writer: Mutex::new(Writer { conn, batch: None }),
             queued: AtomicUsize::new(0),
-            changes: Changes::default(),
+            changes,
             commits: AtomicU64::new(0),
         })
     }
@@ -359,29 +409,57 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn lookup_events(&mut self, l: &Lookup) -> Result<Vec<FoundEvent>, StoreError> {
-        use rusqlite::types::Value as Sql;
-        let (condition, value): (&str, Option<Sql>) = match &l.filter {
-            None => ("1", None),
-            Some(LookupFilter::EventId(v)) => ("e.event_id = ?6", Some(Sql::Text(v.clone()))),
-            Some(LookupFilter::EventName(v)) => ("e.event_name = ?6", Some(Sql::Text(v.clone()))),
-            Some(LookupFilter::ReadOnly(v)) => {
-                ("e.read_only = ?6", Some(Sql::Integer(i64::from(*v))))
-            }
-            Some(LookupFilter::Username(v)) => ("e.username = ?6", Some(Sql::Text(v.clone()))),
-            Some(LookupFilter::EventSource(v)) => {
-                ("e.event_source = ?6", Some(Sql::Text(v.clone())))
-            }
-            Some(LookupFilter::AccessKeyId(v)) => {
-                ("e.access_key_id = ?6", Some(Sql::Text(v.clone())))
-            }
-            Some(LookupFilter::ResourceType(v)) => (
-                "e.seq IN (SELECT seq FROM cloudtrail_event_resources WHERE resource_type = ?6)",
-                Some(Sql::Text(v.clone())),
-            ),
-            Some(LookupFilter::ResourceName(v)) => (
-                "e.seq IN (SELECT seq FROM cloudtrail_event_resources WHERE resource_name = ?6)",
-                Some(Sql::Text(v.clone())),
-            ),
+        lookup(self.tx, l)
+    }
+}
+
+/// A lookup attribute's code in `cloudtrail_lookup`, its value there, and
+/// the condition on a record not yet indexed (`?6` is the value, `?9` the
+/// last indexed sequence number).
+fn attribute(filter: &LookupFilter) -> Option<(i64, String, &'static str)> {
+    Some(match filter {
+        LookupFilter::EventId(_) => return None,
+        LookupFilter::EventName(v) => (1, v.clone(), "e.event_name = ?6"),
+        LookupFilter::Username(v) => (2, v.clone(), "e.username = ?6"),
+        LookupFilter::EventSource(v) => (3, v.clone(), "e.event_source = ?6"),
+        LookupFilter::AccessKeyId(v) => (4, v.clone(), "e.access_key_id = ?6"),
+        LookupFilter::ReadOnly(v) => (
+            5,
+            if *v { "1" } else { "0" }.to_string(),
+            "e.read_only = CAST(?6 AS INTEGER)",
+        ),
+        LookupFilter::ResourceType(v) => (
+            6,
+            v.clone(),
+            "e.seq IN (SELECT seq FROM cloudtrail_event_resources WHERE seq > ?9 AND resource_type = ?6)",
+        ),
+        LookupFilter::ResourceName(v) => (
+            7,
+            v.clone(),
+            "e.seq IN (SELECT seq FROM cloudtrail_event_resources WHERE seq > ?9 AND resource_name = ?6)",
+        ),
+    })
+}
+
+/// Finds records newest first. With no attribute, or an event id, the
+/// records' own indexes answer. With an attribute, the lookup index answers
+/// for records up to `indexed_upto` and the records above it are read
+/// directly (a short tail: the catch-up keeps it so), so the answer is exact
+/// whatever the index's lag.
+fn lookup(conn: &Connection, l: &Lookup) -> Result<Vec<FoundEvent>, StoreError> {
+    let (before_ms, before_seq) = l.before.unwrap_or((i64::MAX, i64::MAX));
+    let limit = i64::try_from(l.limit).unwrap_or(i64::MAX);
+    let row = |r: &rusqlite::Row<'_>| {
+        Ok(FoundEvent {
+            seq: r.get(0)?,
+            event_time_ms: r.get(1)?,
+            record: r.get(2)?,
+        })
+    };
+    let Some((attr, value, tail)) = l.filter.as_ref().and_then(attribute) else {
+        let (condition, value) = match &l.filter {
+            Some(LookupFilter::EventId(v)) => ("e.event_id = ?6", Some(v.clone())),
+            _ => ("1", None),
         };
         let sql = format!(
             "SELECT e.seq, e.event_time_ms, e.record FROM cloudtrail_events e
@@ -390,10 +468,7 @@ impl Tx for SqliteTx<'_> {
                AND e.management = 1 AND {condition}
              ORDER BY e.event_time_ms DESC, e.seq DESC LIMIT ?7"
         );
-        let (before_ms, before_seq) = l.before.unwrap_or((i64::MAX, i64::MAX));
-        let limit = i64::try_from(l.limit).unwrap_or(i64::MAX);
-        let mut stmt = self.tx.prepare_cached(&sql)?;
-        let value = value.unwrap_or(Sql::Null);
+        let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(
             params![
                 l.account_id,
@@ -404,16 +479,84 @@ impl Tx for SqliteTx<'_> {
                 value,
                 limit
             ],
-            |r| {
-                Ok(FoundEvent {
-                    seq: r.get(0)?,
-                    event_time_ms: r.get(1)?,
-                    record: r.get(2)?,
-                })
-            },
+            row,
         )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        return Ok(rows.collect::<Result<_, _>>()?);
+    };
+    let indexed = indexed_upto(conn)?;
+    // The tail's `+` keeps SQLite on the sequence-number range rather than
+    // the time index, which would walk the account's whole time range.
+    let sql = format!(
+        "SELECT seq, event_time_ms, record FROM (
+           SELECT e.seq AS seq, e.event_time_ms AS event_time_ms, e.record AS record FROM (
+             SELECT l.seq, l.event_time_ms FROM cloudtrail_lookup l
+             WHERE l.account_id = ?1 AND l.attr = ?8 AND l.value = ?6
+               AND l.event_time_ms >= ?2 AND l.event_time_ms <= ?3
+               AND (l.event_time_ms < ?4 OR (l.event_time_ms = ?4 AND l.seq < ?5))
+               AND l.seq <= ?9
+             ORDER BY l.event_time_ms DESC, l.seq DESC LIMIT ?7
+           ) i JOIN cloudtrail_events e ON e.seq = i.seq
+           UNION ALL
+           SELECT e.seq, e.event_time_ms, e.record FROM cloudtrail_events e
+           WHERE e.seq > ?9 AND +e.account_id = ?1 AND e.management = 1
+             AND +e.event_time_ms >= ?2 AND +e.event_time_ms <= ?3
+             AND (+e.event_time_ms < ?4 OR (+e.event_time_ms = ?4 AND e.seq < ?5))
+             AND {tail}
+         ) ORDER BY event_time_ms DESC, seq DESC LIMIT ?7"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(
+        params![
+            l.account_id,
+            l.start_ms,
+            l.end_ms,
+            before_ms,
+            before_seq,
+            value,
+            limit,
+            attr,
+            indexed
+        ],
+        row,
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The newest record whose lookup entries are written.
+fn indexed_upto(conn: &Connection) -> Result<i64, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT COALESCE((SELECT indexed_upto FROM cloudtrail_lookup_state WHERE id = 1), 0)",
+    )?;
+    Ok(stmt.query_row([], |r| r.get(0))?)
+}
+
+/// Writes the lookup entries of the records after `indexed_upto`, at most
+/// [`CATCH_UP_BATCH`] sequence numbers of them, inside the caller's
+/// transaction. Returns how many sequence numbers it covered.
+fn index_lookups(conn: &Connection) -> Result<i64, StoreError> {
+    const ENTRIES: &[&str] = &[
+        "INSERT OR IGNORE INTO cloudtrail_lookup SELECT account_id, 1, event_name, event_time_ms, seq FROM cloudtrail_events WHERE seq > ?1 AND seq <= ?2 AND management = 1",
+        "INSERT OR IGNORE INTO cloudtrail_lookup SELECT account_id, 2, username, event_time_ms, seq FROM cloudtrail_events WHERE seq > ?1 AND seq <= ?2 AND management = 1 AND username IS NOT NULL",
+        "INSERT OR IGNORE INTO cloudtrail_lookup SELECT account_id, 3, event_source, event_time_ms, seq FROM cloudtrail_events WHERE seq > ?1 AND seq <= ?2 AND management = 1",
+        "INSERT OR IGNORE INTO cloudtrail_lookup SELECT account_id, 4, access_key_id, event_time_ms, seq FROM cloudtrail_events WHERE seq > ?1 AND seq <= ?2 AND management = 1 AND access_key_id IS NOT NULL",
+        "INSERT OR IGNORE INTO cloudtrail_lookup SELECT account_id, 5, CAST(read_only AS TEXT), event_time_ms, seq FROM cloudtrail_events WHERE seq > ?1 AND seq <= ?2 AND management = 1",
+        "INSERT OR IGNORE INTO cloudtrail_lookup SELECT e.account_id, 6, r.resource_type, e.event_time_ms, e.seq FROM cloudtrail_event_resources r JOIN cloudtrail_events e ON e.seq = r.seq WHERE r.seq > ?1 AND r.seq <= ?2 AND e.management = 1",
+        "INSERT OR IGNORE INTO cloudtrail_lookup SELECT e.account_id, 7, r.resource_name, e.event_time_ms, e.seq FROM cloudtrail_event_resources r JOIN cloudtrail_events e ON e.seq = r.seq WHERE r.seq > ?1 AND r.seq <= ?2 AND e.management = 1",
+    ];
+    let from = indexed_upto(conn)?;
+    let newest = newest_seq(conn)?;
+    if newest <= from {
+        return Ok(0);
     }
+    let to = newest.min(from.saturating_add(CATCH_UP_BATCH));
+    for sql in ENTRIES {
+        conn.prepare_cached(sql)?.execute(params![from, to])?;
+    }
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO cloudtrail_lookup_state (id, indexed_upto) VALUES (1, ?1)",
+    )?
+    .execute(params![to])?;
+    Ok(to - from)
 }
 
 /// The newest record's sequence number, 0 when there is none.
@@ -454,10 +597,18 @@ impl Writer {
     /// read what earlier calls in the batch wrote), or the call's error.
     fn call(
         &mut self,
+        changes: &Changes,
         body: &mut dyn FnMut(&mut dyn Tx) -> Result<Outcome, StoreError>,
     ) -> Result<Option<Arc<Settled>>, CallError> {
         if self.batch.is_none() {
-            exec(&self.conn, "BEGIN")?;
+            if !self.conn.is_autocommit() {
+                // A transaction a failed rollback left open: end it first.
+                exec(&self.conn, "ROLLBACK")?;
+            }
+            // The write lock from the start: no other process can commit
+            // under the batch, so no call in it meets a stale snapshot.
+            exec(&self.conn, "BEGIN IMMEDIATE")?;
+            changes.notice_other_writers(&self.conn)?;
             self.batch = Some(OpenBatch {
                 members: 0,
                 touched: Vec::new(),
@@ -595,12 +746,17 @@ impl Store for SqliteStore {
         body: &mut dyn FnMut(&mut dyn Tx) -> Result<Outcome, StoreError>,
     ) -> Result<(), StoreError> {
         let mut writer = self.take_writer()?;
-        let called = writer.call(body);
+        let called = writer.call(&self.changes, body);
         // Commit now unless a caller waiting for the writer can join; the
         // last to join commits for all. Every holder applies this rule before
-        // letting go, so an open batch always has a committer coming.
+        // letting go, so an open batch always has a committer coming. A batch
+        // nobody waits on (reads, failed calls) commits at once: it costs
+        // nothing, and holds no snapshot or lock for longer than a call.
         let join = self.queued.load(Ordering::SeqCst) > 0
-            && writer.batch.as_ref().is_some_and(|b| b.members < MAX_BATCH);
+            && writer
+                .batch
+                .as_ref()
+                .is_some_and(|b| b.members > 0 && b.members < MAX_BATCH);
         let settled = match &called {
             Err(CallError::BatchLost(e)) => {
                 writer.lose(e);
@@ -638,6 +794,35 @@ impl Store for SqliteStore {
 
     fn changes(&self, ns: &str) -> Option<u64> {
         self.changes.get(ns)
+    }
+
+    /// Writes the lookup entries of records appended since the last catch-up,
+    /// a batch per transaction, until none is left.
+    fn catch_up(&self) -> Result<usize, StoreError> {
+        let mut covered = 0;
+        loop {
+            let mut writer = self.take_writer()?;
+            writer.settle(&self.changes, &self.commits)?;
+            exec(&writer.conn, "BEGIN IMMEDIATE")?;
+            let n = match index_lookups(&writer.conn) {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = exec(&writer.conn, "ROLLBACK");
+                    return Err(e);
+                }
+            };
+            if let Err(e) = exec(&writer.conn, "COMMIT") {
+                if !writer.conn.is_autocommit() {
+                    let _ = exec(&writer.conn, "ROLLBACK");
+                }
+                return Err(e);
+            }
+            drop(writer);
+            covered += usize::try_from(n).unwrap_or(0);
+            if n < CATCH_UP_BATCH {
+                return Ok(covered);
+            }
+        }
     }
 }
 
@@ -898,6 +1083,113 @@ mod tests {
         })
         .unwrap();
         assert_eq!(store.changes("tasks"), a);
+    }
+
+    #[test]
+    fn records_stored_before_the_deferred_index_are_found_through_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        {
+            // A database as the previous binary left it: three migrations.
+            let mut conn = Connection::open(&path).unwrap();
+            for (i, sql) in MIGRATIONS.iter().take(3).enumerate() {
+                let tx = conn.transaction().unwrap();
+                tx.execute_batch(sql).unwrap();
+                tx.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap())
+                    .unwrap();
+                tx.commit().unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO cloudtrail_events (event_id, account_id, event_time, event_time_ms, event_source, event_name, read_only, username, access_key_id, record)
+                 VALUES ('old', '123456789012', 't', 5, 'iam.amazonaws.com', 'CreateUser', 0, 'alice', 'AKIA1', '{\"old\":1}');
+                 INSERT INTO cloudtrail_event_resources (seq, resource_type, resource_name) VALUES (1, 'AWS::IAM::User', 'bob');",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path, Durability::Normal).unwrap();
+        let found = |filter: LookupFilter| {
+            transact(&store, |tx| {
+                tx.lookup_events(&Lookup {
+                    account_id: "123456789012".into(),
+                    filter: Some(filter),
+                    start_ms: 0,
+                    end_ms: i64::MAX,
+                    before: None,
+                    limit: 10,
+                })
+            })
+            .unwrap()
+            .len()
+        };
+        let conn = Connection::open(&path).unwrap();
+        let indexed: i64 = conn
+            .query_row(
+                "SELECT indexed_upto FROM cloudtrail_lookup_state",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexed, 1, "the migration indexed what was there");
+        for filter in [
+            LookupFilter::EventName("CreateUser".into()),
+            LookupFilter::Username("alice".into()),
+            LookupFilter::AccessKeyId("AKIA1".into()),
+            LookupFilter::EventSource("iam.amazonaws.com".into()),
+            LookupFilter::ReadOnly(false),
+            LookupFilter::ResourceType("AWS::IAM::User".into()),
+            LookupFilter::ResourceName("bob".into()),
+        ] {
+            assert_eq!(found(filter.clone()), 1, "{filter:?}");
+        }
+        assert_eq!(found(LookupFilter::ReadOnly(true)), 0);
+    }
+
+    #[test]
+    fn a_commit_by_another_connection_moves_every_counter() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = SqliteStore::open(&path, Durability::Normal).unwrap();
+        transact(&store, |tx| tx.get("ns", "k")).unwrap();
+        let before = store.changes("iam.access_key");
+        transact(&store, |tx| tx.get("ns", "k")).unwrap();
+        assert_eq!(store.changes("iam.access_key"), before);
+        // The CLI, say, deactivates a key while the server runs.
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("INSERT INTO kv (ns, key, value) VALUES ('iam.access_key', 'k', x'00')")
+            .unwrap();
+        transact(&store, |tx| tx.get("ns", "k")).unwrap();
+        assert_ne!(store.changes("iam.access_key"), before);
+    }
+
+    #[test]
+    fn a_batch_of_reads_alone_is_not_held_open() {
+        let store = Arc::new(SqliteStore::in_memory().unwrap());
+        let before = store.commits();
+        // A read-only call, with callers queued behind it, still ends its
+        // transaction: nothing waits on it, so nothing may keep it open.
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let first = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                transact(store.as_ref(), |tx| {
+                    held_tx.send(()).unwrap();
+                    while store.queued() < 1 {
+                        std::thread::sleep(std::time::Duration::from_millis(1));
+                    }
+                    tx.get("ns", "k")
+                })
+                .unwrap();
+            })
+        };
+        held_rx.recv().unwrap();
+        let second = {
+            let store = store.clone();
+            std::thread::spawn(move || transact(store.as_ref(), |tx| tx.get("ns", "k")).unwrap())
+        };
+        first.join().unwrap();
+        second.join().unwrap();
+        assert_eq!(store.commits() - before, 2, "each read ended on its own");
     }
 
     #[test]

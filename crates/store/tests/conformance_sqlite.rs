@@ -36,7 +36,8 @@ fn on_disk(durability: Durability) {
         Arc::new(SqliteStore::open(&path, durability).unwrap())
     };
     run_all(&format!("on disk, {durability:?}"), &new_store);
-    assert_eq!(made.load(Ordering::SeqCst), conformance::CHECKS.len());
+    // Every check ran on disk, each on stores of its own.
+    assert!(made.load(Ordering::SeqCst) >= conformance::CHECKS.len());
 }
 
 #[test]
