@@ -28,18 +28,21 @@ pub struct Credential {
     /// The secret to verify the signature with.
     pub secret: Secret,
     pub caller: Caller,
+    /// A resolution read from the store, kept once the signature it was
+    /// read for verifies ([`Services::remember`]).
+    pub(crate) unverified: Option<(Marks, Resolved)>,
 }
 
 /// A key id as stored: the secret and caller, and for a session what each
 /// use must still check.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub(crate) struct Resolved {
     secret: Secret,
     caller: Caller,
     session: Option<SessionCheck>,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 struct SessionCheck {
     token: Secret,
     expires: OffsetDateTime,
@@ -135,6 +138,7 @@ impl Resolved {
         Ok(Credential {
             secret: self.secret.clone(),
             caller: self.caller.clone(),
+            unverified: None,
         })
     }
 }
@@ -142,8 +146,8 @@ impl Resolved {
 /// The namespaces a resolution reads.
 const READS: [&str; 3] = [NS_SESSION, NS_ACCESS_KEY, "iam.user"];
 
-/// At most this many key ids are kept; a full cache starts over. Only key
-/// ids that resolved are kept, so a caller cannot fill it with made-up ones.
+/// At most this many key ids are kept; a full cache starts over. Only keys
+/// whose signature verified are kept, so filling it takes their secrets.
 const MAX_ENTRIES: usize = 4096;
 
 /// The store's change counters of [`READS`]; `None` when it cannot tell.
@@ -162,11 +166,17 @@ impl Credentials {
     }
 
     pub(crate) fn get(&self, services: &Services, access_key_id: &str) -> Option<Resolved> {
-        let now = self.marks(services)?;
-        let entries = self.entries.lock().ok()?;
+        let now = self.marks(services);
+        let mut entries = self.entries.lock().ok()?;
         match entries.get(access_key_id) {
-            Some((Some(at), resolved)) if *at == now => Some(resolved.clone()),
-            _ => None,
+            Some((at, resolved)) if at.is_some() && *at == now => Some(resolved.clone()),
+            Some(_) => {
+                // Stale: its secret leaves memory now rather than at the
+                // next clear.
+                entries.remove(access_key_id);
+                None
+            }
+            None => None,
         }
     }
 

@@ -24,6 +24,10 @@ pub const NS_AWS_POLICY_USE: &str = "iam.aws_policy_use";
 /// Index of access keys by owner: `<account>/<owner>/<key id>`, so a user's keys
 /// are a prefix scan rather than a scan of every key.
 pub const NS_KEYS_BY_OWNER: &str = "iam.access_key_by_owner";
+/// Where and when each access key was last used ([`KeyLastUsed`], by key
+/// id): apart from the key, so a key in use never rewrites the document
+/// authentication reads (and caches).
+pub const NS_KEY_LAST_USED: &str = "iam.access_key_last_used";
 
 /// The owner segment of the key index: the user's lower-cased name, or `%root`
 /// (`%` cannot appear in IAM names) for the root user.
@@ -308,6 +312,8 @@ pub struct AccessKey {
     pub active: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub create_date: OffsetDateTime,
+    /// Last use as stored before it moved to [`NS_KEY_LAST_USED`]; read
+    /// only where that has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_used: Option<KeyLastUsed>,
 }

@@ -175,24 +175,27 @@ impl Outbox for Webhooks {
         let bg = services.background(super::SERVICE, super::SERVICE);
         let now = services.clock().now();
         let mark = self.quiet.mark(services);
-        services
+        let (empty, due) = services
             .in_background(&bg, "", |env| {
                 let all: Vec<FindingEvent> = env.scan_all(NS_OUTBOX, "")?;
-                self.quiet.found(mark, all.is_empty());
+                let empty = all.is_empty();
                 let mut due: Vec<FindingEvent> = all.into_iter().filter(|e| e.due <= now).collect();
                 due.sort_by_key(|e| e.due);
                 due.truncate(limit);
-                Ok(due
-                    .into_iter()
-                    .map(|e| Notice {
-                        slack_body: e.slack_payload(),
-                        id: e.id,
-                        body: e.event,
-                        acked: e.acked,
-                    })
-                    .collect())
+                Ok((empty, due))
             })
-            .map_err(|e| trailguard_core::log_internal(&e))
+            .map_err(|e| trailguard_core::log_internal(&e))?;
+        // Only once the read has committed: what it saw is what is stored.
+        self.quiet.found(mark, empty);
+        Ok(due
+            .into_iter()
+            .map(|e| Notice {
+                slack_body: e.slack_payload(),
+                id: e.id,
+                body: e.event,
+                acked: e.acked,
+            })
+            .collect())
     }
 
     /// Records a delivery attempt of an event: the webhooks that accepted it now;

@@ -1,7 +1,8 @@
 //! Access keys: at most two per user, secrets shown once, last-used tracking.
 
 use super::entities::{
-    AccessKey, Kind, NS_ACCESS_KEY, NS_KEYS_BY_OWNER, key_index, keys_by_owner_prefix,
+    AccessKey, KeyLastUsed, Kind, NS_ACCESS_KEY, NS_KEY_LAST_USED, NS_KEYS_BY_OWNER, key_index,
+    keys_by_owner_prefix,
 };
 use super::principals::load;
 use super::{paginate, target_user};
@@ -43,6 +44,7 @@ pub fn save_key(env: &mut Env<'_>, key: &AccessKey) -> Result<()> {
 fn delete_key(env: &mut Env<'_>, key: &AccessKey) -> Result<()> {
     env.delete(NS_ACCESS_KEY, &key.id)?;
     env.tx.delete(NS_KEYS_BY_OWNER, &key_index(key))?;
+    env.delete(NS_KEY_LAST_USED, &key.id)?;
     Ok(())
 }
 
@@ -159,7 +161,8 @@ pub fn get_access_key_last_used(env: &mut Env<'_>, _: &Authorized, p: Params<'_>
     let key = key.filter(|k| k.account == env.account).ok_or_else(|| {
         Error::AccessDenied(format!("The Access Key with id {id} cannot be found"))
     })?;
-    let last = match &key.last_used {
+    let used: Option<KeyLastUsed> = env.get(NS_KEY_LAST_USED, id)?;
+    let last = match used.as_ref().or(key.last_used.as_ref()) {
         Some(l) => Value::structure()
             .with("LastUsedDate", l.date)
             .with("ServiceName", &l.service)

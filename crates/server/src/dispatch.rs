@@ -265,13 +265,16 @@ async fn dispatch(
                 .unwrap_or_else(|_| Err(ApiError::internal()))
         }
     };
-    let credential = match resolved {
+    let mut credential = match resolved {
         Ok(c) => c,
         Err(e) => return fail(&e),
     };
     if let Err(e) = sigv4::verify(&claim, credential.secret.expose(), server.clock.now()) {
         return fail(&codec::auth_error(def, &e));
     }
+    server
+        .services
+        .remember(&claim.access_key_id, &mut credential);
     // A chunk-signed body is decoded here, every chunk's signature checked, so
     // nothing past this point sees the framing or an unverified byte.
     let decoded_body;
