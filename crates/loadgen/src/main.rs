@@ -49,9 +49,11 @@ struct Args {
     #[arg(long, default_value = "trailguard")]
     target: String,
     /// Requests per second in all, spread evenly over the connections (an
-    /// open loop): each request is due at its slot, and its latency counts
-    /// from the slot, so a server that falls behind is charged for the
-    /// queue it builds. Without it, each connection sends as fast as it can.
+    /// open loop): each request is due at its slot. A request sent on time
+    /// is timed from when it went out; one whose slot passed while the
+    /// connection waited for the previous answer is timed from its slot, so
+    /// a server that falls behind is charged for the queue it builds.
+    /// Without it, each connection sends as fast as it can.
     #[arg(long)]
     rate: Option<f64>,
 }
@@ -173,10 +175,18 @@ async fn worker(shared: Arc<Shared>, deadline: Instant, slot: usize) -> Vec<u32>
         for body in bodies {
             let started = match interval {
                 Some(interval) => {
-                    tokio::time::sleep_until(due.into()).await;
                     let at = due;
                     due += interval;
-                    at
+                    if Instant::now() < at {
+                        // On time: the clock starts when the request goes
+                        // out (the timer's own lateness is not the server's).
+                        tokio::time::sleep_until(at.into()).await;
+                        Instant::now()
+                    } else {
+                        // Behind (the last answer came after this slot):
+                        // the server is charged from the slot.
+                        at
+                    }
                 }
                 None => Instant::now(),
             };

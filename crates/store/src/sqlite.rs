@@ -44,8 +44,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_deferred_lookup.sql"),
 ];
 
-/// The most records one catch-up transaction indexes (see [`Store::catch_up`]).
-const CATCH_UP_BATCH: i64 = 2000;
+/// The most records one catch-up transaction indexes (see [`Store::catch_up`]):
+/// bounds how long it holds the writer.
+const CATCH_UP_BATCH: i64 = 500;
+
+/// WAL pages past which the writer checkpoints by itself.
+const WAL_BACKSTOP_PAGES: i64 = 16384;
 
 /// How hard SQLite works to make a commit durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -70,6 +74,10 @@ pub struct SqliteStore {
     changes: Changes,
     /// Commits so far (for the benchmarks and the group-commit tests).
     commits: AtomicU64,
+    /// A second connection that copies the WAL into the database
+    /// ([`Store::catch_up`]) without the writer: a checkpoint run by a
+    /// committing call would stall every call queued behind it.
+    checkpointer: Option<Mutex<Connection>>,
 }
 
 /// The connection and the batch open on it.
@@ -218,7 +226,14 @@ impl SqliteStore {
         // Savepoints' undo journals stay in memory rather than temporary files.
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let store = Self::from_connection(conn)?;
+        // Checkpoints are the worker's (see `checkpointer`); the writer runs
+        // one itself only if the WAL passes this many pages (64 MiB), as
+        // when the worker has stalled.
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_BACKSTOP_PAGES)?;
+        let mut store = Self::from_connection(conn)?;
+        let checkpointer = Connection::open(path)?;
+        checkpointer.busy_timeout(std::time::Duration::from_secs(5))?;
+        store.checkpointer = Some(Mutex::new(checkpointer));
         for suffix in ["-wal", "-shm"] {
             let mut side = path.as_os_str().to_owned();
             side.push(suffix);
@@ -242,6 +257,7 @@ impl SqliteStore {
             queued: AtomicUsize::new(0),
             changes,
             commits: AtomicU64::new(0),
+            checkpointer: None,
         })
     }
 }
@@ -820,9 +836,16 @@ impl Store for SqliteStore {
             drop(writer);
             covered += usize::try_from(n).unwrap_or(0);
             if n < CATCH_UP_BATCH {
-                return Ok(covered);
+                break;
             }
         }
+        // Copy what the WAL gained into the database, beside the writer
+        // rather than under it. PASSIVE never waits for, or blocks, a call.
+        if let Some(checkpointer) = &self.checkpointer {
+            let conn = checkpointer.lock().map_err(|_| StoreError::Poisoned)?;
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        }
+        Ok(covered)
     }
 }
 
@@ -1190,6 +1213,34 @@ mod tests {
         first.join().unwrap();
         second.join().unwrap();
         assert_eq!(store.commits() - before, 2, "each read ended on its own");
+    }
+
+    #[test]
+    fn catch_up_indexes_and_checkpoints_beside_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = SqliteStore::open(&path, Durability::Normal).unwrap();
+        for i in 0..20 {
+            transact(&store, |tx| tx.append_event(&event(&format!("e{i}")))).unwrap();
+        }
+        // Until a checkpoint, what was written lives in the WAL only.
+        let size = || std::fs::metadata(&path).unwrap().len();
+        let before = size();
+        assert_eq!(store.catch_up().unwrap(), 20);
+        let conn = Connection::open(&path).unwrap();
+        let indexed: i64 = conn
+            .query_row(
+                "SELECT indexed_upto FROM cloudtrail_lookup_state",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexed, 20);
+        assert!(
+            size() > before,
+            "catch_up copied the WAL into the database ({before} bytes before)"
+        );
+        assert_eq!(store.catch_up().unwrap(), 0, "nothing new to index");
     }
 
     #[test]
