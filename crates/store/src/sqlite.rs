@@ -51,6 +51,10 @@ const CATCH_UP_BATCH: i64 = 500;
 /// WAL pages past which the writer checkpoints by itself.
 const WAL_BACKSTOP_PAGES: i64 = 16384;
 
+/// WAL pages past which the worker's checkpoint finishes under the writer,
+/// so the WAL starts over (see `SqliteStore::checkpoint`).
+const WAL_RESTART_PAGES: i64 = 1024;
+
 /// How hard SQLite works to make a commit durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
@@ -742,6 +746,31 @@ impl SqliteStore {
         writer.map_err(|_| StoreError::Poisoned)
     }
 
+    /// Copies what the WAL gained into the database, beside the writer
+    /// rather than under it: PASSIVE never waits for, or blocks, a call.
+    /// Under steady load that alone never lets the WAL start over (calls
+    /// append frames while it copies), so once the WAL passes
+    /// [`WAL_RESTART_PAGES`] the writer is taken for a moment to copy the
+    /// few frames left, after which the next commit writes from the WAL's
+    /// start again.
+    fn checkpoint(&self) -> Result<(), StoreError> {
+        let Some(checkpointer) = &self.checkpointer else {
+            return Ok(());
+        };
+        let frames: i64 = {
+            let conn = checkpointer.lock().map_err(|_| StoreError::Poisoned)?;
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))?
+        };
+        if frames > WAL_RESTART_PAGES {
+            let mut writer = self.take_writer()?;
+            writer.settle(&self.changes, &self.commits)?;
+            writer
+                .conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        }
+        Ok(())
+    }
+
     /// How many SQLite commits the store has made: fewer than the calls it
     /// ran when calls shared them.
     pub fn commits(&self) -> u64 {
@@ -839,12 +868,7 @@ impl Store for SqliteStore {
                 break;
             }
         }
-        // Copy what the WAL gained into the database, beside the writer
-        // rather than under it. PASSIVE never waits for, or blocks, a call.
-        if let Some(checkpointer) = &self.checkpointer {
-            let conn = checkpointer.lock().map_err(|_| StoreError::Poisoned)?;
-            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
-        }
+        self.checkpoint()?;
         Ok(covered)
     }
 }
