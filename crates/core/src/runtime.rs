@@ -68,8 +68,8 @@ impl Services {
 
     /// Catches up the store's deferred work (see [`Store::catch_up`]);
     /// failures are logged, and the next run tries again.
-    pub fn catch_up_store(&self) -> usize {
-        match self.store.catch_up() {
+    pub fn catch_up_store(&self, how: trailguard_store::CatchUp) -> usize {
+        match self.store.catch_up(how) {
             Ok(n) => n,
             Err(e) => {
                 tracing::warn!(error = %e, "the store could not catch up");

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use trailguard_core::{Moment, Services};
+use trailguard_store::CatchUp;
 
 pub use dispatch::MAX_BODY;
 pub use health::HEALTH_DEADLINE;
@@ -260,7 +261,9 @@ async fn background_worker(
         // First the store's own deferred work (the lookup index), so it
         // keeps up with what requests appended.
         let s = services.clone();
-        if let Err(e) = tokio::task::spawn_blocking(move || s.catch_up_store()).await {
+        let caught_up =
+            tokio::task::spawn_blocking(move || s.catch_up_store(CatchUp::WhenWorthIt)).await;
+        if let Err(e) = caught_up {
             tracing::warn!(error = %e, "the store's catch-up failed");
         }
         // Each job on a blocking thread of its own: one that panics is
@@ -293,7 +296,9 @@ async fn background_worker(
 /// Runs every background job once; a job that fails is logged and the next
 /// runs anyway.
 fn run_jobs(services: &Services, moment: Moment) {
-    services.catch_up_store();
+    if moment == Moment::Shutdown {
+        services.catch_up_store(CatchUp::All);
+    }
     for job in services.registry().background() {
         run_job(services, job.as_ref(), moment);
     }

@@ -617,7 +617,7 @@ fn lookups_caught_up_after(new_store: NewStore<'_>, caught_up: usize) {
     let mut appended = Vec::new();
     for (i, r) in rows.iter().enumerate() {
         if i == caught_up {
-            ok(store.catch_up(), "Store::catch_up");
+            ok(store.catch_up(crate::CatchUp::All), "Store::catch_up");
         }
         appended.push(commit(store, "appending a record to look up", |tx| {
             tx.append_event(r)
@@ -728,7 +728,7 @@ fn lookups_caught_up_after(new_store: NewStore<'_>, caught_up: usize) {
         });
     };
     look(&format!("caught up after {caught_up} of 6 records"));
-    ok(store.catch_up(), "Store::catch_up");
+    ok(store.catch_up(crate::CatchUp::All), "Store::catch_up");
     look("caught up on every record");
     commit(store, "looking records up", |tx| {
         let found = tx.lookup_events(&lookup_id("r6"))?;

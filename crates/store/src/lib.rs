@@ -178,6 +178,16 @@ pub trait Tx {
     }
 }
 
+/// How much of its deferred work [`Store::catch_up`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatchUp {
+    /// Everything owed.
+    All,
+    /// Only once enough is owed, or it has been owed a while, that a batch
+    /// is worth its fixed cost.
+    WhenWorthIt,
+}
+
 /// What a transaction body decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -227,10 +237,12 @@ pub trait Store: Send + Sync {
 
     /// Catches up storage work that may lag behind commits without changing
     /// what any read returns (SQLite: the LookupEvents attribute index, which
-    /// lookups complement by reading the records above it). The server's
-    /// worker calls it on every run; returns how much it did. The default
-    /// has nothing to catch up.
-    fn catch_up(&self) -> Result<usize, StoreError> {
+    /// lookups complement by reading the records above it, and checkpoints).
+    /// The server's worker calls it on every run with [`CatchUp::WhenWorthIt`],
+    /// and on shutdown with [`CatchUp::All`]; returns how much it did. The
+    /// default has nothing to catch up.
+    fn catch_up(&self, how: CatchUp) -> Result<usize, StoreError> {
+        let _ = how;
         Ok(0)
     }
 

@@ -27,7 +27,8 @@
 //! first, so they see committed records only.
 
 use crate::{
-    EventRow, FoundEvent, Lookup, LookupFilter, Outcome, Store, StoreError, StoredEvent, Tx,
+    CatchUp, EventRow, FoundEvent, Lookup, LookupFilter, Outcome, Store, StoreError, StoredEvent,
+    Tx,
 };
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -47,6 +48,11 @@ const MIGRATIONS: &[&str] = &[
 /// The most records one catch-up transaction indexes (see [`Store::catch_up`]):
 /// bounds how long it holds the writer.
 const CATCH_UP_BATCH: i64 = 500;
+
+/// The worker indexes once this many records wait, or once the oldest
+/// batch is [`CATCH_UP_AFTER`] old.
+const CATCH_UP_LEAST: i64 = 256;
+const CATCH_UP_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// WAL pages past which the writer checkpoints by itself.
 const WAL_BACKSTOP_PAGES: i64 = 16384;
@@ -82,6 +88,8 @@ pub struct SqliteStore {
     /// ([`Store::catch_up`]) without the writer: a checkpoint run by a
     /// committing call would stall every call queued behind it.
     checkpointer: Option<Mutex<Connection>>,
+    /// When the lookup index last caught up.
+    indexed_at: Mutex<std::time::Instant>,
 }
 
 /// The connection and the batch open on it.
@@ -262,6 +270,7 @@ impl SqliteStore {
             changes,
             commits: AtomicU64::new(0),
             checkpointer: None,
+            indexed_at: Mutex::new(std::time::Instant::now()),
         })
     }
 }
@@ -553,7 +562,7 @@ fn indexed_upto(conn: &Connection) -> Result<i64, StoreError> {
 /// Writes the lookup entries of the records after `indexed_upto`, at most
 /// [`CATCH_UP_BATCH`] sequence numbers of them, inside the caller's
 /// transaction. Returns how many sequence numbers it covered.
-fn index_lookups(conn: &Connection) -> Result<i64, StoreError> {
+fn index_lookups(conn: &Connection, least: i64) -> Result<i64, StoreError> {
     const ENTRIES: &[&str] = &[
         "INSERT OR IGNORE INTO cloudtrail_lookup SELECT account_id, 1, event_name, event_time_ms, seq FROM cloudtrail_events WHERE seq > ?1 AND seq <= ?2 AND management = 1",
         "INSERT OR IGNORE INTO cloudtrail_lookup SELECT account_id, 2, username, event_time_ms, seq FROM cloudtrail_events WHERE seq > ?1 AND seq <= ?2 AND management = 1 AND username IS NOT NULL",
@@ -565,7 +574,7 @@ fn index_lookups(conn: &Connection) -> Result<i64, StoreError> {
     ];
     let from = indexed_upto(conn)?;
     let newest = newest_seq(conn)?;
-    if newest <= from {
+    if newest - from < least.max(1) {
         return Ok(0);
     }
     let to = newest.min(from.saturating_add(CATCH_UP_BATCH));
@@ -843,13 +852,26 @@ impl Store for SqliteStore {
 
     /// Writes the lookup entries of records appended since the last catch-up,
     /// a batch per transaction, until none is left.
-    fn catch_up(&self) -> Result<usize, StoreError> {
+    fn catch_up(&self, how: CatchUp) -> Result<usize, StoreError> {
         let mut covered = 0;
+        // A batch has a fixed cost (a transaction, seven statements, a commit
+        // of the index pages), so the worker waits for enough records, or
+        // for a while; lookups read what is not indexed yet either way.
+        let mut least = match how {
+            CatchUp::All => 1,
+            CatchUp::WhenWorthIt => {
+                let due = self
+                    .indexed_at
+                    .lock()
+                    .map_or(true, |at| at.elapsed() >= CATCH_UP_AFTER);
+                if due { 1 } else { CATCH_UP_LEAST }
+            }
+        };
         loop {
             let mut writer = self.take_writer()?;
             writer.settle(&self.changes, &self.commits)?;
             exec(&writer.conn, "BEGIN IMMEDIATE")?;
-            let n = match index_lookups(&writer.conn) {
+            let n = match index_lookups(&writer.conn, least) {
                 Ok(n) => n,
                 Err(e) => {
                     let _ = exec(&writer.conn, "ROLLBACK");
@@ -863,7 +885,13 @@ impl Store for SqliteStore {
                 return Err(e);
             }
             drop(writer);
+            if n > 0
+                && let Ok(mut at) = self.indexed_at.lock()
+            {
+                *at = std::time::Instant::now();
+            }
             covered += usize::try_from(n).unwrap_or(0);
+            least = 1;
             if n < CATCH_UP_BATCH {
                 break;
             }
@@ -1250,7 +1278,7 @@ mod tests {
         // Until a checkpoint, what was written lives in the WAL only.
         let size = || std::fs::metadata(&path).unwrap().len();
         let before = size();
-        assert_eq!(store.catch_up().unwrap(), 20);
+        assert_eq!(store.catch_up(CatchUp::All).unwrap(), 20);
         let conn = Connection::open(&path).unwrap();
         let indexed: i64 = conn
             .query_row(
@@ -1264,7 +1292,11 @@ mod tests {
             size() > before,
             "catch_up copied the WAL into the database ({before} bytes before)"
         );
-        assert_eq!(store.catch_up().unwrap(), 0, "nothing new to index");
+        assert_eq!(
+            store.catch_up(CatchUp::All).unwrap(),
+            0,
+            "nothing new to index"
+        );
     }
 
     #[test]
