@@ -10,62 +10,20 @@
     reason = "test code"
 )]
 
-use serde_json::{Value as Json, json};
-use std::sync::Arc;
-use time::macros::datetime;
-use trailguard_model::{Caller, Clock as _, FixedClock, RequestContext, SeqIds, ServiceId, Value};
-use trailguard_services::{Accounts as _, Services, ids};
-use trailguard_store::SqliteStore;
+mod common;
 
-struct World {
-    services: Services,
-    clock: Arc<FixedClock>,
-    root: Caller,
+use common::World;
+use serde_json::json;
+use trailguard_model::Value;
+use trailguard_services::ids;
+
+/// Keys and authentication as the server sees them.
+trait Keys {
+    fn key_for(&self, name: &str) -> (String, String);
+    fn authenticates(&self, id: &str, token: Option<&str>) -> Result<String, String>;
 }
 
-impl World {
-    fn new() -> Self {
-        let clock = Arc::new(FixedClock::new(datetime!(2026-11-23 19:03:04 UTC)));
-        let services = trailguard_services::services(
-            Arc::new(SqliteStore::in_memory().unwrap()),
-            clock.clone(),
-            Arc::new(SeqIds::default()),
-        );
-        services
-            .bootstrap(
-                Some("123456789012"),
-                Some(("AKIAROOTROOTROOTROOT", "root-secret")),
-            )
-            .unwrap();
-        let root = services
-            .authenticate("AKIAROOTROOTROOTROOT", None)
-            .unwrap()
-            .caller;
-        Self {
-            services,
-            clock,
-            root,
-        }
-    }
-
-    fn call_as(&self, caller: &Caller, service: ServiceId, action: &str, params: Json) -> Value {
-        let ctx = RequestContext {
-            request_id: "req".into(),
-            source_ip: "192.0.2.10".into(),
-            user_agent: "test".into(),
-            region: "us-east-1".into(),
-            received_at: self.clock.now(),
-            secure_transport: true,
-        };
-        self.services
-            .execute(service, action, &params, caller, &ctx)
-            .unwrap_or_else(|e| panic!("{action}: {e:?}"))
-    }
-
-    fn call(&self, service: ServiceId, action: &str, params: Json) -> Value {
-        self.call_as(&self.root, service, action, params)
-    }
-
+impl Keys for World {
     /// A new key for user `name`: its id and secret.
     fn key_for(&self, name: &str) -> (String, String) {
         let made = self.call(ids::IAM, "CreateAccessKey", json!({"UserName": name}));

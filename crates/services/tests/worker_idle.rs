@@ -10,53 +10,22 @@
     reason = "test code"
 )]
 
-use serde_json::{Value as Json, json};
-use std::sync::Arc;
-use time::macros::datetime;
+mod common;
+
+use common::World;
+use serde_json::json;
 use trailguard_core::Moment;
-use trailguard_model::{Caller, FixedClock, RequestContext, SeqIds, ServiceId};
-use trailguard_services::{Accounts as _, Services, ids};
-use trailguard_store::SqliteStore;
+use trailguard_services::ids;
 
-const ACCOUNT: &str = "123456789012";
-
-struct World {
-    services: Services,
-    root: Caller,
+/// What the worker would see.
+trait Worker {
+    /// The names of the jobs, and the outboxes, that are not idle.
+    fn busy(&self) -> Vec<&'static str>;
+    /// One worker run: every job that is not idle, then the outboxes.
+    fn tick(&self);
 }
 
-impl World {
-    fn new() -> Self {
-        let services = trailguard_services::services(
-            Arc::new(SqliteStore::in_memory().unwrap()),
-            Arc::new(FixedClock::new(datetime!(2026-11-23 19:03:04 UTC))),
-            Arc::new(SeqIds::default()),
-        );
-        services
-            .bootstrap(Some(ACCOUNT), Some(("AKIAROOTROOTROOTROOT", "root-secret")))
-            .unwrap();
-        let root = services
-            .authenticate("AKIAROOTROOTROOTROOT", None)
-            .unwrap()
-            .caller;
-        Self { services, root }
-    }
-
-    fn call(&self, service: ServiceId, action: &str, params: Json) {
-        let ctx = RequestContext {
-            request_id: "req".into(),
-            source_ip: "192.0.2.10".into(),
-            user_agent: "test".into(),
-            region: "us-east-1".into(),
-            received_at: datetime!(2026-11-23 19:03:04 UTC),
-            secure_transport: true,
-        };
-        self.services
-            .execute(service, action, &params, &self.root, &ctx)
-            .unwrap_or_else(|e| panic!("{action}: {e:?}"));
-    }
-
-    /// The names of the jobs, and the outboxes, that are not idle.
+impl Worker for World {
     fn busy(&self) -> Vec<&'static str> {
         let registry = self.services.registry();
         let mut busy: Vec<&'static str> = registry
@@ -70,7 +39,6 @@ impl World {
         busy
     }
 
-    /// One worker run: every job that is not idle, then the outboxes.
     fn tick(&self) {
         let registry = self.services.registry();
         for job in registry.background() {

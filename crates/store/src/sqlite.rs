@@ -478,76 +478,77 @@ fn attribute(filter: &LookupFilter) -> Option<(i64, String, &'static str)> {
 fn lookup(conn: &Connection, l: &Lookup) -> Result<Vec<FoundEvent>, StoreError> {
     let (before_ms, before_seq) = l.before.unwrap_or((i64::MAX, i64::MAX));
     let limit = i64::try_from(l.limit).unwrap_or(i64::MAX);
-    let row = |r: &rusqlite::Row<'_>| {
+    // ?1 to ?7 are the same in both queries; the attribute lookup adds ?8
+    // (the attribute) and ?9 (the last indexed record).
+    let (sql, value, indexed) = match l.filter.as_ref().and_then(attribute) {
+        None => {
+            let (condition, value) = match &l.filter {
+                Some(LookupFilter::EventId(v)) => ("e.event_id = ?6", Some(v.clone())),
+                _ => ("1", None),
+            };
+            let sql = format!(
+                "SELECT e.seq, e.event_time_ms, e.record FROM cloudtrail_events e
+                 WHERE e.account_id = ?1 AND e.event_time_ms >= ?2 AND e.event_time_ms <= ?3
+                   AND (e.event_time_ms < ?4 OR (e.event_time_ms = ?4 AND e.seq < ?5))
+                   AND e.management = 1 AND {condition}
+                 ORDER BY e.event_time_ms DESC, e.seq DESC LIMIT ?7"
+            );
+            (sql, value, None)
+        }
+        Some((attr, value, tail)) => {
+            // The tail's `+` keeps SQLite on the sequence-number range rather
+            // than the time index, which would walk the account's whole range.
+            let sql = format!(
+                "SELECT seq, event_time_ms, record FROM (
+                   SELECT e.seq AS seq, e.event_time_ms AS event_time_ms, e.record AS record FROM (
+                     SELECT l.seq, l.event_time_ms FROM cloudtrail_lookup l
+                     WHERE l.account_id = ?1 AND l.attr = ?8 AND l.value = ?6
+                       AND l.event_time_ms >= ?2 AND l.event_time_ms <= ?3
+                       AND (l.event_time_ms < ?4 OR (l.event_time_ms = ?4 AND l.seq < ?5))
+                       AND l.seq <= ?9
+                     ORDER BY l.event_time_ms DESC, l.seq DESC LIMIT ?7
+                   ) i JOIN cloudtrail_events e ON e.seq = i.seq
+                   UNION ALL
+                   SELECT e.seq, e.event_time_ms, e.record FROM cloudtrail_events e
+                   WHERE e.seq > ?9 AND +e.account_id = ?1 AND e.management = 1
+                     AND +e.event_time_ms >= ?2 AND +e.event_time_ms <= ?3
+                     AND (+e.event_time_ms < ?4 OR (+e.event_time_ms = ?4 AND e.seq < ?5))
+                     AND {tail}
+                 ) ORDER BY event_time_ms DESC, seq DESC LIMIT ?7"
+            );
+            (sql, Some(value), Some((attr, indexed_upto(conn)?)))
+        }
+    };
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![
+        &l.account_id,
+        &l.start_ms,
+        &l.end_ms,
+        &before_ms,
+        &before_seq,
+        &value,
+        &limit,
+    ];
+    if let Some((attr, indexed)) = &indexed {
+        args.push(attr);
+        args.push(indexed);
+    }
+    found(conn, &sql, &args)
+}
+
+/// Runs a lookup query whose rows are `(seq, event_time_ms, record)`.
+fn found(
+    conn: &Connection,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<FoundEvent>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(params, |r| {
         Ok(FoundEvent {
             seq: r.get(0)?,
             event_time_ms: r.get(1)?,
             record: r.get(2)?,
         })
-    };
-    let Some((attr, value, tail)) = l.filter.as_ref().and_then(attribute) else {
-        let (condition, value) = match &l.filter {
-            Some(LookupFilter::EventId(v)) => ("e.event_id = ?6", Some(v.clone())),
-            _ => ("1", None),
-        };
-        let sql = format!(
-            "SELECT e.seq, e.event_time_ms, e.record FROM cloudtrail_events e
-             WHERE e.account_id = ?1 AND e.event_time_ms >= ?2 AND e.event_time_ms <= ?3
-               AND (e.event_time_ms < ?4 OR (e.event_time_ms = ?4 AND e.seq < ?5))
-               AND e.management = 1 AND {condition}
-             ORDER BY e.event_time_ms DESC, e.seq DESC LIMIT ?7"
-        );
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(
-            params![
-                l.account_id,
-                l.start_ms,
-                l.end_ms,
-                before_ms,
-                before_seq,
-                value,
-                limit
-            ],
-            row,
-        )?;
-        return Ok(rows.collect::<Result<_, _>>()?);
-    };
-    let indexed = indexed_upto(conn)?;
-    // The tail's `+` keeps SQLite on the sequence-number range rather than
-    // the time index, which would walk the account's whole time range.
-    let sql = format!(
-        "SELECT seq, event_time_ms, record FROM (
-           SELECT e.seq AS seq, e.event_time_ms AS event_time_ms, e.record AS record FROM (
-             SELECT l.seq, l.event_time_ms FROM cloudtrail_lookup l
-             WHERE l.account_id = ?1 AND l.attr = ?8 AND l.value = ?6
-               AND l.event_time_ms >= ?2 AND l.event_time_ms <= ?3
-               AND (l.event_time_ms < ?4 OR (l.event_time_ms = ?4 AND l.seq < ?5))
-               AND l.seq <= ?9
-             ORDER BY l.event_time_ms DESC, l.seq DESC LIMIT ?7
-           ) i JOIN cloudtrail_events e ON e.seq = i.seq
-           UNION ALL
-           SELECT e.seq, e.event_time_ms, e.record FROM cloudtrail_events e
-           WHERE e.seq > ?9 AND +e.account_id = ?1 AND e.management = 1
-             AND +e.event_time_ms >= ?2 AND +e.event_time_ms <= ?3
-             AND (+e.event_time_ms < ?4 OR (+e.event_time_ms = ?4 AND e.seq < ?5))
-             AND {tail}
-         ) ORDER BY event_time_ms DESC, seq DESC LIMIT ?7"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(
-        params![
-            l.account_id,
-            l.start_ms,
-            l.end_ms,
-            before_ms,
-            before_seq,
-            value,
-            limit,
-            attr,
-            indexed
-        ],
-        row,
-    )?;
+    })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
