@@ -145,6 +145,8 @@ pub async fn run(
         server.webhooks.clone(),
         wake.clone(),
     ));
+    let maintain = Arc::new(tokio::sync::Notify::new());
+    let maintenance = tokio::spawn(store_maintenance(server.services.clone(), maintain.clone()));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -183,14 +185,17 @@ pub async fn run(
         let server = server.clone();
         let probe = probe.clone();
         let wake = wake.clone();
+        let maintain = maintain.clone();
         let service = hyper::service::service_fn(move |req| {
             let server = server.clone();
             let probe = probe.clone();
             let wake = wake.clone();
+            let maintain = maintain.clone();
             async move {
                 let response = dispatch::handle(&server, &probe, req, peer).await;
                 // What the request committed may be the worker's to act on.
                 wake.notify_one();
+                maintain.notify_one();
                 Ok::<_, std::convert::Infallible>(response)
             }
         });
@@ -207,6 +212,7 @@ pub async fn run(
     }
     drop(listener);
     worker.abort();
+    maintenance.abort();
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {
@@ -258,14 +264,6 @@ async fn background_worker(
             _ = tick.tick() => {}
             () = wake.notified() => {}
         }
-        // First the store's own deferred work (the lookup index), so it
-        // keeps up with what requests appended.
-        let s = services.clone();
-        let caught_up =
-            tokio::task::spawn_blocking(move || s.catch_up_store(CatchUp::WhenWorthIt)).await;
-        if let Err(e) = caught_up {
-            tracing::warn!(error = %e, "the store's catch-up failed");
-        }
         // Each job on a blocking thread of its own: one that panics is
         // logged and the others (trail delivery among them) still run. A
         // job known to have nothing to do is skipped without a thread or a
@@ -289,6 +287,28 @@ async fn background_worker(
             }
         }
         publisher.publish(&services).await;
+        tokio::time::sleep(WORKER_GAP).await;
+    }
+}
+
+/// The store's own deferred work (the lookup index, checkpoints: see
+/// `Store::catch_up`), on a loop of its own so that no job or webhook can
+/// hold it back: the unindexed tail that lookups read stays short. Soon
+/// after requests, at most once per [`WORKER_GAP`], and every [`WORKER_TICK`].
+async fn store_maintenance(services: Arc<Services>, wake: Arc<tokio::sync::Notify>) {
+    let mut tick = tokio::time::interval(WORKER_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = wake.notified() => {}
+        }
+        let s = services.clone();
+        let caught_up =
+            tokio::task::spawn_blocking(move || s.catch_up_store(CatchUp::WhenWorthIt)).await;
+        if let Err(e) = caught_up {
+            tracing::warn!(error = %e, "the store's catch-up failed");
+        }
         tokio::time::sleep(WORKER_GAP).await;
     }
 }

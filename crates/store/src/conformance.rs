@@ -709,6 +709,22 @@ fn lookups_caught_up_after(new_store: NewStore<'_>, caught_up: usize) {
             vec![&r2, &r1],
         ),
         (
+            "an attribute before a (time, seq) cursor",
+            Lookup {
+                before: Some((2_000, seq_of("r2"))),
+                ..by(LookupFilter::Username("alice".into()))
+            },
+            vec![&r1],
+        ),
+        (
+            "an attribute before a cursor, across records caught up and not",
+            Lookup {
+                before: Some((3_000, seq_of("r4"))),
+                ..by(LookupFilter::ReadOnly(false))
+            },
+            vec![&r6, &r1],
+        ),
+        (
             "a data event's id",
             by(LookupFilter::EventId("r3".into())),
             vec![],
