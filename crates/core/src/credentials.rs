@@ -112,11 +112,11 @@ impl Resolved {
     /// The credential, if the request's token matches the session's and the
     /// session has not expired (long-term keys carry no token to check).
     pub(crate) fn check(
-        &self,
+        self,
         token: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<Credential, ApiError> {
-        if let Some(session) = &self.session {
+        if let Some(session) = self.session {
             let expected = session.token.expose();
             let matches = token.is_some_and(|t| {
                 t.len() == expected.len()
@@ -136,15 +136,15 @@ impl Resolved {
             }
         }
         Ok(Credential {
-            secret: self.secret.clone(),
-            caller: self.caller.clone(),
+            secret: self.secret,
+            caller: self.caller,
             unverified: None,
         })
     }
 }
 
 /// The namespaces a resolution reads.
-const READS: [&str; 3] = [NS_SESSION, NS_ACCESS_KEY, "iam.user"];
+const READS: [&str; 3] = [NS_SESSION, NS_ACCESS_KEY, Kind::User.ns()];
 
 /// At most this many key ids are kept; a full cache starts over. Only keys
 /// whose signature verified are kept, so filling it takes their secrets.
@@ -190,15 +190,5 @@ impl Credentials {
             }
             entries.insert(access_key_id.to_string(), (marks, resolved));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_names_the_user_namespace() {
-        assert_eq!(READS.get(2).copied(), Some(Kind::User.ns()));
     }
 }

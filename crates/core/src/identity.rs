@@ -68,7 +68,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn ns(self) -> &'static str {
+    pub const fn ns(self) -> &'static str {
         match self {
             Kind::User => "iam.user",
             Kind::Group => "iam.group",

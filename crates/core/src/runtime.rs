@@ -137,7 +137,7 @@ impl Services {
         let marks = self.credentials.marks(self);
         let resolved = transact(self.store.as_ref(), |tx| resolve(tx, access_key_id))
             .map_err(Error::into_api)?;
-        let mut credential = resolved.check(token, self.clock.now())?;
+        let mut credential = resolved.clone().check(token, self.clock.now())?;
         credential.unverified = Some((marks, resolved));
         Ok(credential)
     }

@@ -256,14 +256,10 @@ async fn background_worker(
     webhooks: Vec<String>,
     wake: Arc<tokio::sync::Notify>,
 ) {
-    let mut tick = tokio::time::interval(WORKER_TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let publisher = publish::Publisher::new(webhooks);
+    let mut pace = Pace::new();
     loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = wake.notified() => {}
-        }
+        pace.next(&wake).await;
         // Each job on a blocking thread of its own: one that panics is
         // logged and the others (trail delivery among them) still run. A
         // job known to have nothing to do is skipped without a thread or a
@@ -287,29 +283,50 @@ async fn background_worker(
             }
         }
         publisher.publish(&services).await;
-        tokio::time::sleep(WORKER_GAP).await;
     }
 }
 
 /// The store's own deferred work (the lookup index, checkpoints: see
 /// `Store::catch_up`), on a loop of its own so that no job or webhook can
-/// hold it back: the unindexed tail that lookups read stays short. Soon
-/// after requests, at most once per [`WORKER_GAP`], and every [`WORKER_TICK`].
+/// hold it back: the unindexed tail that lookups read stays short.
 async fn store_maintenance(services: Arc<Services>, wake: Arc<tokio::sync::Notify>) {
-    let mut tick = tokio::time::interval(WORKER_TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut pace = Pace::new();
     loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = wake.notified() => {}
-        }
+        pace.next(&wake).await;
         let s = services.clone();
         let caught_up =
             tokio::task::spawn_blocking(move || s.catch_up_store(CatchUp::WhenWorthIt)).await;
         if let Err(e) = caught_up {
             tracing::warn!(error = %e, "the store's catch-up failed");
         }
-        tokio::time::sleep(WORKER_GAP).await;
+    }
+}
+
+/// When a background loop runs: every [`WORKER_TICK`], and soon after a
+/// request notifies it, at most once per [`WORKER_GAP`] (requests in a burst
+/// share a run).
+struct Pace {
+    tick: tokio::time::Interval,
+    ran: bool,
+}
+
+impl Pace {
+    fn new() -> Self {
+        let mut tick = tokio::time::interval(WORKER_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Self { tick, ran: false }
+    }
+
+    /// Waits for the next run.
+    async fn next(&mut self, wake: &tokio::sync::Notify) {
+        if self.ran {
+            tokio::time::sleep(WORKER_GAP).await;
+        }
+        self.ran = true;
+        tokio::select! {
+            _ = self.tick.tick() => {}
+            () = wake.notified() => {}
+        }
     }
 }
 

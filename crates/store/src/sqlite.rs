@@ -158,8 +158,8 @@ impl Settled {
 /// namespace commits: what [`Store::changes`] reads. A commit by another
 /// connection to the same file (the CLI's `account create` while the server
 /// runs), which names no namespace here, moves every counter: SQLite's
-/// `data_version`, read as each batch begins, tells of it.
-#[derive(Default)]
+/// `data_version`, read as each batch begins, tells of it. The services
+/// name namespaces with constants, so the map stays as small as the code.
 struct Changes {
     counters: Mutex<HashMap<String, u64>>,
     /// Bumped when another connection committed; added to every counter.
@@ -169,6 +169,15 @@ struct Changes {
 }
 
 impl Changes {
+    /// Counters starting at 0, with `data_version` as `conn` sees it now.
+    fn new(conn: &Connection) -> Result<Self, StoreError> {
+        Ok(Self {
+            counters: Mutex::default(),
+            others: AtomicU64::new(0),
+            seen_version: AtomicU64::new(data_version(conn)?),
+        })
+    }
+
     fn bump(&self, touched: &[String]) {
         if touched.is_empty() {
             return;
@@ -188,10 +197,7 @@ impl Changes {
     /// Reads `data_version` (under the writer): a change since the last
     /// read means another connection committed.
     fn notice_other_writers(&self, conn: &Connection) -> Result<(), StoreError> {
-        let version: i64 = conn
-            .prepare_cached("PRAGMA data_version")?
-            .query_row([], |r| r.get(0))?;
-        let version = u64::try_from(version).unwrap_or(0);
+        let version = data_version(conn)?;
         if self.seen_version.swap(version, Ordering::AcqRel) != version {
             self.others.fetch_add(1, Ordering::AcqRel);
         }
@@ -264,9 +270,7 @@ impl SqliteStore {
 
     fn from_connection(mut conn: Connection) -> Result<Self, StoreError> {
         migrate(&mut conn)?;
-        let changes = Changes::default();
-        changes.notice_other_writers(&conn)?;
-        changes.others.store(0, Ordering::Release);
+        let changes = Changes::new(&conn)?;
         Ok(Self {
             writer: Mutex::new(Writer { conn, batch: None }),
             queued: AtomicUsize::new(0),
@@ -624,6 +628,23 @@ impl SqliteTx<'_> {
     }
 }
 
+/// SQLite's count of commits to the file, by any connection.
+fn data_version(conn: &Connection) -> Result<u64, StoreError> {
+    let version: i64 = conn
+        .prepare_cached("PRAGMA data_version")?
+        .query_row([], |r| r.get(0))?;
+    Ok(u64::try_from(version).unwrap_or(0))
+}
+
+/// Ends a transaction that a failed rollback left open, before a new one.
+fn end_abandoned_transaction(conn: &Connection) -> Result<(), StoreError> {
+    if conn.is_autocommit() {
+        Ok(())
+    } else {
+        exec(conn, "ROLLBACK")
+    }
+}
+
 /// Runs one cached statement that takes no parameters (transaction control).
 fn exec(conn: &Connection, sql: &str) -> Result<(), StoreError> {
     conn.prepare_cached(sql)?.execute([])?;
@@ -640,10 +661,7 @@ impl Writer {
         body: &mut dyn FnMut(&mut dyn Tx) -> Result<Outcome, StoreError>,
     ) -> Result<Option<Arc<Settled>>, CallError> {
         if self.batch.is_none() {
-            if !self.conn.is_autocommit() {
-                // A transaction a failed rollback left open: end it first.
-                exec(&self.conn, "ROLLBACK")?;
-            }
+            end_abandoned_transaction(&self.conn)?;
             // The write lock from the start: no other process can commit
             // under the batch, so no call in it meets a stale snapshot.
             exec(&self.conn, "BEGIN IMMEDIATE")?;
@@ -712,9 +730,8 @@ impl Writer {
                 batch.done.finish(Ok(()));
             }
             Err(e) => {
-                if !self.conn.is_autocommit() {
-                    let _ = exec(&self.conn, "ROLLBACK");
-                }
+                // Undone now if it can be; otherwise the next transaction ends it.
+                let _ = end_abandoned_transaction(&self.conn);
                 batch.done.finish(Err(e.to_string()));
             }
         }
@@ -724,9 +741,7 @@ impl Writer {
     /// Abandons the open batch after SQLite rolled it back.
     fn lose(&mut self, why: &StoreError) {
         if let Some(batch) = self.batch.take() {
-            if !self.conn.is_autocommit() {
-                let _ = exec(&self.conn, "ROLLBACK");
-            }
+            let _ = end_abandoned_transaction(&self.conn);
             batch.done.finish(Err(why.to_string()));
         }
     }
@@ -885,10 +900,7 @@ impl Store for SqliteStore {
         loop {
             let mut writer = self.take_writer()?;
             writer.settle(&self.changes, &self.commits)?;
-            if !writer.conn.is_autocommit() {
-                // A transaction a failed rollback left open: end it first.
-                exec(&writer.conn, "ROLLBACK")?;
-            }
+            end_abandoned_transaction(&writer.conn)?;
             // Nothing worth a transaction: let go without taking SQLite's lock.
             if newest_seq(&writer.conn)? - indexed_upto(&writer.conn)? < least {
                 break;
@@ -902,9 +914,8 @@ impl Store for SqliteStore {
                 }
             };
             if let Err(e) = exec(&writer.conn, "COMMIT") {
-                if !writer.conn.is_autocommit() {
-                    let _ = exec(&writer.conn, "ROLLBACK");
-                }
+                // Undone now if it can be; otherwise the next transaction ends it.
+                let _ = end_abandoned_transaction(&writer.conn);
                 return Err(e);
             }
             drop(writer);
@@ -1048,6 +1059,33 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let _store = SqliteStore::open(&path, Durability::Normal).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+    }
+
+    /// Every record of the test account `filter` finds, newest first.
+    fn looked_up(store: &SqliteStore, filter: LookupFilter) -> Vec<FoundEvent> {
+        transact(store, |tx| {
+            tx.lookup_events(&Lookup {
+                account_id: "123456789012".into(),
+                filter: Some(filter),
+                start_ms: 0,
+                end_ms: i64::MAX,
+                before: None,
+                limit: 5000,
+            })
+        })
+        .unwrap()
+    }
+
+    /// The last record indexed, as another connection to the file sees it.
+    fn indexed_in(path: &Path) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row(
+                "SELECT indexed_upto FROM cloudtrail_lookup_state",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
     }
 
     /// What another connection to the same file sees: committed rows only.
@@ -1210,29 +1248,8 @@ mod tests {
             .unwrap();
         }
         let store = SqliteStore::open(&path, Durability::Normal).unwrap();
-        let found = |filter: LookupFilter| {
-            transact(&store, |tx| {
-                tx.lookup_events(&Lookup {
-                    account_id: "123456789012".into(),
-                    filter: Some(filter),
-                    start_ms: 0,
-                    end_ms: i64::MAX,
-                    before: None,
-                    limit: 10,
-                })
-            })
-            .unwrap()
-            .len()
-        };
-        let conn = Connection::open(&path).unwrap();
-        let indexed: i64 = conn
-            .query_row(
-                "SELECT indexed_upto FROM cloudtrail_lookup_state",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(indexed, 1, "the migration indexed what was there");
+        let found = |filter: LookupFilter| looked_up(&store, filter).len();
+        assert_eq!(indexed_in(&path), 1, "the migration indexed what was there");
         for filter in [
             LookupFilter::EventName("CreateUser".into()),
             LookupFilter::Username("alice".into()),
@@ -1307,15 +1324,7 @@ mod tests {
         let size = || std::fs::metadata(&path).unwrap().len();
         let before = size();
         assert_eq!(store.catch_up(CatchUp::All).unwrap(), 20);
-        let conn = Connection::open(&path).unwrap();
-        let indexed: i64 = conn
-            .query_row(
-                "SELECT indexed_upto FROM cloudtrail_lookup_state",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(indexed, 20);
+        assert_eq!(indexed_in(&path), 20);
         assert!(
             size() > before,
             "catch_up copied the WAL into the database ({before} bytes before)"
@@ -1334,19 +1343,8 @@ mod tests {
         for id in &ids {
             transact(&store, |tx| tx.append_event(&event(id))).unwrap();
         }
-        let by_name = |store: &SqliteStore| {
-            transact(store, |tx| {
-                tx.lookup_events(&Lookup {
-                    account_id: "123456789012".into(),
-                    filter: Some(LookupFilter::EventName("CreateUser".into())),
-                    start_ms: 0,
-                    end_ms: i64::MAX,
-                    before: None,
-                    limit: 5000,
-                })
-            })
-            .unwrap()
-        };
+        let by_name =
+            |store: &SqliteStore| looked_up(store, LookupFilter::EventName("CreateUser".into()));
         let before = by_name(&store);
         assert_eq!(before.len(), 1200, "the tail alone answers");
         // The worker's run takes at most CATCH_UP_RUN batches of 500.
