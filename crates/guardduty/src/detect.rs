@@ -1,34 +1,28 @@
-//! The first detections, on the account's own CloudTrail records as they commit.
+//! Live detection: the detection engine (`trailguard-detect`) over the
+//! account's own CloudTrail records as they commit.
 //!
 //! Each enabled detector keeps a cursor into the audit table; the server's
 //! worker moves it every tick, in one transaction with the findings it makes, so
-//! a record is examined exactly once. Rules and their aggregation keys (repeats
-//! with the same key update one finding):
+//! a record is examined exactly once. The rules, their finding types and their
+//! aggregation keys are the engine's (one file each under
+//! `crates/detect/src/rules/`); this module gives them the detector's lists as
+//! intelligence and its role's reads as facts ([`super::enrich`]), and turns
+//! their candidates into findings ([`findings::upsert`]).
 //!
-//! | type | trigger | aggregated by |
-//! | --- | --- | --- |
-//! | `Stealth:IAMUser/CloudTrailLoggingDisabled` | successful `StopLogging` or `DeleteTrail` | caller ARN, access key |
-//! | `Policy:IAMUser/RootCredentialUsage` | any call made with the root user's credentials | access key |
-//! | `PenTest:IAMUser/KaliLinux` (`ParrotLinux`, `PentooLinux`) | the user agent names the distribution | caller ARN, access key |
-//! | `Stealth:IAMUser/PasswordPolicyChange` | `UpdateAccountPasswordPolicy` or `DeleteAccountPasswordPolicy` | caller ARN |
-//! | `Recon:IAMUser/MaliciousIPCaller.Custom` | a `Get`/`List`/`Describe` call from an IP on an active threat list | caller ARN, source IP |
-//! | `UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom` | any other call from such an IP | caller ARN, source IP |
-//! | `Policy:S3/BucketAnonymousAccessGranted` | a `PutBucketPolicy` after which the bucket's policy, read back through GuardDuty's role ([`super::enrich`]), lets an anonymous caller read or write | bucket ARN |
-//!
-//! Calls from an IP on the detector's active trusted list trigger nothing.
-//! Calls made by AWS services (`AWSService` identities, or `invokedBy`) are the
-//! services' own and trigger nothing.
+//! A detector sees the records of its account and region (IAM's global events
+//! are seen in us-east-1, where they are recorded).
 
-use super::findings::{self, Observation};
-use super::lists::{self, Kind, List};
+use super::enrich::RoleReads;
+use super::findings;
+use super::lists::{self, Kind};
 use super::{Detector, NS_DETECTOR};
-use serde_json::{Value as Json, json};
-use std::net::IpAddr;
-use time::OffsetDateTime;
+use std::sync::OnceLock;
 use trailguard_core::Services;
 use trailguard_core::env::Env;
 use trailguard_core::error::Result;
 use trailguard_core::module::{BackgroundJob, Moment, Quiet};
+use trailguard_detect::intel::{IpSet, ThreatList};
+use trailguard_detect::{Cx, Engine, Intel, Record};
 use trailguard_model::ApiError;
 
 const NS_CURSOR: &str = "guardduty.cursor";
@@ -48,154 +42,32 @@ pub fn forget(env: &mut Env<'_>, d: &Detector) -> Result<()> {
     Ok(())
 }
 
-/// The string at a path of a record (empty when absent).
-pub(super) fn text<'a>(r: &'a Json, path: &[&str]) -> &'a str {
-    let mut v = r;
-    for p in path {
-        v = &v[*p];
-    }
-    v.as_str().unwrap_or_default()
+/// The built-in rules, indexed once.
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(Engine::builtin)
 }
 
-/// A call an AWS service made (as itself, or for a customer): its own, never a
-/// finding.
-fn by_service(r: &Json) -> bool {
-    let identity = &r["userIdentity"];
-    text(identity, &["type"]) == "AWSService" || identity.get("invokedBy").is_some()
+/// Whether the detector sees a record.
+fn sees(d: &Detector, r: &Record<'_>) -> bool {
+    r.account() == d.account && r.region() == d.region
 }
 
-/// The finding types a record triggers.
-fn rules(r: &Json) -> Vec<&'static str> {
-    if by_service(r) {
-        return Vec::new();
-    }
-    let kind = text(&r["userIdentity"], &["type"]);
-    let mut out = Vec::new();
-    let ok = r.get("errorCode").is_none();
-    let name = text(r, &["eventName"]);
-    if ok
-        && text(r, &["eventSource"]) == "cloudtrail.amazonaws.com"
-        && matches!(name, "StopLogging" | "DeleteTrail")
-    {
-        out.push("Stealth:IAMUser/CloudTrailLoggingDisabled");
-    }
-    if kind == "Root" {
-        out.push("Policy:IAMUser/RootCredentialUsage");
-    }
-    let agent = text(r, &["userAgent"]).to_ascii_lowercase();
-    for (needle, ty) in [
-        ("kali", "PenTest:IAMUser/KaliLinux"),
-        ("parrot", "PenTest:IAMUser/ParrotLinux"),
-        ("pentoo", "PenTest:IAMUser/PentooLinux"),
-    ] {
-        if agent.contains(needle) {
-            out.push(ty);
-        }
-    }
-    if matches!(
-        name,
-        "UpdateAccountPasswordPolicy" | "DeleteAccountPasswordPolicy"
-    ) {
-        out.push("Stealth:IAMUser/PasswordPolicyChange");
-    }
-    out
-}
-
-/// The finding for a record of a rule.
-fn observe(ty: &'static findings::FindingType, r: &Json) -> Observation {
-    let identity = &r["userIdentity"];
-    let key_id = text(identity, &["accessKeyId"]);
-    let arn = text(identity, &["arn"]);
-    let user = match text(identity, &["type"]) {
-        "Root" => "Root".to_string(),
-        "AssumedRole" => {
-            text(identity, &["sessionContext", "sessionIssuer", "userName"]).to_string()
-        }
-        _ => text(identity, &["userName"]).to_string(),
-    };
-    let ip = text(r, &["sourceIPAddress"]);
-    let api = text(r, &["eventName"]);
-    let resource = json!({
-        "resourceType": "AccessKey",
-        "accessKeyDetails": {
-            "accessKeyId": key_id,
-            "principalId": text(identity, &["principalId"]),
-            "userName": user,
-            "userType": text(identity, &["type"]),
-        },
-    });
-    let mut call = json!({
-        "api": api,
-        "serviceName": text(r, &["eventSource"]),
-        "callerType": "Remote IP",
-        "userAgent": text(r, &["userAgent"]),
-        "remoteIpDetails": {"ipAddressV4": ip},
-    });
-    if let Some(code) = r.get("errorCode").and_then(Json::as_str) {
-        findings::set(&mut call, &["errorCode"], json!(code));
-    }
-    let aggregation_key = match ty.name.as_str() {
-        "Policy:IAMUser/RootCredentialUsage" => format!("{}/{key_id}", ty.name),
-        "Stealth:IAMUser/PasswordPolicyChange" => format!("{}/{arn}", ty.name),
-        _ => format!("{}/{arn}/{key_id}", ty.name),
-    };
-    let event_time = trailguard_model::clock::parse_iso8601(text(r, &["eventTime"]))
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    Observation {
-        finding_type: ty,
-        aggregation_key,
-        resource,
-        action: json!({"actionType": "AWS_API_CALL", "awsApiCallAction": call}),
-        evidence: None,
-        additional: json!({}),
-        event_ids: vec![text(r, &["eventID"]).to_string()],
-        event_time,
-        fill: vec![
-            ("userName", user.clone()),
-            ("accessKeyId", key_id.to_string()),
-            ("remoteIp", ip.to_string()),
-            ("api", api.to_string()),
-            ("instanceId", String::new()),
-            ("bucketName", String::new()),
-            ("domain", String::new()),
-        ],
-    }
-}
-
-/// A call from an IP on a threat list: reconnaissance for reads, unauthorized
-/// access otherwise; the evidence names the list.
-fn malicious_caller(r: &Json, ip: IpAddr, list: &List) -> Option<Observation> {
-    let identity = &r["userIdentity"];
-    let api = text(r, &["eventName"]);
-    let recon = ["Get", "List", "Describe"]
-        .iter()
-        .any(|p| api.starts_with(p));
-    let name = if recon {
-        "Recon:IAMUser/MaliciousIPCaller.Custom"
-    } else {
-        "UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom"
-    };
-    let ty = findings::finding_type(name)?;
-    let mut o = observe(ty, r);
-    o.aggregation_key = format!("{name}/{}/{ip}", text(identity, &["arn"]));
-    o.evidence = Some(json!({"threatIntelligenceDetails": [
-        {"threatListName": list.name(), "threatNames": []}
-    ]}));
-    o.additional = json!({"threatListName": list.name()});
-    Some(o)
-}
-
-/// Whether the detector sees a record: its account, and its region (IAM's
-/// global events are seen in us-east-1, where they are recorded).
-fn sees(d: &Detector, r: &Json) -> bool {
-    text(r, &["recipientAccountId"]) == d.account && text(r, &["awsRegion"]) == d.region
-}
-
-/// The active threat list naming an IP, if any.
-fn threat_list(threats: &[List], ip: IpAddr) -> Option<&List> {
-    threats
-        .iter()
-        .find(|l| l.cidrs.iter().any(|c| c.contains(ip)))
+/// The detector's active lists, as the engine's intelligence.
+fn intel(env: &mut Env<'_>, d: &Detector) -> Result<Intel> {
+    let trusted = lists::active(env, d, Kind::Trusted)?;
+    let threats = lists::active(env, d, Kind::Threat)?;
+    Ok(Intel {
+        trusted: IpSet::new(trusted.iter().flat_map(|l| l.cidrs.iter())),
+        threats: threats
+            .iter()
+            .map(|l| ThreatList {
+                name: l.name().to_string(),
+                ips: IpSet::new(&l.cidrs),
+            })
+            .collect(),
+        tor: IpSet::default(),
+    })
 }
 
 fn process(env: &mut Env<'_>, listed: &Detector) -> Result<usize> {
@@ -216,40 +88,30 @@ fn run(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
         super::outbox::release_updates(env, d)?;
         return Ok(0);
     }
-    let trusted = lists::active(env, d, Kind::Trusted)?;
-    let threats = lists::active(env, d, Kind::Threat)?;
+    let intel = intel(env, d)?;
+    let mut found = Vec::new();
     loop {
         let full = events.len() == BATCH;
         for e in events {
             cursor = e.seq;
-            let Ok(r) = serde_json::from_str::<Json>(&e.record) else {
+            let Ok(r) = Record::parse(&e.record) else {
                 continue;
             };
-            if !sees(d, &r) || by_service(&r) {
+            if !sees(d, &r) {
                 continue;
             }
-            let ip = text(&r, &["sourceIPAddress"]).parse::<IpAddr>().ok();
-            if ip.is_some_and(|ip| {
-                trusted
-                    .iter()
-                    .any(|l| l.cidrs.iter().any(|c| c.contains(ip)))
-            }) {
-                continue;
+            let mut reads = RoleReads::new(env);
+            let mut cx = Cx {
+                intel: &intel,
+                facts: &mut reads,
+                origin: None,
+            };
+            engine().check(&r, &mut cx, &mut found);
+            if let Some(failure) = reads.failure.take() {
+                return Err(failure);
             }
-            for name in rules(&r) {
-                if let Some(ty) = findings::finding_type(name) {
-                    findings::upsert(env, d, observe(ty, &r))?;
-                    made += 1;
-                }
-            }
-            if let Some(o) = super::enrich::bucket_policy_change(env, &r, observe)? {
-                findings::upsert(env, d, o)?;
-                made += 1;
-            }
-            if let Some((ip, list)) = ip.and_then(|ip| threat_list(&threats, ip).map(|l| (ip, l)))
-                && let Some(o) = malicious_caller(&r, ip, list)
-            {
-                findings::upsert(env, d, o)?;
+            for c in found.drain(..) {
+                findings::upsert(env, d, c)?;
                 made += 1;
             }
         }
@@ -324,28 +186,5 @@ fn detect(services: &Services) -> std::result::Result<(usize, usize), ApiError> 
             }
         }
         Ok((made, count))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rules_fire_on_what_they_name() {
-        let root = json!({"userIdentity": {"type": "Root"}, "eventSource": "iam.amazonaws.com", "eventName": "ListUsers", "userAgent": "aws-cli/1.46"});
-        assert_eq!(rules(&root), vec!["Policy:IAMUser/RootCredentialUsage"]);
-        let stop = json!({"userIdentity": {"type": "IAMUser"}, "eventSource": "cloudtrail.amazonaws.com", "eventName": "StopLogging", "userAgent": "Boto3/1.44 kali"});
-        assert_eq!(
-            rules(&stop),
-            vec![
-                "Stealth:IAMUser/CloudTrailLoggingDisabled",
-                "PenTest:IAMUser/KaliLinux"
-            ]
-        );
-        let failed = json!({"userIdentity": {"type": "IAMUser"}, "eventSource": "cloudtrail.amazonaws.com", "eventName": "StopLogging", "errorCode": "AccessDenied"});
-        assert!(rules(&failed).is_empty());
-        let service = json!({"userIdentity": {"type": "Root", "invokedBy": "lex.amazonaws.com"}, "eventName": "CreateServiceLinkedRole"});
-        assert!(rules(&service).is_empty());
     }
 }

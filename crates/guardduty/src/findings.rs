@@ -1,6 +1,6 @@
 //! Findings in GuardDuty's schema (botocore's `Finding` shape, schema version 2.0):
-//! storage, aggregation, the read and archive APIs, sample findings and the
-//! data-driven catalogue of finding types (`data/guardduty-finding-types.json`).
+//! storage, aggregation, the read and archive APIs and sample findings. The
+//! catalogue of finding types is the detection engine's (`trailguard-detect`).
 //!
 //! Every producer (sample generation, the live detections in [`super::detect`],
 //! later the flow-log and DNS engines) goes through [`upsert`]: a repeat of the
@@ -13,14 +13,14 @@ use super::{Detector, criteria, filters, summary};
 use crate::error::GuardDutyError;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use serde::Deserialize;
 use serde_json::{Value as Json, json};
-use std::sync::OnceLock;
 use time::OffsetDateTime;
 use trailguard_core::authz::Authorized;
 use trailguard_core::env::Env;
 use trailguard_core::error::{Error, Result};
 use trailguard_core::params::Params;
+use trailguard_detect::catalogue::fill;
+pub use trailguard_detect::{Candidate, FindingType, RuleRef, catalogue, finding_type};
 use trailguard_model::Value;
 
 pub(super) const NS_FINDING: &str = "guardduty.finding";
@@ -28,73 +28,14 @@ const NS_AGGREGATE: &str = "guardduty.aggregate";
 /// Event ids kept on a finding: the latest occurrences.
 const MAX_EVENT_IDS: usize = 20;
 
-/// A finding type of the catalogue.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FindingType {
-    #[serde(rename = "type")]
-    pub name: String,
-    pub severity: f64,
-    pub resource_type: String,
-    pub action_type: String,
-    pub data_source: String,
-    pub title: String,
-    pub description: String,
-    pub resource_role: String,
-}
-
-/// Every classic finding type, from the catalogue.
-pub fn catalogue() -> &'static [FindingType] {
-    static TYPES: OnceLock<Vec<FindingType>> = OnceLock::new();
-    TYPES.get_or_init(|| {
-        serde_json::from_str(include_str!("../data/guardduty-finding-types.json")).unwrap_or_else(
-            |e| {
-                tracing::error!(error = %e, "the GuardDuty finding catalogue does not parse");
-                Vec::new()
-            },
-        )
-    })
-}
-
-/// The catalogue entry for a type.
-pub fn finding_type(name: &str) -> Option<&'static FindingType> {
-    catalogue().iter().find(|t| t.name == name)
-}
-
 /// GuardDuty's timestamps: ISO 8601 with milliseconds.
 pub fn timestamp(t: OffsetDateTime) -> String {
     trailguard_model::clock::iso8601_millis(t)
 }
 
-/// What a producer observed.
-#[derive(Debug, Clone)]
-pub struct Observation {
-    pub finding_type: &'static FindingType,
-    /// Identifies "the same activity": repeats update one finding.
-    pub aggregation_key: String,
-    pub resource: Json,
-    pub action: Json,
-    pub evidence: Option<Json>,
-    /// Extra facts for `service.additionalInfo` (an object).
-    pub additional: Json,
-    /// CloudTrail events behind this occurrence.
-    pub event_ids: Vec<String>,
-    pub event_time: OffsetDateTime,
-    /// Values for the catalogue's `{placeholders}`.
-    pub fill: Vec<(&'static str, String)>,
-}
-
-fn fill(template: &str, values: &[(&str, String)]) -> String {
-    let mut out = template.to_string();
-    for (k, v) in values {
-        out = out.replace(&format!("{{{k}}}"), v);
-    }
-    out
-}
-
 /// Records an occurrence: a new finding, or an update of the one with the same
 /// aggregation key. Returns the finding id.
-pub fn upsert(env: &mut Env<'_>, d: &Detector, o: Observation) -> Result<String> {
+pub fn upsert(env: &mut Env<'_>, d: &Detector, o: Candidate) -> Result<String> {
     let agg = format!("{}{}", d.prefix(), o.aggregation_key);
     let now = timestamp(env.now);
     let seen = timestamp(o.event_time);
@@ -122,7 +63,7 @@ pub fn upsert(env: &mut Env<'_>, d: &Detector, o: Observation) -> Result<String>
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
-            ids.extend(o.event_ids.iter().map(|i| json!(i)));
+            ids.extend(o.events.iter().map(|e| json!(e.event_id)));
             let skip = ids.len().saturating_sub(MAX_EVENT_IDS);
             set(
                 &mut info,
@@ -143,8 +84,8 @@ pub fn upsert(env: &mut Env<'_>, d: &Detector, o: Observation) -> Result<String>
         None => {
             let id = env.ids.uuid().replace('-', "");
             let mut info = o.additional.clone();
-            if !o.event_ids.is_empty() {
-                set(&mut info, &["cloudTrailEventIds"], json!(o.event_ids));
+            if !o.events.is_empty() {
+                set(&mut info, &["cloudTrailEventIds"], json!(o.event_ids()));
             }
             let mut service = json!({
                 "action": o.action,
@@ -558,7 +499,7 @@ pub fn get_findings_statistics(env: &mut Env<'_>, _: &Authorized, p: Params<'_>)
 }
 
 /// A sample's resource, action and placeholder values, by resource and action type.
-fn sample(t: &'static FindingType, account: &str) -> Observation {
+fn sample(t: std::sync::Arc<FindingType>, account: &str) -> Candidate {
     let remote = json!({
         "ipAddressV4": "198.51.100.0",
         "organization": {"asn": "-1", "asnOrg": "GeneratedFindingASNOrg", "isp": "GeneratedFindingISP", "org": "GeneratedFindingORG"},
@@ -623,14 +564,15 @@ fn sample(t: &'static FindingType, account: &str) -> Observation {
             "api": "GeneratedFindingAPIName", "serviceName": "GeneratedFindingAPIServiceName",
             "callerType": "Remote IP", "remoteIpDetails": remote}}),
     };
-    Observation {
-        finding_type: t,
+    Candidate {
         aggregation_key: format!("sample/{}", t.name),
+        finding_type: t,
+        rule: RuleRef::Builtin("sample"),
         resource,
         action,
         evidence: None,
         additional: json!({"sample": true}),
-        event_ids: Vec::new(),
+        events: Vec::new(),
         event_time: OffsetDateTime::UNIX_EPOCH,
         fill: vec![
             ("instanceId", "i-99999999".into()),
@@ -654,8 +596,8 @@ pub fn create_sample_findings(env: &mut Env<'_>, _: &Authorized, p: Params<'_>) 
         )
         .into());
     }
-    let types: Vec<&'static FindingType> = if names.is_empty() {
-        catalogue().iter().collect()
+    let types: Vec<std::sync::Arc<FindingType>> = if names.is_empty() {
+        catalogue().to_vec()
     } else {
         names
             .iter()

@@ -29,7 +29,6 @@ use super::Detector;
 use crate::error::GuardDutyError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
-use std::net::IpAddr;
 use std::sync::Arc;
 use time::OffsetDateTime;
 use trailguard_core::authz::Authorized;
@@ -37,6 +36,7 @@ use trailguard_core::env::Env;
 use trailguard_core::error::{Error, Result};
 use trailguard_core::params::Params;
 use trailguard_core::prepare::{Job, JobContext};
+use trailguard_detect::intel;
 use trailguard_iam::linked;
 use trailguard_model::Value;
 
@@ -79,12 +79,6 @@ impl Kind {
             Kind::Threat => 6,
         }
     }
-    fn max_entries(self) -> usize {
-        match self {
-            Kind::Trusted => 2_000,
-            Kind::Threat => 250_000,
-        }
-    }
     fn label(self) -> &'static str {
         match self {
             Kind::Trusted => "IPSet",
@@ -93,40 +87,7 @@ impl Kind {
     }
 }
 
-/// An address range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Cidr {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl Cidr {
-    fn parse(text: &str) -> Option<Self> {
-        let (addr, prefix) = match text.split_once('/') {
-            Some((a, p)) => (a.parse::<IpAddr>().ok()?, Some(p.parse::<u8>().ok()?)),
-            None => (text.parse::<IpAddr>().ok()?, None),
-        };
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = prefix.unwrap_or(max);
-        (prefix <= max).then_some(Self { addr, prefix })
-    }
-
-    /// Whether `ip` is in the range.
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let bits = |a: IpAddr| -> (u128, u32) {
-            match a {
-                IpAddr::V4(v) => (u128::from(u32::from(v)), 32),
-                IpAddr::V6(v) => (u128::from(v), 128),
-            }
-        };
-        let ((net, width), (x, xw)) = (bits(self.addr), bits(ip));
-        if width != xw {
-            return false;
-        }
-        let host_bits = width - u32::from(self.prefix);
-        net.checked_shr(host_bits).unwrap_or(0) == x.checked_shr(host_bits).unwrap_or(0)
-    }
-}
+pub use trailguard_detect::intel::Cidr;
 
 /// A list and its parsed entries.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -319,17 +280,6 @@ fn location_param(text: &str) -> Result<Location> {
     })
 }
 
-fn is_domain(s: &str) -> bool {
-    s.contains('.')
-        && s.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-}
-
 /// Parsing a list file (up to [`MAX_FILE_BYTES`]) as a job run outside the
 /// store's writer.
 #[derive(PartialEq)]
@@ -375,76 +325,15 @@ fn parsed(env: &Env<'_>, kind: Kind, format: &str, bytes: Vec<u8>) -> Result<Ent
     Ok(entries.as_ref().clone())
 }
 
-/// Parses a list file; an entry that is neither an address, a range nor (for
-/// threat lists) a domain is an error naming its line but never quoting it
-/// (the file may not be the caller's to read).
+/// Parses a list file (the engine's parser; its refusal completes GuardDuty's
+/// "The request is rejected because" sentence).
 pub fn parse(kind: Kind, format: &str, bytes: &[u8]) -> Result<(Vec<Cidr>, Vec<String>)> {
-    let text = std::str::from_utf8(bytes).map_err(|_| bad("the list file is not UTF-8 text."))?;
-    let mut cidrs = Vec::new();
-    let mut domains = Vec::new();
-    let mut entry = |n: usize, raw: &str| -> Result<()> {
-        let value = raw.trim();
-        if let Some(c) = Cidr::parse(value) {
-            cidrs.push(c);
-            Ok(())
-        } else if kind == Kind::Threat && is_domain(value) {
-            domains.push(value.to_ascii_lowercase());
-            Ok(())
-        } else if kind == Kind::Threat {
-            Err(bad(format!(
-                "line {n} of the list file is not an IP address, a CIDR range or a domain name."
-            )))
-        } else {
-            Err(bad(format!(
-                "line {n} of the list file is not an IP address or a CIDR range."
-            )))
-        }
+    let kind = match kind {
+        Kind::Trusted => intel::ListKind::Trusted,
+        Kind::Threat => intel::ListKind::Threat,
     };
-    match format {
-        "TXT" => {
-            for (i, line) in text.lines().enumerate() {
-                let line = line.split('#').next().unwrap_or_default().trim();
-                if !line.is_empty() {
-                    entry(i + 1, line)?;
-                }
-            }
-        }
-        "OTX_CSV" => {
-            for (i, line) in text.lines().enumerate().skip(1) {
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let mut cols = line.split(',').map(str::trim);
-                let (ty, indicator) = (
-                    cols.next().unwrap_or_default(),
-                    cols.next().unwrap_or_default(),
-                );
-                match ty.to_ascii_lowercase().as_str() {
-                    "ipv4" | "ipv6" | "cidr" | "domain" | "hostname" => entry(i + 1, indicator)?,
-                    _ => {
-                        return Err(bad(format!(
-                            "line {} of the list file has an indicator type other than IPv4, IPv6, CIDR, domain or hostname.",
-                            i + 1
-                        )));
-                    }
-                }
-            }
-        }
-        other => {
-            return Err(bad(format!(
-                "the format {other} is not supported by trailguard yet; use TXT or OTX_CSV."
-            )));
-        }
-    }
-    let total = cidrs.len() + domains.len();
-    if total > kind.max_entries() {
-        return Err(bad(format!(
-            "the list has {total} entries; a {} holds at most {}.",
-            kind.label(),
-            kind.max_entries()
-        )));
-    }
-    Ok((cidrs, domains))
+    let entries = intel::parse_list(kind, format, bytes).map_err(bad)?;
+    Ok((entries.cidrs, entries.domains))
 }
 
 /// The active lists of a kind that govern the detector: its own, or for a

@@ -1,0 +1,232 @@
+//! The engine: rules indexed by the `eventName` they look at, run over each
+//! record once.
+//!
+//! Rules are stateless here: a record in, candidates out, so records can be
+//! checked in any order on any thread. Detectors that remember (baselines,
+//! counts in a window, Sigma correlations) live apart, in [`crate::state`],
+//! and see records in order.
+//!
+//! GuardDuty's rules for every built-in detection: calls AWS services make
+//! (as themselves, or `invokedBy` for a customer) are the services' own and
+//! raise nothing, and calls from a trusted address raise nothing. Sigma rules
+//! see service calls too (a user's rule may be about them); the trusted list
+//! silences them as well.
+
+use crate::candidate::{Candidate, EventRef, Origin, RuleRef};
+use crate::catalogue::FindingType;
+use crate::cloudtrail::Record;
+use crate::intel::Intel;
+use serde_json::{Value as Json, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// What the engine may ask of the world while it checks a record. The server
+/// answers by reading through GuardDuty's role; offline nobody answers and
+/// rules decide from the record alone.
+pub trait Facts {
+    /// A bucket's current policy.
+    fn bucket_policy(&mut self, account: &str, region: &str, bucket: &str) -> Lookup;
+}
+
+/// An answer of [`Facts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// Nobody to ask: decide from the record.
+    NotAsked,
+    Found(String),
+    /// Asked, and there is none.
+    Absent,
+    /// Asked, and the asking failed: decide nothing.
+    Failed,
+}
+
+/// Offline: no facts beyond the records.
+pub struct NoFacts;
+
+impl Facts for NoFacts {
+    fn bucket_policy(&mut self, _: &str, _: &str, _: &str) -> Lookup {
+        Lookup::NotAsked
+    }
+}
+
+/// What a rule checks a record with.
+pub struct Cx<'c> {
+    pub intel: &'c Intel,
+    pub facts: &'c mut dyn Facts,
+    /// Where the record was read from (scan only).
+    pub origin: Option<Origin>,
+}
+
+/// Which records a rule looks at.
+#[derive(Debug, Clone)]
+pub enum On {
+    /// Every record.
+    Any,
+    /// Records with one of these `eventName`s (compared without case).
+    Names(Vec<String>),
+}
+
+/// A stateless rule over CloudTrail records.
+pub trait CloudTrailRule: Send + Sync {
+    fn rule(&self) -> RuleRef;
+    fn on(&self) -> On;
+    /// Whether calls AWS services make are seen (built-in rules: never).
+    fn sees_service_calls(&self) -> bool {
+        false
+    }
+    fn check(&self, r: &Record<'_>, cx: &mut Cx<'_>, out: &mut Vec<Candidate>);
+}
+
+/// The rules, indexed.
+pub struct Engine {
+    rules: Vec<Box<dyn CloudTrailRule>>,
+    by_name: HashMap<String, Vec<usize>>,
+    any: Vec<usize>,
+}
+
+impl Engine {
+    pub fn new(rules: Vec<Box<dyn CloudTrailRule>>) -> Self {
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut any = Vec::new();
+        for (i, rule) in rules.iter().enumerate() {
+            match rule.on() {
+                On::Any => any.push(i),
+                On::Names(names) => {
+                    for n in names {
+                        let slot = by_name.entry(n.to_ascii_lowercase()).or_default();
+                        if !slot.contains(&i) {
+                            slot.push(i);
+                        }
+                    }
+                }
+            }
+        }
+        Self {
+            rules,
+            by_name,
+            any,
+        }
+    }
+
+    /// The built-in rules.
+    pub fn builtin() -> Self {
+        Self::new(crate::rules::all())
+    }
+
+    /// The built-in rules and more.
+    pub fn with(mut extra: Vec<Box<dyn CloudTrailRule>>, builtin: bool) -> Self {
+        let mut rules = if builtin {
+            crate::rules::all()
+        } else {
+            Vec::new()
+        };
+        rules.append(&mut extra);
+        Self::new(rules)
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Checks one record against every rule that looks at it.
+    pub fn check(&self, r: &Record<'_>, cx: &mut Cx<'_>, out: &mut Vec<Candidate>) {
+        if cx.intel.trusted.contains_text(r.source_ip()) {
+            return;
+        }
+        let by_service = r.by_service();
+        let name = r.event_name();
+        let lower;
+        let key = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            lower = name.to_ascii_lowercase();
+            lower.as_str()
+        } else {
+            name
+        };
+        let named = self.by_name.get(key).map(Vec::as_slice).unwrap_or_default();
+        for &i in self.any.iter().chain(named) {
+            if let Some(rule) = self.rules.get(i)
+                && (!by_service || rule.sees_service_calls())
+            {
+                rule.check(r, cx, out);
+            }
+        }
+    }
+}
+
+/// The finding most CloudTrail rules make: the caller's access key as the
+/// resource and the call as the action, aggregated by caller and key.
+pub fn api_call(
+    ty: Arc<FindingType>,
+    rule: &'static str,
+    r: &Record<'_>,
+    cx: &Cx<'_>,
+) -> Candidate {
+    let identity = r.identity();
+    let key_id = identity.access_key_id.as_deref().unwrap_or_default();
+    let arn = identity.arn.as_deref().unwrap_or_default();
+    let user = r.user_name();
+    let ip = r.source_ip();
+    let api = r.event_name();
+    let resource = json!({
+        "resourceType": "AccessKey",
+        "accessKeyDetails": {
+            "accessKeyId": key_id,
+            "principalId": identity.principal_id.as_deref().unwrap_or_default(),
+            "userName": user,
+            "userType": r.identity_type(),
+        },
+    });
+    let mut call = json!({
+        "api": api,
+        "serviceName": r.event_source(),
+        "callerType": "Remote IP",
+        "userAgent": r.user_agent(),
+        "remoteIpDetails": remote_ip(ip),
+    });
+    if let (Some(code), Some(map)) = (r.error_code(), call.as_object_mut()) {
+        map.insert("errorCode".into(), json!(code));
+    }
+    let aggregation_key = format!("{}/{arn}/{key_id}", ty.name);
+    Candidate {
+        finding_type: ty,
+        rule: RuleRef::Builtin(rule),
+        aggregation_key,
+        resource,
+        action: json!({"actionType": "AWS_API_CALL", "awsApiCallAction": call}),
+        evidence: None,
+        additional: json!({}),
+        events: vec![EventRef {
+            event_id: r.event_id().to_string(),
+            origin: cx.origin,
+        }],
+        event_time: r.time(),
+        fill: vec![
+            ("userName", user.to_string()),
+            ("accessKeyId", key_id.to_string()),
+            ("remoteIp", ip.to_string()),
+            ("api", api.to_string()),
+            ("instanceId", String::new()),
+            ("bucketName", String::new()),
+            ("domain", String::new()),
+        ],
+    }
+}
+
+/// `remoteIpDetails` for an address (v4 or v6).
+fn remote_ip(ip: &str) -> Json {
+    if ip.contains(':') {
+        json!({"ipAddressV6": ip})
+    } else {
+        json!({"ipAddressV4": ip})
+    }
+}
+
+/// Whether an API only reads (GuardDuty's "Recon" family: list and describe).
+pub fn reads(api: &str) -> bool {
+    ["Get", "List", "Describe"]
+        .iter()
+        .any(|p| api.starts_with(p))
+}
