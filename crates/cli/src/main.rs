@@ -1,5 +1,6 @@
 //! The trailguard binary: argument parsing and human-facing output only.
 
+mod scan;
 mod simulate;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -100,6 +101,9 @@ enum Command {
         #[command(subcommand)]
         command: AccountCommand,
     },
+    /// Run the detections over exported logs (CloudTrail files, folders in
+    /// AWS's layout, NDJSON or standard input), offline.
+    Scan(Box<scan::ScanArgs>),
     /// Work with IAM policies offline.
     Policy {
         #[command(subcommand)]
@@ -141,6 +145,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     match cli.command {
+        Command::Scan(args) => ExitCode::from(scan::run(*args)),
         Command::Policy {
             command: PolicyCommand::Simulate(args),
         } => match simulate::run(&args) {

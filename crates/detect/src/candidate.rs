@@ -3,8 +3,8 @@
 //! publishing); `scan` aggregates them in memory. Neither cares which rule,
 //! built in or Sigma, made one.
 
-use crate::catalogue::FindingType;
-use serde_json::Value as Json;
+use crate::catalogue::{FindingType, fill};
+use serde_json::{Value as Json, json};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -58,5 +58,58 @@ impl Candidate {
     /// The ids of the events behind it.
     pub fn event_ids(&self) -> Vec<String> {
         self.events.iter().map(|e| e.event_id.clone()).collect()
+    }
+}
+
+/// Where a finding is kept: what GuardDuty's `Finding` says of its detector.
+#[derive(Debug, Clone, Copy)]
+pub struct Home<'h> {
+    pub account: &'h str,
+    pub region: &'h str,
+    pub detector_id: &'h str,
+    /// The detector's ARN.
+    pub detector_arn: &'h str,
+}
+
+impl Candidate {
+    /// A new finding in GuardDuty's schema (botocore's `Finding`, camelCase
+    /// as the wire carries it) for this candidate's first occurrence.
+    pub fn document(&self, id: &str, home: Home<'_>, now: &str, seen: &str) -> Json {
+        let mut info = self.additional.clone();
+        if !self.events.is_empty()
+            && let Some(map) = info.as_object_mut()
+        {
+            map.insert("cloudTrailEventIds".into(), json!(self.event_ids()));
+        }
+        let mut service = json!({
+            "action": self.action,
+            "archived": false,
+            "count": 1,
+            "detectorId": home.detector_id,
+            "eventFirstSeen": seen,
+            "eventLastSeen": seen,
+            "resourceRole": self.finding_type.resource_role,
+            "serviceName": "guardduty",
+            "additionalInfo": {"value": info.to_string(), "type": "default"},
+        });
+        if let (Some(e), Some(map)) = (&self.evidence, service.as_object_mut()) {
+            map.insert("evidence".into(), e.clone());
+        }
+        json!({
+            "accountId": home.account,
+            "arn": format!("{}/finding/{id}", home.detector_arn),
+            "createdAt": now,
+            "description": fill(&self.finding_type.description, &self.fill),
+            "id": id,
+            "partition": "aws",
+            "region": home.region,
+            "resource": self.resource,
+            "schemaVersion": "2.0",
+            "service": service,
+            "severity": self.finding_type.severity,
+            "title": fill(&self.finding_type.title, &self.fill),
+            "type": self.finding_type.name,
+            "updatedAt": now,
+        })
     }
 }

@@ -155,11 +155,26 @@ fn is_domain(s: &str) -> bool {
         })
 }
 
+/// Parses a list file as GuardDuty accepts an upload: [`parse_entries`]
+/// within GuardDuty's quota for the kind.
+pub fn parse_list(kind: ListKind, format: &str, bytes: &[u8]) -> Result<Entries, String> {
+    let out = parse_entries(kind, format, bytes)?;
+    let total = out.cidrs.len() + out.domains.len();
+    if total > kind.max_entries() {
+        return Err(format!(
+            "the list has {total} entries; a {} holds at most {}.",
+            kind.label(),
+            kind.max_entries()
+        ));
+    }
+    Ok(out)
+}
+
 /// Parses a list file in GuardDuty's `TXT` or `OTX_CSV` format. An entry that
 /// is neither an address, a range nor (for threat lists) a domain is an error
 /// naming its line but never quoting it: the file may not be the caller's to
 /// read. Errors complete the sentence "The request is rejected because ".
-pub fn parse_list(kind: ListKind, format: &str, bytes: &[u8]) -> Result<Entries, String> {
+pub fn parse_entries(kind: ListKind, format: &str, bytes: &[u8]) -> Result<Entries, String> {
     let text =
         std::str::from_utf8(bytes).map_err(|_| "the list file is not UTF-8 text.".to_string())?;
     let mut out = Entries::default();
@@ -216,14 +231,6 @@ pub fn parse_list(kind: ListKind, format: &str, bytes: &[u8]) -> Result<Entries,
                 "the format {other} is not supported by trailguard yet; use TXT or OTX_CSV."
             ));
         }
-    }
-    let total = out.cidrs.len() + out.domains.len();
-    if total > kind.max_entries() {
-        return Err(format!(
-            "the list has {total} entries; a {} holds at most {}.",
-            kind.label(),
-            kind.max_entries()
-        ));
     }
     Ok(out)
 }

@@ -18,7 +18,7 @@ pub mod engine;
 pub mod intel;
 pub mod rules;
 
-pub use candidate::{Candidate, EventRef, Origin, RuleRef};
+pub use candidate::{Candidate, EventRef, Home, Origin, RuleRef};
 pub use catalogue::{FindingType, catalogue, finding_type};
 pub use cloudtrail::Record;
 pub use engine::{CloudTrailRule, Cx, Engine, Facts, Lookup, NoFacts, On};

@@ -19,7 +19,7 @@ use trailguard_core::authz::Authorized;
 use trailguard_core::env::Env;
 use trailguard_core::error::{Error, Result};
 use trailguard_core::params::Params;
-use trailguard_detect::catalogue::fill;
+use trailguard_detect::candidate::Home;
 pub use trailguard_detect::{Candidate, FindingType, RuleRef, catalogue, finding_type};
 use trailguard_model::Value;
 
@@ -83,40 +83,14 @@ pub fn upsert(env: &mut Env<'_>, d: &Detector, o: Candidate) -> Result<String> {
         }
         None => {
             let id = env.ids.uuid().replace('-', "");
-            let mut info = o.additional.clone();
-            if !o.events.is_empty() {
-                set(&mut info, &["cloudTrailEventIds"], json!(o.event_ids()));
-            }
-            let mut service = json!({
-                "action": o.action,
-                "archived": false,
-                "count": 1,
-                "detectorId": d.id,
-                "eventFirstSeen": seen,
-                "eventLastSeen": seen,
-                "resourceRole": o.finding_type.resource_role,
-                "serviceName": "guardduty",
-                "additionalInfo": {"value": info.to_string(), "type": "default"},
-            });
-            if let Some(e) = &o.evidence {
-                set(&mut service, &["evidence"], e.clone());
-            }
-            let finding = json!({
-                "accountId": d.account,
-                "arn": format!("{}/finding/{id}", d.arn()),
-                "createdAt": now,
-                "description": fill(&o.finding_type.description, &o.fill),
-                "id": id,
-                "partition": "aws",
-                "region": d.region,
-                "resource": o.resource,
-                "schemaVersion": "2.0",
-                "service": service,
-                "severity": o.finding_type.severity,
-                "title": fill(&o.finding_type.title, &o.fill),
-                "type": o.finding_type.name,
-                "updatedAt": now,
-            });
+            let arn = d.arn();
+            let home = Home {
+                account: &d.account,
+                region: &d.region,
+                detector_id: &d.id,
+                detector_arn: &arn,
+            };
+            let finding = o.document(&id, home, &now, &seen);
             env.put(NS_AGGREGATE, &agg, &id)?;
             (id, finding)
         }
