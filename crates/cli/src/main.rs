@@ -1,5 +1,6 @@
 //! The trailguard binary: argument parsing and human-facing output only.
 
+mod rules;
 mod scan;
 mod simulate;
 
@@ -104,6 +105,11 @@ enum Command {
     /// Run the detections over exported logs (CloudTrail files, folders in
     /// AWS's layout, NDJSON or standard input), offline.
     Scan(Box<scan::ScanArgs>),
+    /// Work with Sigma rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
     /// Work with IAM policies offline.
     Policy {
         #[command(subcommand)]
@@ -123,6 +129,13 @@ enum AccountCommand {
         #[arg(long)]
         account_id: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Run each rule file against the events beside it (NAME.positive.json
+    /// must all match, NAME.negative.json none).
+    Test(rules::TestArgs),
 }
 
 #[derive(Subcommand)]
@@ -146,6 +159,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Scan(args) => ExitCode::from(scan::run(*args)),
+        Command::Rules {
+            command: RulesCommand::Test(args),
+        } => ExitCode::from(rules::run(&args)),
         Command::Policy {
             command: PolicyCommand::Simulate(args),
         } => match simulate::run(&args) {

@@ -36,6 +36,10 @@ pub struct ScanArgs {
     /// `-` reads standard input. Formats are told by content.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
+    /// Sigma rules: a rule file or a folder of them (`.yml`, `.yaml`),
+    /// loaded unchanged; those for AWS CloudTrail are applied. Repeatable.
+    #[arg(long = "rules", value_name = "PATH")]
+    rules: Vec<PathBuf>,
     /// Leave out the built-in detections.
     #[arg(long)]
     no_builtin: bool,
@@ -145,7 +149,32 @@ pub fn run(args: ScanArgs) -> u8 {
 
 fn try_run(args: ScanArgs) -> Result<u8, String> {
     let intel = intel(&args)?;
-    let engine = Engine::with(Vec::new(), !args.no_builtin);
+    let mut loaded = trailguard_sigma::Loaded::default();
+    for p in &args.rules {
+        if !p.exists() {
+            return Err(format!("no rules at {}", p.display()));
+        }
+        trailguard_sigma::load(p, &mut loaded);
+    }
+    if !loaded.errors.is_empty() {
+        for (file, e) in &loaded.errors {
+            eprintln!("trailguard scan: {file}: {e}");
+        }
+        return Err(format!(
+            "{} Sigma rules could not be loaded",
+            loaded.errors.len()
+        ));
+    }
+    let (total, others) = (
+        loaded.rules.len(),
+        loaded.rules.iter().filter(|r| !r.cloudtrail).count(),
+    );
+    if others > 0 && !args.quiet {
+        eprintln!(
+            "trailguard scan: {others} of {total} Sigma rules are not for AWS CloudTrail and are not applied"
+        );
+    }
+    let engine = Engine::with(loaded.cloudtrail_rules(), !args.no_builtin);
     if engine.is_empty() {
         return Err("no rules: --no-builtin leaves none, and no --rules were given".into());
     }

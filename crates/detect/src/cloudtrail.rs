@@ -11,7 +11,45 @@ use std::borrow::Cow;
 use std::cell::OnceCell;
 use time::OffsetDateTime;
 
-type Text<'a> = Option<Cow<'a, str>>;
+/// Text borrowed from the input where it has no escapes. (serde's own
+/// `Cow<str>` always copies when wrapped in an `Option`, which made every
+/// field of every record an allocation.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Str<'a>(pub Cow<'a, str>);
+
+impl std::ops::Deref for Str<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = Str<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(Visit(std::marker::PhantomData))
+    }
+}
+
+type Text<'a> = Option<Str<'a>>;
 
 /// The session a role's temporary credentials belong to.
 #[derive(Debug, Default, Deserialize)]
@@ -131,12 +169,50 @@ fn text<'r>(t: &'r Text<'_>) -> &'r str {
 }
 
 impl<'a> Record<'a> {
-    /// Reads one record (a JSON object). A record without `eventName` and
-    /// `eventSource`, or with an `eventTime` that is not ISO 8601, is refused:
-    /// nothing can be said of it.
+    /// Reads one record (a JSON object) that is the whole text.
     pub fn parse(text: &'a str) -> Result<Self, BadRecord> {
-        let f: Fields<'a> = serde_json::from_str(text)
-            .map_err(|e| BadRecord(format!("not a CloudTrail record: {e}")))?;
+        let (record, len) = Self::parse_first(text);
+        let r = record?;
+        let rest = text.get(len.unwrap_or(0)..).unwrap_or_default();
+        if !rest.trim_ascii().is_empty() {
+            return Err(BadRecord("text follows the record".into()));
+        }
+        Ok(r)
+    }
+
+    /// Reads the record at the start of `text` (which may run on past it,
+    /// as in a CloudTrail file's array), in one pass. Returns the record, and
+    /// its length when the text held a JSON value there (so a caller can step
+    /// over a bad record). A record without `eventName` and `eventSource`, or
+    /// with an `eventTime` that is not ISO 8601, is refused: nothing can be
+    /// said of it.
+    pub fn parse_first(text: &'a str) -> (Result<Self, BadRecord>, Option<usize>) {
+        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Fields<'a>>();
+        let f = match stream.next() {
+            Some(Ok(f)) => f,
+            Some(Err(e)) => {
+                // serde's own text may quote the input; say only what and where.
+                let what = match e.classify() {
+                    serde_json::error::Category::Io | serde_json::error::Category::Syntax => {
+                        "not JSON"
+                    }
+                    serde_json::error::Category::Data => "a field of the wrong type",
+                    serde_json::error::Category::Eof => "JSON that ends early",
+                };
+                let bad = BadRecord(format!(
+                    "not a CloudTrail record: {what} at column {}",
+                    e.column()
+                ));
+                return (Err(bad), None);
+            }
+            None => return (Err(BadRecord("no record".into())), None),
+        };
+        let len = stream.byte_offset();
+        let text = text.get(..len).unwrap_or(text);
+        (Self::from_fields(text, f), Some(len))
+    }
+
+    fn from_fields(text: &'a str, f: Fields<'a>) -> Result<Self, BadRecord> {
         if f.event_name.is_none() || f.event_source.is_none() {
             return Err(BadRecord(
                 "the record has no eventName or eventSource".into(),
@@ -208,6 +284,18 @@ impl<'a> Record<'a> {
         self.identity_type() == "AWSService" || self.f.user_identity.invoked_by.is_some()
     }
 
+    /// Who acted, for aggregating: the role of an assumed-role session (each
+    /// session has keys of its own), otherwise the identity's ARN.
+    pub fn principal(&self) -> &str {
+        let id = &self.f.user_identity;
+        id.session_context
+            .as_ref()
+            .and_then(|s| s.session_issuer.as_ref())
+            .and_then(|i| i.arn.as_deref())
+            .or(id.arn.as_deref())
+            .unwrap_or_default()
+    }
+
     /// The user a finding names: `Root`, the role of an assumed-role session,
     /// or the user.
     pub fn user_name(&self) -> &str {
@@ -262,7 +350,26 @@ impl<'a> Record<'a> {
             "userIdentity.principalId" => direct(&id.principal_id),
             "userIdentity.accessKeyId" => direct(&id.access_key_id),
             "userIdentity.invokedBy" => direct(&id.invoked_by),
-            _ => None,
+            _ => match path.strip_prefix("userIdentity.sessionContext.sessionIssuer.") {
+                Some(rest) => {
+                    let issuer = id
+                        .session_context
+                        .as_ref()
+                        .and_then(|s| s.session_issuer.as_ref());
+                    match (issuer, rest) {
+                        (None, "type" | "principalId" | "arn" | "accountId" | "userName") => {
+                            Some(Field::Missing)
+                        }
+                        (Some(i), "type") => direct(&i.kind),
+                        (Some(i), "principalId") => direct(&i.principal_id),
+                        (Some(i), "arn") => direct(&i.arn),
+                        (Some(i), "accountId") => direct(&i.account_id),
+                        (Some(i), "userName") => direct(&i.user_name),
+                        _ => None,
+                    }
+                }
+                None => None,
+            },
         };
         if let Some(f) = fast {
             return f;

@@ -49,12 +49,31 @@ impl Facts for NoFacts {
     }
 }
 
+/// Where candidates go, as far as repeats are concerned (`scan`'s worker
+/// keeps its block's findings): when a finding under a key is already there,
+/// a record is counted as one more occurrence on the spot, and no candidate,
+/// resource or action is built for it.
+pub trait Seen {
+    /// Counts `r` against the finding under `key`, if there is one, and says
+    /// whether there was.
+    fn again(&self, key: &str, r: &Record<'_>, origin: Option<Origin>) -> bool;
+}
+
 /// What a rule checks a record with.
 pub struct Cx<'c> {
     pub intel: &'c Intel,
     pub facts: &'c mut dyn Facts,
     /// Where the record was read from (scan only).
     pub origin: Option<Origin>,
+    /// Keys with a finding already (scan only; the server builds each in full).
+    pub seen: Option<&'c dyn Seen>,
+}
+
+impl Cx<'_> {
+    /// Whether `r` was counted as a repeat of the finding under `key`.
+    pub fn repeat(&self, key: &str, r: &Record<'_>) -> bool {
+        self.seen.is_some_and(|s| s.again(key, r, self.origin))
+    }
 }
 
 /// Which records a rule looks at.
@@ -137,15 +156,21 @@ impl Engine {
             return;
         }
         let by_service = r.by_service();
-        let name = r.event_name();
-        let lower;
-        let key = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            lower = name.to_ascii_lowercase();
-            lower.as_str()
-        } else {
-            name
-        };
-        let named = self.by_name.get(key).map(Vec::as_slice).unwrap_or_default();
+        // The index is keyed by lowercase names; API names fit on the stack.
+        let name = r.event_name().as_bytes();
+        let mut buf = [0u8; 128];
+        let named = match buf.get_mut(..name.len()) {
+            Some(key) => {
+                key.copy_from_slice(name);
+                key.make_ascii_lowercase();
+                std::str::from_utf8(key)
+                    .ok()
+                    .and_then(|k| self.by_name.get(k))
+            }
+            None => self.by_name.get(&r.event_name().to_ascii_lowercase()),
+        }
+        .map(Vec::as_slice)
+        .unwrap_or_default();
         for &i in self.any.iter().chain(named) {
             if let Some(rule) = self.rules.get(i)
                 && (!by_service || rule.sees_service_calls())
@@ -166,7 +191,6 @@ pub fn api_call(
 ) -> Candidate {
     let identity = r.identity();
     let key_id = identity.access_key_id.as_deref().unwrap_or_default();
-    let arn = identity.arn.as_deref().unwrap_or_default();
     let user = r.user_name();
     let ip = r.source_ip();
     let api = r.event_name();
@@ -189,7 +213,7 @@ pub fn api_call(
     if let (Some(code), Some(map)) = (r.error_code(), call.as_object_mut()) {
         map.insert("errorCode".into(), json!(code));
     }
-    let aggregation_key = format!("{}/{arn}/{key_id}", ty.name);
+    let aggregation_key = caller_key(&ty, r);
     Candidate {
         finding_type: ty,
         rule: RuleRef::Builtin(rule),
@@ -213,6 +237,35 @@ pub fn api_call(
             ("domain", String::new()),
         ],
     }
+}
+
+/// The usual aggregation key: type, caller and access key.
+pub fn caller_key(ty: &FindingType, r: &Record<'_>) -> String {
+    let identity = r.identity();
+    format!(
+        "{}/{}/{}",
+        ty.name,
+        identity.arn.as_deref().unwrap_or_default(),
+        identity.access_key_id.as_deref().unwrap_or_default()
+    )
+}
+
+/// [`api_call`] under `key`, or a repeat when `key` already has a finding.
+pub fn api_call_keyed<'o>(
+    ty: &Arc<FindingType>,
+    rule: &'static str,
+    r: &Record<'_>,
+    cx: &Cx<'_>,
+    key: String,
+    out: &'o mut Vec<Candidate>,
+) -> Option<&'o mut Candidate> {
+    if cx.repeat(&key, r) {
+        return None;
+    }
+    let mut c = api_call(ty.clone(), rule, r, cx);
+    c.aggregation_key = key;
+    out.push(c);
+    out.last_mut()
 }
 
 /// `remoteIpDetails` for an address (v4 or v6).

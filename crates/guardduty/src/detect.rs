@@ -105,6 +105,7 @@ fn run(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
                 intel: &intel,
                 facts: &mut reads,
                 origin: None,
+                seen: None,
             };
             engine().check(&r, &mut cx, &mut found);
             if let Some(failure) = reads.failure.take() {

@@ -9,8 +9,6 @@
 //! a line longer than [`MAX_LINE`] is skipped and reported.
 
 use flate2::read::MultiGzDecoder;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -90,13 +88,6 @@ fn visit(path: &Path, files: &mut Vec<Source>, errors: &mut Vec<(String, String)
     }
 }
 
-/// A record's text and where it was.
-pub struct Located<'a> {
-    pub text: &'a str,
-    pub offset: u64,
-    pub line: u64,
-}
-
 /// Something wrong with the input, with where it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -124,15 +115,21 @@ impl Problem {
 
 /// What reading a file produced, delivered as it goes.
 pub trait Sink {
-    /// A block of records (all from one buffer).
-    fn records(&mut self, records: &[Located<'_>]);
+    /// A record starts at the beginning of `text` (which may run on past it,
+    /// to the end of the buffer): read it, and say how long it was, or `None`
+    /// when no JSON value could be read there (the reader then steps over it
+    /// structurally). Problems with the record are the sink's to report.
+    fn record(&mut self, text: &str, offset: u64, line: u64) -> Option<usize>;
     fn problem(&mut self, p: Problem);
-    /// Bytes read from the source (compressed bytes for gzip).
-    fn progress(&mut self, _raw_bytes: u64) {}
+    /// Bytes of content read.
+    fn progress(&mut self, _bytes: u64) {}
+    /// A block of records has been handed over.
+    fn flush(&mut self) {}
 }
 
 /// Opens a source, inflating it when its first bytes are gzip's magic.
-/// Returns the reader and the source's size when known.
+/// Returns the reader and, for a file, how large its content likely is (a
+/// gzip file's trailer says; a hint only, bounded by the caller).
 pub fn open(source: &Source) -> io::Result<(Box<dyn BufRead + Send>, Option<u64>)> {
     let (raw, size): (Box<dyn Read + Send>, Option<u64>) = match source {
         Source::Stdin => (Box::new(io::stdin()), None),
@@ -146,22 +143,30 @@ pub fn open(source: &Source) -> io::Result<(Box<dyn BufRead + Send>, Option<u64>
     let head = buffered.fill_buf()?;
     let gzip = head.starts_with(&[0x1f, 0x8b]);
     if gzip {
+        let hint = match source {
+            Source::File(p) => gzip_size(p).ok(),
+            Source::Stdin => None,
+        };
         Ok((
             Box::new(BufReader::with_capacity(
                 256 << 10,
                 MultiGzDecoder::new(buffered),
             )),
-            size,
+            hint,
         ))
     } else {
         Ok((Box::new(buffered), size))
     }
 }
 
-#[derive(Deserialize)]
-struct Document<'a> {
-    #[serde(borrow, rename = "Records")]
-    records: Vec<&'a RawValue>,
+/// The inflated size a gzip file's trailer records (modulo 4 GiB).
+fn gzip_size(path: &Path) -> io::Result<u64> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    f.seek(SeekFrom::End(-4))?;
+    let mut tail = [0u8; 4];
+    f.read_exact(&mut tail)?;
+    Ok(u64::from(u32::from_le_bytes(tail)))
 }
 
 /// Whether text (after whitespace) opens a CloudTrail document.
@@ -176,22 +181,23 @@ fn opens_document(head: &[u8]) -> bool {
 
 /// Reads a whole source and hands its records to the sink.
 pub fn read(source: &Source, sink: &mut dyn Sink) -> io::Result<()> {
-    let (mut reader, _) = open(source)?;
+    let (mut reader, hint) = open(source)?;
     let head = reader.fill_buf()?;
     let first = head.iter().copied().find(|b| !b.is_ascii_whitespace());
     if head.is_empty() {
         return Ok(());
     }
     if first == Some(b'[') || opens_document(head) {
-        let mut buf = Vec::new();
+        let reserve = hint.unwrap_or(0).min(256 << 20) as usize;
+        let mut buf = Vec::with_capacity(reserve + 1);
         let read = reader.by_ref().take(MAX_DOCUMENT + 1).read_to_end(&mut buf);
         if let Err(e) = read {
+            // What was inflated is still read, up to the first broken record.
             sink.problem(Problem {
                 offset: Some(buf.len() as u64),
                 line: None,
-                message: format!("the file ends early ({e}); its records were not read"),
+                message: format!("the file ends early ({e})"),
             });
-            return Ok(());
         }
         if buf.len() as u64 > MAX_DOCUMENT {
             sink.problem(Problem::whole(format!(
@@ -207,62 +213,102 @@ pub fn read(source: &Source, sink: &mut dyn Sink) -> io::Result<()> {
     ndjson(reader.as_mut(), sink)
 }
 
-/// The records of a CloudTrail document or JSON array.
+/// The records of a CloudTrail document or JSON array, each read once, in
+/// place, by the sink; a record the sink cannot read is stepped over
+/// structurally. Records before a structural error are still read.
 fn document(buf: &[u8], array: bool, sink: &mut dyn Sink) {
-    let Ok(text) = std::str::from_utf8(buf) else {
-        sink.problem(Problem::whole("the file is not UTF-8 text"));
-        return;
-    };
-    let parsed: Result<Vec<&RawValue>, _> = if array {
-        serde_json::from_str(text)
+    let what = if array {
+        "JSON array"
     } else {
-        serde_json::from_str::<Document<'_>>(text).map(|d| d.records)
+        "CloudTrail file"
     };
-    let records = match parsed {
-        Ok(r) => r,
-        Err(e) => {
-            let (line, column) = (e.line() as u64, e.column() as u64);
-            sink.problem(Problem {
-                offset: None,
-                line: Some(line),
-                message: format!(
-                    "not a CloudTrail file or JSON array (line {line}, column {column}): {}",
-                    describe(&e)
-                ),
-            });
+    let (text, invalid_from) = match std::str::from_utf8(buf) {
+        Ok(t) => (t, None),
+        Err(e) => (
+            std::str::from_utf8(buf.get(..e.valid_up_to()).unwrap_or_default()).unwrap_or_default(),
+            Some(e.valid_up_to()),
+        ),
+    };
+    let bytes = text.as_bytes();
+    let mut line = 1u64;
+    let mut counted = 0usize;
+    let broken = |at: usize, counted: usize, line: u64, message: &str, sink: &mut dyn Sink| {
+        let line = line + newlines(bytes.get(counted..at).unwrap_or_default());
+        sink.problem(Problem::at(
+            at as u64,
+            line,
+            format!("the {what} is broken here: {message}"),
+        ));
+    };
+    let mut i = match split::array_start(bytes, array) {
+        Ok(i) => i,
+        Err(b) => {
+            broken(b.offset, 0, 1, b.message, sink);
             return;
         }
     };
-    let base = text.as_ptr() as usize;
-    let mut line = 1u64;
-    let mut counted = 0usize;
-    let mut located = Vec::with_capacity(records.len());
-    for r in records {
-        let offset = (r.get().as_ptr() as usize).saturating_sub(base);
-        line += newlines(buf.get(counted..offset).unwrap_or_default());
-        counted = offset;
-        located.push(Located {
-            text: r.get(),
-            offset: offset as u64,
-            line,
-        });
+    loop {
+        i = split::skip_ws(bytes, i);
+        match bytes.get(i) {
+            Some(b']') => break,
+            Some(b'{') => {
+                line += newlines(bytes.get(counted..i).unwrap_or_default());
+                counted = i;
+                let rest = text.get(i..).unwrap_or_default();
+                let len = match sink.record(rest, i as u64, line) {
+                    Some(n) => n,
+                    None => match split::end_of_object(bytes, i) {
+                        Some(end) => end - i,
+                        None => {
+                            broken(i, counted, line, "a record is not closed", sink);
+                            break;
+                        }
+                    },
+                };
+                i = split::skip_ws(bytes, i + len.max(1));
+                match bytes.get(i) {
+                    Some(b',') => i += 1,
+                    Some(b']') => break,
+                    None => {
+                        broken(i, counted, line, "the records end early", sink);
+                        break;
+                    }
+                    _ => {
+                        broken(
+                            i,
+                            counted,
+                            line,
+                            "records are not separated by commas",
+                            sink,
+                        );
+                        break;
+                    }
+                }
+            }
+            None if invalid_from.is_some() => {
+                broken(i, counted, line, "the text is not UTF-8 from here", sink);
+                break;
+            }
+            None => {
+                broken(i, counted, line, "the records end early", sink);
+                break;
+            }
+            Some(_) => {
+                broken(
+                    i,
+                    counted,
+                    line,
+                    "an element of the records is not an object",
+                    sink,
+                );
+                break;
+            }
+        }
     }
-    sink.records(&located);
+    sink.flush();
 }
 
-/// What kind of error a JSON parser met (its text may quote the input).
-fn describe(e: &serde_json::Error) -> &'static str {
-    match e.classify() {
-        serde_json::error::Category::Io => "a read error",
-        serde_json::error::Category::Syntax => "a syntax error",
-        serde_json::error::Category::Data => "a value of the wrong type",
-        serde_json::error::Category::Eof => "the text ends early",
-    }
-}
-
-fn newlines(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|b| **b == b'\n').count() as u64
-}
+use crate::split::{self, newlines};
 
 /// One record a line, a block at a time.
 fn ndjson(reader: &mut dyn BufRead, sink: &mut dyn Sink) -> io::Result<()> {
@@ -355,7 +401,6 @@ fn read_line(reader: &mut dyn BufRead, out: &mut Vec<u8>) -> io::Result<usize> {
 
 /// The records of a block of NDJSON lines.
 fn lines(block: &[u8], base: u64, first_line: u64, sink: &mut dyn Sink) {
-    let mut located = Vec::new();
     let mut at = 0usize;
     for (this, raw) in (first_line..).zip(block.split_inclusive(|b| *b == b'\n')) {
         let offset = at;
@@ -365,11 +410,10 @@ fn lines(block: &[u8], base: u64, first_line: u64, sink: &mut dyn Sink) {
             continue;
         }
         match std::str::from_utf8(trimmed) {
-            Ok(text) => located.push(Located {
-                text,
-                offset: base + offset as u64,
-                line: this,
-            }),
+            Ok(text) => {
+                let start = raw.len() - raw.trim_ascii_start().len();
+                let _ = sink.record(text, base + (offset + start) as u64, this);
+            }
             Err(_) => sink.problem(Problem::at(
                 base + offset as u64,
                 this,
@@ -377,7 +421,7 @@ fn lines(block: &[u8], base: u64, first_line: u64, sink: &mut dyn Sink) {
             )),
         }
     }
-    sink.records(&located);
+    sink.flush();
 }
 
 #[cfg(test)]
@@ -392,9 +436,16 @@ mod tests {
     }
 
     impl Sink for Collect {
-        fn records(&mut self, records: &[Located<'_>]) {
-            for r in records {
-                self.records.push((r.text.to_string(), r.offset, r.line));
+        fn record(&mut self, text: &str, offset: u64, line: u64) -> Option<usize> {
+            let mut stream =
+                serde_json::Deserializer::from_str(text).into_iter::<serde::de::IgnoredAny>();
+            match stream.next() {
+                Some(Ok(_)) => {
+                    let len = stream.byte_offset();
+                    self.records.push((text[..len].to_string(), offset, line));
+                    Some(len)
+                }
+                _ => None,
             }
         }
         fn problem(&mut self, p: Problem) {
@@ -451,8 +502,18 @@ mod tests {
         let doc = gzip(b"{\"Records\":[{\"a\":1},{\"b\":2}]}");
         let truncated = &doc[..doc.len() - 12];
         let c = read_bytes(truncated);
-        assert!(c.records.is_empty());
-        assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+        // What inflated before the cut is read; the cut is reported.
+        assert!(c.records.len() <= 2);
+        assert!(!c.problems.is_empty(), "{:?}", c.problems);
+        let big: Vec<String> = (0..2000).map(|i| format!("{{\"n\":{i}}}")).collect();
+        let whole = gzip(format!("{{\"Records\":[{}]}}", big.join(",")).as_bytes());
+        let c = read_bytes(&whole[..whole.len() / 2]);
+        assert!(
+            c.records.len() > 100 && c.records.len() < 2000,
+            "{}",
+            c.records.len()
+        );
+        assert!(c.problems.iter().any(|p| p.message.contains("ends early")));
         let nd = gzip(b"{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n");
         let c = read_bytes(&nd[..nd.len() - 10]);
         assert!(!c.problems.is_empty());

@@ -11,16 +11,19 @@
 pub mod aggregate;
 pub mod input;
 pub mod output;
+pub mod split;
 
 use aggregate::Findings;
-use input::{Located, Problem, Sink, Source};
+use input::{Problem, Sink, Source};
+use std::cell::RefCell;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
-use trailguard_detect::{Candidate, Cx, Engine, Intel, NoFacts, Origin, Record};
+use trailguard_detect::engine::Seen;
+use trailguard_detect::{Candidate, Cx, Engine, EventRef, Intel, NoFacts, Origin, Record};
 
 pub use output::Format;
 
@@ -84,7 +87,7 @@ struct Shared<'o> {
 }
 
 enum Msg {
-    Found(Vec<(String, String, Candidate)>),
+    Found(Findings),
     Problem(u32, Problem),
     Unreadable(u32, String),
     Counts { bad: u64, filtered: u64 },
@@ -94,17 +97,82 @@ enum Msg {
 struct FileSink<'s, 'o> {
     shared: &'s Shared<'o>,
     file: u32,
-    tx: &'s mpsc::Sender<Msg>,
-    found: Vec<(String, String, Candidate)>,
+    tx: &'s mpsc::SyncSender<Msg>,
+    /// This block's findings, aggregated before they are sent.
+    found: RefCell<Findings>,
     scratch: Vec<Candidate>,
+    records: u64,
     bad: u64,
     filtered: u64,
 }
 
 impl FileSink<'_, '_> {
+    fn keep(&self, r: &Record<'_>) -> bool {
+        let o = self.shared.opts;
+        o.since.is_none_or(|t| r.time() >= t)
+            && o.until.is_none_or(|t| r.time() < t)
+            && o.account.as_deref().is_none_or(|a| r.account() == a)
+            && o.region.as_deref().is_none_or(|g| r.region() == g)
+    }
+}
+
+impl Sink for FileSink<'_, '_> {
+    fn record(&mut self, text: &str, offset: u64, line: u64) -> Option<usize> {
+        self.records += 1;
+        let (parsed, len) = Record::parse_first(text);
+        let r = match parsed {
+            Ok(r) => r,
+            Err(e) => {
+                self.bad += 1;
+                let _ = self.tx.send(Msg::Problem(
+                    self.file,
+                    Problem::at(offset, line, e.to_string()),
+                ));
+                return len;
+            }
+        };
+        if !self.keep(&r) {
+            self.filtered += 1;
+            return len;
+        }
+        let mut facts = NoFacts;
+        let seen = Here { found: &self.found };
+        let mut cx = Cx {
+            intel: &self.shared.opts.intel,
+            facts: &mut facts,
+            origin: Some(Origin {
+                file: self.file,
+                offset,
+                line,
+            }),
+            seen: Some(&seen),
+        };
+        self.shared
+            .opts
+            .engine
+            .check(&r, &mut cx, &mut self.scratch);
+        let mut found = self.found.borrow_mut();
+        for c in self.scratch.drain(..) {
+            found.add(r.account(), r.region(), c);
+        }
+        len
+    }
+
+    fn problem(&mut self, p: Problem) {
+        let _ = self.tx.send(Msg::Problem(self.file, p));
+    }
+
+    fn progress(&mut self, bytes: u64) {
+        self.shared.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
     fn flush(&mut self) {
-        if !self.found.is_empty() {
-            let found = std::mem::take(&mut self.found);
+        self.shared
+            .records
+            .fetch_add(self.records, Ordering::Relaxed);
+        self.records = 0;
+        if !self.found.get_mut().is_empty() {
+            let found = self.found.take();
             self.shared
                 .found
                 .fetch_add(found.len() as u64, Ordering::Relaxed);
@@ -119,69 +187,25 @@ impl FileSink<'_, '_> {
             self.filtered = 0;
         }
     }
+}
 
-    fn keep(&self, r: &Record<'_>) -> bool {
-        let o = self.shared.opts;
-        o.since.is_none_or(|t| r.time() >= t)
-            && o.until.is_none_or(|t| r.time() < t)
-            && o.account.as_deref().is_none_or(|a| r.account() == a)
-            && o.region.as_deref().is_none_or(|g| r.region() == g)
+/// The block's findings, where repeats are counted on the spot.
+struct Here<'h> {
+    found: &'h RefCell<Findings>,
+}
+
+impl Seen for Here<'_> {
+    fn again(&self, key: &str, r: &Record<'_>, origin: Option<Origin>) -> bool {
+        self.found
+            .borrow_mut()
+            .again(r.account(), r.region(), key, r.time(), || EventRef {
+                event_id: r.event_id().to_string(),
+                origin,
+            })
     }
 }
 
-impl Sink for FileSink<'_, '_> {
-    fn records(&mut self, records: &[Located<'_>]) {
-        self.shared
-            .records
-            .fetch_add(records.len() as u64, Ordering::Relaxed);
-        let mut facts = NoFacts;
-        for l in records {
-            let r = match Record::parse(l.text) {
-                Ok(r) => r,
-                Err(e) => {
-                    self.bad += 1;
-                    let _ = self.tx.send(Msg::Problem(
-                        self.file,
-                        Problem::at(l.offset, l.line, e.to_string()),
-                    ));
-                    continue;
-                }
-            };
-            if !self.keep(&r) {
-                self.filtered += 1;
-                continue;
-            }
-            let mut cx = Cx {
-                intel: &self.shared.opts.intel,
-                facts: &mut facts,
-                origin: Some(Origin {
-                    file: self.file,
-                    offset: l.offset,
-                    line: l.line,
-                }),
-            };
-            self.shared
-                .opts
-                .engine
-                .check(&r, &mut cx, &mut self.scratch);
-            for c in self.scratch.drain(..) {
-                self.found
-                    .push((r.account().to_string(), r.region().to_string(), c));
-            }
-        }
-        self.flush();
-    }
-
-    fn problem(&mut self, p: Problem) {
-        let _ = self.tx.send(Msg::Problem(self.file, p));
-    }
-
-    fn progress(&mut self, bytes: u64) {
-        self.shared.bytes.fetch_add(bytes, Ordering::Relaxed);
-    }
-}
-
-fn work(shared: &Shared<'_>, tx: mpsc::Sender<Msg>) {
+fn work(shared: &Shared<'_>, tx: mpsc::SyncSender<Msg>) {
     loop {
         let i = shared.next.fetch_add(1, Ordering::Relaxed);
         let Some(source) = shared.files.get(i) else {
@@ -192,8 +216,9 @@ fn work(shared: &Shared<'_>, tx: mpsc::Sender<Msg>) {
             shared,
             file,
             tx: &tx,
-            found: Vec::new(),
+            found: RefCell::new(Findings::default()),
             scratch: Vec::new(),
+            records: 0,
             bad: 0,
             filtered: 0,
         };
@@ -240,7 +265,8 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> std::io::Result<Summary> {
     let mut findings = Findings::default();
     let bar = opts.progress.then(|| progress_bar(files.len() as u64));
     std::thread::scope(|scope| {
-        let (tx, rx) = mpsc::channel();
+        // Bounded: workers wait rather than pile up findings in memory.
+        let (tx, rx) = mpsc::sync_channel(256);
         for _ in 0..threads {
             let tx = tx.clone();
             let shared = &shared;
@@ -249,11 +275,7 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> std::io::Result<Summary> {
         drop(tx);
         loop {
             match rx.recv_timeout(Duration::from_millis(200)) {
-                Ok(Msg::Found(list)) => {
-                    for (account, region, c) in list {
-                        findings.add(&account, &region, c);
-                    }
-                }
+                Ok(Msg::Found(found)) => findings.merge(found),
                 Ok(Msg::Problem(file, problem)) => {
                     keep_problem(&mut summary, &names, file, problem);
                 }

@@ -28,7 +28,8 @@ impl engine::CloudTrailRule for Rule {
             && r.event_source() == "cloudtrail.amazonaws.com"
             && let Some(ty) = finding_type("Stealth:IAMUser/CloudTrailLoggingDisabled")
         {
-            out.push(engine::api_call(ty, NAME, r, cx));
+            let key = engine::caller_key(&ty, r);
+            engine::api_call_keyed(&ty, NAME, r, cx, key, out);
         }
     }
 }

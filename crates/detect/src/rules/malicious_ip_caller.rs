@@ -44,17 +44,17 @@ impl engine::CloudTrailRule for Rule {
         let Some(ty) = finding_type(name) else {
             return;
         };
-        let list_name = list.name.clone();
-        let mut c = engine::api_call(ty, NAME, r, cx);
-        c.aggregation_key = format!(
+        let key = format!(
             "{name}/{}/{ip}",
             r.identity().arn.as_deref().unwrap_or_default()
         );
-        c.evidence = Some(json!({"threatIntelligenceDetails": [
-            {"threatListName": list_name, "threatNames": []}
-        ]}));
-        c.additional = json!({"threatListName": list_name});
-        out.push(c);
+        let list_name = list.name.clone();
+        if let Some(c) = engine::api_call_keyed(&ty, NAME, r, cx, key, out) {
+            c.evidence = Some(json!({"threatIntelligenceDetails": [
+                {"threatListName": list_name, "threatNames": []}
+            ]}));
+            c.additional = json!({"threatListName": list_name});
+        }
     }
 }
 

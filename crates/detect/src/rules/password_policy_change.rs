@@ -30,13 +30,12 @@ impl engine::CloudTrailRule for Rule {
         if r.event_source() == "iam.amazonaws.com"
             && let Some(ty) = finding_type("Stealth:IAMUser/PasswordPolicyChange")
         {
-            let mut c = engine::api_call(ty, NAME, r, cx);
-            c.aggregation_key = format!(
+            let key = format!(
                 "{}/{}",
-                c.finding_type.name,
+                ty.name,
                 r.identity().arn.as_deref().unwrap_or_default()
             );
-            out.push(c);
+            engine::api_call_keyed(&ty, NAME, r, cx, key, out);
         }
     }
 }

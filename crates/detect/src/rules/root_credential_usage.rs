@@ -26,13 +26,12 @@ impl engine::CloudTrailRule for Rule {
         if r.identity_type() == "Root"
             && let Some(ty) = finding_type("Policy:IAMUser/RootCredentialUsage")
         {
-            let mut c = engine::api_call(ty, NAME, r, cx);
-            c.aggregation_key = format!(
+            let key = format!(
                 "{}/{}",
-                c.finding_type.name,
+                ty.name,
                 r.identity().access_key_id.as_deref().unwrap_or_default()
             );
-            out.push(c);
+            engine::api_call_keyed(&ty, NAME, r, cx, key, out);
         }
     }
 }

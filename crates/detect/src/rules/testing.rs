@@ -67,6 +67,7 @@ pub fn raised(rule: impl CloudTrailRule + 'static, text: &str, intel: &Intel) ->
         intel,
         facts: &mut facts,
         origin: None,
+        seen: None,
     };
     engine.check(&r, &mut cx, &mut out);
     out

@@ -41,12 +41,11 @@ impl engine::CloudTrailRule for Rule {
             "UnauthorizedAccess:IAMUser/TorIPCaller"
         };
         if let Some(ty) = finding_type(name) {
-            let mut c = engine::api_call(ty, NAME, r, cx);
-            c.aggregation_key = format!(
+            let key = format!(
                 "{name}/{}/{ip}",
                 r.identity().arn.as_deref().unwrap_or_default()
             );
-            out.push(c);
+            engine::api_call_keyed(&ty, NAME, r, cx, key, out);
         }
     }
 }
