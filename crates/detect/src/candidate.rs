@@ -40,6 +40,10 @@ pub struct Candidate {
     pub rule: RuleRef,
     /// Identifies "the same activity": repeats update one finding.
     pub aggregation_key: String,
+    /// The account and region of the activity (the record's
+    /// `recipientAccountId` and `awsRegion`).
+    pub account: String,
+    pub region: String,
     /// GuardDuty's `resource` section (camelCase, as stored).
     pub resource: Json,
     /// GuardDuty's `service.action` section.

@@ -218,6 +218,8 @@ pub fn api_call(
         finding_type: ty,
         rule: RuleRef::Builtin(rule),
         aggregation_key,
+        account: r.account().to_string(),
+        region: r.region().to_string(),
         resource,
         action: json!({"actionType": "AWS_API_CALL", "awsApiCallAction": call}),
         evidence: None,

@@ -17,6 +17,7 @@ pub mod cloudtrail;
 pub mod engine;
 pub mod intel;
 pub mod rules;
+pub mod state;
 
 pub use candidate::{Candidate, EventRef, Home, Origin, RuleRef};
 pub use catalogue::{FindingType, catalogue, finding_type};

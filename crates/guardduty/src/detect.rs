@@ -16,16 +16,23 @@ use super::enrich::RoleReads;
 use super::findings;
 use super::lists::{self, Kind};
 use super::{Detector, NS_DETECTOR};
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 use trailguard_core::Services;
 use trailguard_core::env::Env;
 use trailguard_core::error::Result;
 use trailguard_core::module::{BackgroundJob, Moment, Quiet};
+use trailguard_detect::Candidate;
 use trailguard_detect::intel::{IpSet, ThreatList};
+use trailguard_detect::state::{self, Fact, Profile};
 use trailguard_detect::{Cx, Engine, Intel, Record};
 use trailguard_model::ApiError;
 
 const NS_CURSOR: &str = "guardduty.cursor";
+/// What the detector remembers of each principal (`trailguard_detect::state`),
+/// one row each, written in the transaction that moves the cursor.
+const NS_PROFILE: &str = "guardduty.profile";
 const BATCH: usize = 2_000;
 
 /// CreateDetector: detection starts with the records committed from now on
@@ -39,7 +46,47 @@ pub fn start(env: &mut Env<'_>, d: &Detector) -> Result<()> {
 /// DeleteDetector.
 pub fn forget(env: &mut Env<'_>, d: &Detector) -> Result<()> {
     env.delete(NS_CURSOR, &d.key())?;
+    env.delete_prefix(NS_PROFILE, &d.prefix())?;
     Ok(())
+}
+
+/// The profiles a run has read and changed, written back at its end.
+struct Profiles {
+    prefix: String,
+    read: HashMap<u64, Profile>,
+    changed: HashSet<u64>,
+}
+
+impl Profiles {
+    fn new(d: &Detector) -> Self {
+        Self {
+            prefix: d.prefix(),
+            read: HashMap::new(),
+            changed: HashSet::new(),
+        }
+    }
+
+    fn observe(&mut self, env: &mut Env<'_>, f: &Fact, out: &mut Vec<Candidate>) -> Result<()> {
+        let profile = match self.read.entry(f.principal) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                let key = format!("{}{:016x}", self.prefix, f.principal);
+                e.insert(env.get(NS_PROFILE, &key)?.unwrap_or_default())
+            }
+        };
+        profile.observe(f, out);
+        self.changed.insert(f.principal);
+        Ok(())
+    }
+
+    fn save(self, env: &mut Env<'_>) -> Result<()> {
+        for p in self.changed {
+            if let Some(profile) = self.read.get(&p) {
+                env.put(NS_PROFILE, &format!("{}{p:016x}", self.prefix), profile)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The built-in rules, indexed once.
@@ -90,6 +137,7 @@ fn run(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
     }
     let intel = intel(env, d)?;
     let mut found = Vec::new();
+    let mut profiles = Profiles::new(d);
     loop {
         let full = events.len() == BATCH;
         for e in events {
@@ -108,8 +156,12 @@ fn run(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
                 seen: None,
             };
             engine().check(&r, &mut cx, &mut found);
+            let fact = state::fact(&r, &cx);
             if let Some(failure) = reads.failure.take() {
                 return Err(failure);
+            }
+            if let Some(f) = fact {
+                profiles.observe(env, &f, &mut found)?;
             }
             for c in found.drain(..) {
                 findings::upsert(env, d, c)?;
@@ -121,6 +173,7 @@ fn run(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
         }
         events = env.tx.events_after(cursor, BATCH)?;
     }
+    profiles.save(env)?;
     env.put(NS_CURSOR, &d.key(), &cursor)?;
     super::outbox::release_updates(env, d)?;
     Ok(made)

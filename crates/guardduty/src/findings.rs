@@ -540,6 +540,8 @@ fn sample(t: std::sync::Arc<FindingType>, account: &str) -> Candidate {
     };
     Candidate {
         aggregation_key: format!("sample/{}", t.name),
+        account: account.to_string(),
+        region: String::new(),
         finding_type: t,
         rule: RuleRef::Builtin("sample"),
         resource,

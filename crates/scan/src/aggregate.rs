@@ -32,7 +32,8 @@ pub struct Findings {
 
 impl Findings {
     /// Adds an occurrence seen in an account and region.
-    pub fn add(&mut self, account: &str, region: &str, c: Candidate) {
+    pub fn add(&mut self, c: Candidate) {
+        let (account, region) = (c.account.as_str(), c.region.as_str());
         let slot = match self.by_key.get_mut(&c.aggregation_key) {
             Some(slot) => slot,
             None => self.by_key.entry(c.aggregation_key.clone()).or_default(),
@@ -52,8 +53,8 @@ impl Findings {
                 self.len += 1;
                 let events = c.events.iter().take(MAX_EVENTS).cloned().collect();
                 slot.push(Finding {
-                    account: account.to_string(),
-                    region: region.to_string(),
+                    account: c.account.clone(),
+                    region: c.region.clone(),
                     count: 1,
                     first_seen: c.event_time,
                     last_seen: c.event_time,

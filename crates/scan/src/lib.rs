@@ -23,6 +23,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use trailguard_detect::engine::Seen;
+use trailguard_detect::state::{self, Fact, State};
 use trailguard_detect::{Candidate, Cx, Engine, EventRef, Intel, NoFacts, Origin, Record};
 
 pub use output::Format;
@@ -80,6 +81,8 @@ struct Shared<'o> {
     opts: &'o Options,
     files: &'o [Source],
     next: AtomicUsize,
+    /// The first file whose facts the remembering detectors still wait for.
+    ordered: AtomicUsize,
     bytes: AtomicU64,
     records: AtomicU64,
     done_files: AtomicU64,
@@ -88,9 +91,16 @@ struct Shared<'o> {
 
 enum Msg {
     Found(Findings),
+    /// A block's facts for the remembering detectors, in input order within the file.
+    Facts(u32, Vec<Fact>),
+    /// A file is read to its end.
+    Done(u32),
     Problem(u32, Problem),
     Unreadable(u32, String),
-    Counts { bad: u64, filtered: u64 },
+    Counts {
+        bad: u64,
+        filtered: u64,
+    },
 }
 
 /// One worker's view of a file being read.
@@ -100,6 +110,8 @@ struct FileSink<'s, 'o> {
     tx: &'s mpsc::SyncSender<Msg>,
     /// This block's findings, aggregated before they are sent.
     found: RefCell<Findings>,
+    /// This block's facts for the remembering detectors.
+    facts: Vec<Fact>,
     scratch: Vec<Candidate>,
     records: u64,
     bad: u64,
@@ -151,9 +163,12 @@ impl Sink for FileSink<'_, '_> {
             .opts
             .engine
             .check(&r, &mut cx, &mut self.scratch);
+        if let Some(f) = state::fact(&r, &cx) {
+            self.facts.push(f);
+        }
         let mut found = self.found.borrow_mut();
         for c in self.scratch.drain(..) {
-            found.add(r.account(), r.region(), c);
+            found.add(c);
         }
         len
     }
@@ -177,6 +192,10 @@ impl Sink for FileSink<'_, '_> {
                 .found
                 .fetch_add(found.len() as u64, Ordering::Relaxed);
             let _ = self.tx.send(Msg::Found(found));
+        }
+        if !self.facts.is_empty() {
+            let facts = std::mem::take(&mut self.facts);
+            let _ = self.tx.send(Msg::Facts(self.file, facts));
         }
         if self.bad > 0 || self.filtered > 0 {
             let _ = self.tx.send(Msg::Counts {
@@ -205,18 +224,26 @@ impl Seen for Here<'_> {
     }
 }
 
+/// How many files a worker may start ahead of the oldest file the
+/// remembering detectors still wait for (bounding the facts held back).
+const AHEAD: usize = 64;
+
 fn work(shared: &Shared<'_>, tx: mpsc::SyncSender<Msg>) {
     loop {
         let i = shared.next.fetch_add(1, Ordering::Relaxed);
         let Some(source) = shared.files.get(i) else {
             return;
         };
+        while i >= shared.ordered.load(Ordering::Acquire) + AHEAD {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         let file = u32::try_from(i).unwrap_or(u32::MAX);
         let mut sink = FileSink {
             shared,
             file,
             tx: &tx,
             found: RefCell::new(Findings::default()),
+            facts: Vec::new(),
             scratch: Vec::new(),
             records: 0,
             bad: 0,
@@ -226,7 +253,53 @@ fn work(shared: &Shared<'_>, tx: mpsc::SyncSender<Msg>) {
             let _ = tx.send(Msg::Unreadable(file, e.to_string()));
         }
         sink.flush();
+        let _ = tx.send(Msg::Done(file));
         shared.done_files.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Feeds facts to the remembering detectors in input order: a file's facts
+/// wait until every file before it is done.
+struct Ordered {
+    state: State,
+    /// The first file not yet done.
+    next: u32,
+    waiting: std::collections::BTreeMap<u32, Vec<Vec<Fact>>>,
+    done: std::collections::BTreeSet<u32>,
+    raised: Vec<Candidate>,
+}
+
+impl Ordered {
+    fn new() -> Self {
+        Self {
+            state: State::default(),
+            next: 0,
+            waiting: Default::default(),
+            done: Default::default(),
+            raised: Vec::new(),
+        }
+    }
+
+    fn facts(&mut self, file: u32, facts: Vec<Fact>) {
+        if file == self.next {
+            for f in &facts {
+                self.state.observe(f, &mut self.raised);
+            }
+        } else {
+            self.waiting.entry(file).or_default().push(facts);
+        }
+    }
+
+    fn done(&mut self, file: u32) {
+        self.done.insert(file);
+        while self.done.remove(&self.next) {
+            self.next += 1;
+            if let Some(blocks) = self.waiting.remove(&self.next) {
+                for f in blocks.iter().flatten() {
+                    self.state.observe(f, &mut self.raised);
+                }
+            }
+        }
     }
 }
 
@@ -252,6 +325,7 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> std::io::Result<Summary> {
         opts,
         files: &files,
         next: AtomicUsize::new(0),
+        ordered: AtomicUsize::new(0),
         bytes: AtomicU64::new(0),
         records: AtomicU64::new(0),
         done_files: AtomicU64::new(0),
@@ -263,6 +337,7 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> std::io::Result<Summary> {
         .clamp(1, 64)
         .min(files.len().max(1));
     let mut findings = Findings::default();
+    let mut ordered = Ordered::new();
     let bar = opts.progress.then(|| progress_bar(files.len() as u64));
     std::thread::scope(|scope| {
         // Bounded: workers wait rather than pile up findings in memory.
@@ -276,6 +351,13 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> std::io::Result<Summary> {
         loop {
             match rx.recv_timeout(Duration::from_millis(200)) {
                 Ok(Msg::Found(found)) => findings.merge(found),
+                Ok(Msg::Facts(file, facts)) => ordered.facts(file, facts),
+                Ok(Msg::Done(file)) => {
+                    ordered.done(file);
+                    shared
+                        .ordered
+                        .store(ordered.next as usize, Ordering::Release);
+                }
                 Ok(Msg::Problem(file, problem)) => {
                     keep_problem(&mut summary, &names, file, problem);
                 }
@@ -289,6 +371,9 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> std::io::Result<Summary> {
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            for c in ordered.raised.drain(..) {
+                findings.add(c);
             }
             if let Some(bar) = &bar {
                 tick(bar, &shared, started, findings.len());

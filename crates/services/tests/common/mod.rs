@@ -48,10 +48,22 @@ impl World {
         action: &str,
         params: Json,
     ) -> Value {
+        self.call_from(caller, ("192.0.2.10", "test"), service, action, params)
+    }
+
+    /// [`Self::call_as`] from a source address with a user agent.
+    pub fn call_from(
+        &self,
+        caller: &Caller,
+        (source_ip, user_agent): (&str, &str),
+        service: ServiceId,
+        action: &str,
+        params: Json,
+    ) -> Value {
         let ctx = RequestContext {
             request_id: "req".into(),
-            source_ip: "192.0.2.10".into(),
-            user_agent: "test".into(),
+            source_ip: source_ip.into(),
+            user_agent: user_agent.into(),
             region: "us-east-1".into(),
             received_at: self.clock.now(),
             secure_transport: true,
