@@ -81,6 +81,16 @@ enum Command {
             value_delimiter = ','
         )]
         findings_webhooks: Vec<String>,
+        /// Sigma rules (a file or a folder) GuardDuty's detectors run beside
+        /// the built-in detections; those for AWS CloudTrail are applied
+        /// (repeat, or comma-separate in the environment).
+        #[arg(
+            long = "rules",
+            value_name = "PATH",
+            env = "TRAILGUARD_RULES",
+            value_delimiter = ','
+        )]
+        rules: Vec<PathBuf>,
         /// Connections served at once; more wait until one closes.
         #[arg(long, default_value_t = 512, env = "TRAILGUARD_MAX_CONNECTIONS",
               value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
@@ -208,10 +218,12 @@ fn main() -> ExitCode {
             trail_log_interval,
             trail_digest_interval,
             findings_webhooks,
+            rules,
             max_connections,
             header_timeout,
             body_timeout,
         } => match serve(ServeArgs {
+            rules,
             webhooks: findings_webhooks,
             listen,
             data_dir,
@@ -240,6 +252,7 @@ fn main() -> ExitCode {
 }
 
 struct ServeArgs {
+    rules: Vec<PathBuf>,
     listen: String,
     data_dir: PathBuf,
     account_id: Option<String>,
@@ -269,6 +282,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             );
         }
     };
+    let detection = match args.rules.is_empty() {
+        true => None,
+        false => Some(Arc::new(scan::engine_with_rules(&args.rules, true, false)?)),
+    };
     trailguard_store::private::ensure_private_dir(&args.data_dir)?;
     let db = args.data_dir.join("trailguard.db");
     let durability = match args.durability {
@@ -286,6 +303,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         trailguard_services::services_with(
             &Config {
                 trail_timing: args.trail_timing,
+                detection,
             },
             Arc::new(store),
             clock.clone(),

@@ -135,6 +135,37 @@ fn intel(args: &ScanArgs) -> Result<Intel, String> {
     })
 }
 
+/// The engine: the built-in rules (unless left out) and the Sigma rules at
+/// these paths. A rule that does not load is an error naming it.
+pub fn engine_with_rules(paths: &[PathBuf], builtin: bool, quiet: bool) -> Result<Engine, String> {
+    let mut loaded = trailguard_sigma::Loaded::default();
+    for p in paths {
+        if !p.exists() {
+            return Err(format!("no rules at {}", p.display()));
+        }
+        trailguard_sigma::load(p, &mut loaded);
+    }
+    if !loaded.errors.is_empty() {
+        for (file, e) in &loaded.errors {
+            eprintln!("trailguard: {file}: {e}");
+        }
+        return Err(format!(
+            "{} Sigma rules could not be loaded",
+            loaded.errors.len()
+        ));
+    }
+    let (total, others) = (
+        loaded.rules.len(),
+        loaded.rules.iter().filter(|r| !r.cloudtrail).count(),
+    );
+    if others > 0 && !quiet {
+        eprintln!(
+            "trailguard: {others} of {total} Sigma rules are not for AWS CloudTrail and are not applied"
+        );
+    }
+    Ok(Engine::with(loaded.cloudtrail_rules(), builtin))
+}
+
 /// Runs a scan; the exit status: 0 no finding at the minimum severity, 1 some,
 /// 2 a usage or I/O error.
 pub fn run(args: ScanArgs) -> u8 {
@@ -149,32 +180,7 @@ pub fn run(args: ScanArgs) -> u8 {
 
 fn try_run(args: ScanArgs) -> Result<u8, String> {
     let intel = intel(&args)?;
-    let mut loaded = trailguard_sigma::Loaded::default();
-    for p in &args.rules {
-        if !p.exists() {
-            return Err(format!("no rules at {}", p.display()));
-        }
-        trailguard_sigma::load(p, &mut loaded);
-    }
-    if !loaded.errors.is_empty() {
-        for (file, e) in &loaded.errors {
-            eprintln!("trailguard scan: {file}: {e}");
-        }
-        return Err(format!(
-            "{} Sigma rules could not be loaded",
-            loaded.errors.len()
-        ));
-    }
-    let (total, others) = (
-        loaded.rules.len(),
-        loaded.rules.iter().filter(|r| !r.cloudtrail).count(),
-    );
-    if others > 0 && !args.quiet {
-        eprintln!(
-            "trailguard scan: {others} of {total} Sigma rules are not for AWS CloudTrail and are not applied"
-        );
-    }
-    let engine = Engine::with(loaded.cloudtrail_rules(), !args.no_builtin);
+    let engine = engine_with_rules(&args.rules, !args.no_builtin, args.quiet)?;
     if engine.is_empty() {
         return Err("no rules: --no-builtin leaves none, and no --rules were given".into());
     }

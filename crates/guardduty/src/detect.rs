@@ -18,7 +18,7 @@ use super::lists::{self, Kind};
 use super::{Detector, NS_DETECTOR};
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use trailguard_core::Services;
 use trailguard_core::env::Env;
 use trailguard_core::error::Result;
@@ -90,9 +90,9 @@ impl Profiles {
 }
 
 /// The built-in rules, indexed once.
-fn engine() -> &'static Engine {
-    static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(Engine::builtin)
+fn builtin() -> Arc<Engine> {
+    static ENGINE: OnceLock<Arc<Engine>> = OnceLock::new();
+    ENGINE.get_or_init(|| Arc::new(Engine::builtin())).clone()
 }
 
 /// Whether the detector sees a record.
@@ -117,16 +117,16 @@ fn intel(env: &mut Env<'_>, d: &Detector) -> Result<Intel> {
     })
 }
 
-fn process(env: &mut Env<'_>, listed: &Detector) -> Result<usize> {
+fn process(env: &mut Env<'_>, engine: &Engine, listed: &Detector) -> Result<usize> {
     // As it stands now: disabled or deleted since it was listed, it detects nothing.
     match env.get::<Detector>(NS_DETECTOR, &listed.key())? {
-        Some(d) if d.enabled => run(env, &d),
+        Some(d) if d.enabled => run(env, engine, &d),
         _ => Ok(0),
     }
 }
 
 /// Examines the records after the detector's cursor and moves it.
-fn run(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
+fn run(env: &mut Env<'_>, engine: &Engine, d: &Detector) -> Result<usize> {
     let mut cursor: i64 = env.get(NS_CURSOR, &d.key())?.unwrap_or(0);
     let mut made = 0;
     let mut events = env.tx.events_after(cursor, BATCH)?;
@@ -155,7 +155,7 @@ fn run(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
                 origin: None,
                 seen: None,
             };
-            engine().check(&r, &mut cx, &mut found);
+            engine.check(&r, &mut cx, &mut found);
             let fact = state::fact(&r, &cx);
             if let Some(failure) = reads.failure.take() {
                 return Err(failure);
@@ -183,13 +183,22 @@ fn run(env: &mut Env<'_>, d: &Detector) -> Result<usize> {
 pub struct Detection {
     /// Idle while there is no enabled detector.
     quiet: Quiet,
+    /// The rules: built in, and any Sigma rules the operator loaded.
+    engine: Arc<Engine>,
+}
+
+impl Detection {
+    pub fn new(engine: Arc<Engine>) -> Self {
+        Self {
+            quiet: Quiet::new(NS_DETECTOR),
+            engine,
+        }
+    }
 }
 
 impl Default for Detection {
     fn default() -> Self {
-        Self {
-            quiet: Quiet::new(NS_DETECTOR),
-        }
+        Self::new(builtin())
     }
 }
 
@@ -206,7 +215,7 @@ impl BackgroundJob for Detection {
         match moment {
             Moment::Tick => {
                 let mark = self.quiet.mark(services);
-                let (made, detectors) = detect(services)?;
+                let (made, detectors) = detect(services, &self.engine)?;
                 self.quiet.found(mark, detectors == 0);
                 Ok(made)
             }
@@ -218,11 +227,11 @@ impl BackgroundJob for Detection {
 /// Runs the live detections of every enabled detector over the records
 /// committed since its last run. Returns how many occurrences were recorded.
 pub fn detect_findings(services: &Services) -> std::result::Result<usize, ApiError> {
-    detect(services).map(|(made, _)| made)
+    detect(services, &builtin()).map(|(made, _)| made)
 }
 
-/// [`detect_findings`], also saying how many detectors were enabled.
-fn detect(services: &Services) -> std::result::Result<(usize, usize), ApiError> {
+/// [`detect_findings`] with these rules, also saying how many detectors were enabled.
+fn detect(services: &Services, engine: &Engine) -> std::result::Result<(usize, usize), ApiError> {
     {
         let bg = services.background(super::SERVICE, super::SERVICE);
         let detectors: Vec<Detector> = services
@@ -234,7 +243,7 @@ fn detect(services: &Services) -> std::result::Result<(usize, usize), ApiError> 
         for d in enabled {
             // GuardDuty works in the detector's region, and its reads say so.
             let here = bg.in_region(&d.region);
-            match services.in_background(&here, &d.account, |env| process(env, &d)) {
+            match services.in_background(&here, &d.account, |env| process(env, engine, &d)) {
                 Ok(n) => made += n,
                 Err(e) => tracing::error!(detector = %d.id, error = %e, "detection failed"),
             }

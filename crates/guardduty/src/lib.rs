@@ -48,11 +48,20 @@ pub const DEF: ServiceDef = ServiceDef {
 /// (summaries of old detectors, live detection, export), with its findings
 /// posted to the operator's webhooks.
 pub fn module() -> ServiceModule {
+    module_with(None)
+}
+
+/// [`module`], detecting with these rules (the built-in ones when `None`).
+pub fn module_with(engine: Option<Arc<trailguard_detect::Engine>>) -> ServiceModule {
+    let detection = match engine {
+        Some(e) => detect::Detection::new(e),
+        None => detect::Detection::default(),
+    };
     ServiceModule {
         linked: Some(&Linked),
         background: vec![
             Arc::new(summary::BuildSummaries::default()),
-            Arc::new(detect::Detection::default()),
+            Arc::new(detection),
             Arc::new(export::Export::default()),
         ],
         outbox: Some(Arc::new(outbox::Webhooks::default())),

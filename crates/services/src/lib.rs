@@ -15,10 +15,12 @@ pub use trailguard_core::{Credential, Services};
 pub use trailguard_iam::accounts::{Accounts, Bootstrap, BootstrapError, RootIdentity};
 
 /// What the operator may tune of the services.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Clone, Default)]
 pub struct Config {
     /// How often trails deliver log files and digests.
     pub trail_timing: TrailTiming,
+    /// The rules GuardDuty's detectors run (the built-in ones when `None`).
+    pub detection: Option<Arc<trailguard_detect::Engine>>,
 }
 
 /// Every service served, in the order their background work runs: CloudTrail
@@ -30,7 +32,7 @@ pub fn modules(config: &Config) -> Vec<ServiceModule> {
         trailguard_workloads::redshift_module(),
         trailguard_workloads::lex_module(),
         trailguard_workloads::polly_module(),
-        trailguard_guardduty::module(),
+        trailguard_guardduty::module_with(config.detection.clone()),
         trailguard_s3::module(),
         trailguard_cloudtrail::module(config.trail_timing),
     ]

@@ -44,6 +44,7 @@ impl World {
                     log_interval: time::Duration::days(1),
                     digest_interval: time::Duration::days(1),
                 },
+                ..Config::default()
             },
             store.clone(),
             clock,
