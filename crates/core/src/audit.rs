@@ -57,13 +57,17 @@ pub fn request_parameters(params: &Json) -> Json {
     }
 }
 
-/// What the service's records must not show of its parameters, masked by
-/// the service's own rule (Polly's text to speak).
-fn redact(env: &Env<'_>, service: ServiceId, mut params: Json) -> Json {
-    if let Some(mask) = env.registry.module(service).and_then(|m| m.redact) {
-        mask(&mut params);
+/// What the service's records show of its parameters, shaped by the
+/// service's own rule (Polly's text masked, S3's bucket policy added).
+fn shaped(env: &Env<'_>, call: &CallFacts<'_>, mut shown: Json) -> Json {
+    if let Some(shape) = env
+        .registry
+        .module(call.service)
+        .and_then(|m| m.record_params)
+    {
+        shape(call.name, call.params, &mut shown);
     }
-    params
+    shown
 }
 
 /// What the call is, for the record.
@@ -181,7 +185,7 @@ pub fn append(
         user_agent: origin.user_agent.clone(),
         error_code,
         error_message,
-        request_parameters: redact(env, call.service, request_parameters(call.params)),
+        request_parameters: shaped(env, &call, request_parameters(call.params)),
         response_elements: response,
         // Beyond AWS: a denied call carries the decision that denied it.
         additional_event_data: env

@@ -24,8 +24,12 @@ pub type BeforeAuthorization = fn(&mut Env<'_>, &str, Params<'_>) -> Result<()>;
 pub type CallRegion = fn(&mut Env<'_>, Params<'_>) -> Result<Option<String>>;
 /// Work done on every start, before any call: upgrades of stored data.
 pub type OnStart = fn(&mut Env<'_>) -> Result<()>;
-/// Masks what a record must not show of a call's parameters (Polly's text).
-pub type Redact = fn(&mut serde_json::Value);
+/// Shapes what a call's record shows of its parameters, given the operation,
+/// the request's parameters and what the core rendered of them: masks what it
+/// must not show (Polly's text) and adds what AWS's records carry that is not
+/// a member (S3's bucket policy document).
+pub type RecordParams =
+    fn(operation: &str, request: &serde_json::Value, shown: &mut serde_json::Value);
 
 /// One service, as the core sees it.
 pub struct ServiceModule {
@@ -40,7 +44,7 @@ pub struct ServiceModule {
     pub before_authorization: Option<BeforeAuthorization>,
     pub call_region: Option<CallRegion>,
     pub on_start: Option<OnStart>,
-    pub redact: Option<Redact>,
+    pub record_params: Option<RecordParams>,
     /// Work the server's worker runs outside requests, in this order.
     pub background: Vec<Arc<dyn BackgroundJob>>,
     /// Events the server's worker posts to webhooks.
@@ -58,7 +62,7 @@ impl ServiceModule {
             before_authorization: None,
             call_region: None,
             on_start: None,
-            redact: None,
+            record_params: None,
             background: Vec::new(),
             outbox: None,
         }

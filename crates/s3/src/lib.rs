@@ -49,9 +49,30 @@ pub const DEF: ServiceDef = ServiceDef {
 pub fn module() -> ServiceModule {
     ServiceModule {
         resource_policies: Some(&BucketPolicies),
+        record_params: Some(record_params),
         before_authorization: Some(check_region),
         call_region: Some(bucket_region),
         ..ServiceModule::new(&DEF, OPERATIONS)
+    }
+}
+
+/// What S3's records carry beyond the members: a `PutBucketPolicy` record
+/// holds the policy document as `bucketPolicy`, as AWS's do (detections read
+/// it there). A body that is not a JSON policy within S3's size limit is left
+/// out.
+fn record_params(operation: &str, request: &serde_json::Value, shown: &mut serde_json::Value) {
+    if operation != "PutBucketPolicy" {
+        return;
+    }
+    let policy = request
+        .get("Body")
+        .and_then(serde_json::Value::as_str)
+        .and_then(|b| B64.decode(b).ok())
+        .filter(|bytes| bytes.len() <= MAX_BUCKET_POLICY_BYTES)
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .filter(serde_json::Value::is_object);
+    if let (Some(policy), Some(map)) = (policy, shown.as_object_mut()) {
+        map.insert("bucketPolicy".into(), policy);
     }
 }
 

@@ -29,7 +29,7 @@ pub fn lex_module() -> ServiceModule {
 /// asterisks.
 pub fn polly_module() -> ServiceModule {
     ServiceModule {
-        redact: Some(polly::redact_text),
+        record_params: Some(polly::redact_text),
         ..ServiceModule::new(&polly::DEF, polly::OPERATIONS)
     }
 }

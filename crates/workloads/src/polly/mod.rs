@@ -35,8 +35,8 @@ pub const DEF: ServiceDef = ServiceDef {
 };
 
 /// Polly's records show the text to speak only as asterisks.
-pub fn redact_text(params: &mut serde_json::Value) {
-    if let Some(text) = params.get_mut("text") {
+pub fn redact_text(_: &str, _: &serde_json::Value, shown: &mut serde_json::Value) {
+    if let Some(text) = shown.get_mut("text") {
         *text = serde_json::Value::String("**********".into());
     }
 }
