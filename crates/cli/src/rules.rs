@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use trailguard_detect::Record;
 use trailguard_scan::input::{self, Problem, Sink, Source};
+use trailguard_scan::output::printable;
 use trailguard_sigma::{Loaded, SigmaRule};
 
 #[derive(clap::Args)]
@@ -21,8 +22,11 @@ struct Events {
 }
 
 impl Sink for Events {
-    fn record(&mut self, text: &str, _offset: u64, line: u64) -> Option<usize> {
-        let (_, len) = Record::parse_first(text);
+    fn record(&mut self, text: &str, offset: u64, line: u64) -> Option<usize> {
+        let (parsed, len) = Record::parse_first(text);
+        if let Err(e) = parsed {
+            self.problems.push(Problem::at(offset, line, e.to_string()));
+        }
         let len = len?;
         self.records
             .push((text.get(..len).unwrap_or(text).to_string(), line));
@@ -33,14 +37,23 @@ impl Sink for Events {
     }
 }
 
-fn rule_files(path: &Path, out: &mut Vec<PathBuf>) {
+/// Rule files under a path, sorted; links to folders are not followed and
+/// folders nest at most as deep as the loader walks.
+fn rule_files(path: &Path, out: &mut Vec<PathBuf>, depth: usize) {
     if path.is_dir() {
+        if depth > trailguard_sigma::MAX_DEPTH {
+            return;
+        }
         let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
             .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
             .unwrap_or_default();
         entries.sort();
         for e in entries {
-            rule_files(&e, out);
+            let link_to_folder =
+                std::fs::symlink_metadata(&e).is_ok_and(|m| m.is_symlink()) && e.is_dir();
+            if !link_to_folder {
+                rule_files(&e, out, depth + 1);
+            }
         }
     } else if path.extension().is_some_and(|x| x == "yml" || x == "yaml") {
         out.push(path.to_path_buf());
@@ -94,6 +107,11 @@ fn test_file(file: &Path) -> Result<(Vec<String>, usize), String> {
     Ok((failures, tested))
 }
 
+/// A path as it may be printed.
+fn shown(p: &Path) -> String {
+    printable(&p.display().to_string()).into_owned()
+}
+
 fn matches(rule: &SigmaRule, r: &Record<'_>) -> bool {
     rule.matches(r)
 }
@@ -102,7 +120,7 @@ fn matches(rule: &SigmaRule, r: &Record<'_>) -> bool {
 /// cannot be read.
 pub fn run(args: &TestArgs) -> u8 {
     let mut files = Vec::new();
-    rule_files(&args.path, &mut files);
+    rule_files(&args.path, &mut files, 0);
     if files.is_empty() {
         eprintln!(
             "trailguard rules test: no rule files at {}",
@@ -115,7 +133,7 @@ pub fn run(args: &TestArgs) -> u8 {
         match test_file(f) {
             Err(e) => {
                 broken += 1;
-                println!("ERROR    {}: {e}", f.display());
+                println!("ERROR    {}: {}", shown(f), printable(&e));
             }
             Ok((_, 0)) => {
                 untested += 1;
@@ -126,13 +144,13 @@ pub fn run(args: &TestArgs) -> u8 {
             }
             Ok((failures, n)) if failures.is_empty() => {
                 passed += 1;
-                println!("PASS     {} ({n} events)", f.display());
+                println!("PASS     {} ({n} events)", shown(f));
             }
             Ok((failures, _)) => {
                 failed += 1;
-                println!("FAIL     {}", f.display());
+                println!("FAIL     {}", shown(f));
                 for line in failures {
-                    println!("         {line}");
+                    println!("         {}", printable(&line));
                 }
             }
         }

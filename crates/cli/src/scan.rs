@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use time::OffsetDateTime;
 use trailguard_detect::intel::{self, Cidr, IpSet, ListKind, ThreatList};
 use trailguard_detect::{Engine, Intel};
+use trailguard_scan::output::printable;
 use trailguard_scan::{Format, Options, Summary};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -242,7 +243,11 @@ fn report(s: &Summary) {
             (Some(l), None) => format!(":{l}"),
             _ => String::new(),
         };
-        eprintln!("trailguard scan: {}{at}: {}", r.file, r.problem.message);
+        eprintln!(
+            "trailguard scan: {}{at}: {}",
+            printable(&r.file),
+            printable(&r.problem.message)
+        );
     }
     if s.problem_count > SHOWN as u64 {
         eprintln!(

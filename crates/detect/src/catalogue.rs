@@ -52,12 +52,34 @@ pub fn band(severity: f64) -> &'static str {
     }
 }
 
-/// Fills a template's `{placeholders}`.
+/// Fills a template's `{placeholders}` in one pass: a value is never read
+/// again as a template, whatever braces it holds.
 pub fn fill(template: &str, values: &[(&str, String)]) -> String {
-    let mut out = template.to_string();
-    for (k, v) in values {
-        out = out.replace(&format!("{{{k}}}"), v);
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let (before, from) = rest.split_at(open);
+        out.push_str(before);
+        let name_end = from.find('}');
+        let value = name_end.and_then(|end| {
+            let name = from.get(1..end)?;
+            values
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (v, end))
+        });
+        match value {
+            Some((v, end)) => {
+                out.push_str(v);
+                rest = from.get(end + 1..).unwrap_or_default();
+            }
+            None => {
+                out.push('{');
+                rest = from.get(1..).unwrap_or_default();
+            }
+        }
     }
+    out.push_str(rest);
     out
 }
 
@@ -77,6 +99,13 @@ mod tests {
             finding_type("Recon:IAMUser/TorIPCaller").map(|t| t.severity),
             Some(5.0)
         );
+    }
+
+    #[test]
+    fn filling_reads_the_template_once() {
+        let values = [("a", "{b}".to_string()), ("b", "x".to_string())];
+        assert_eq!(fill("{a}-{b}-{c}-{", &values), "{b}-x-{c}-{");
+        assert_eq!(fill("no braces", &values), "no braces");
     }
 
     #[test]

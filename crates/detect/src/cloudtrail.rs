@@ -153,6 +153,10 @@ pub struct Record<'a> {
     request: OnceCell<Json>,
     response: OnceCell<Json>,
     additional: OnceCell<Json>,
+    /// Set when a nested document could not be decoded (nested deeper than
+    /// the decoder goes): rules may have judged it on missing fields, so
+    /// the engine drops what they said and the record is reported instead.
+    damaged: std::cell::Cell<bool>,
 }
 
 /// A field's value, as [`Record::field`] finds it.
@@ -231,6 +235,7 @@ impl<'a> Record<'a> {
             request: OnceCell::new(),
             response: OnceCell::new(),
             additional: OnceCell::new(),
+            damaged: std::cell::Cell::new(false),
         })
     }
 
@@ -314,15 +319,38 @@ impl<'a> Record<'a> {
 
     /// `requestParameters`, decoded on first use (`Null` when absent).
     pub fn request(&self) -> &Json {
-        decode(&self.request, self.f.request_parameters)
+        self.decode(&self.request, self.f.request_parameters.map(RawValue::get))
     }
     /// `responseElements`, decoded on first use.
     pub fn response(&self) -> &Json {
-        decode(&self.response, self.f.response_elements)
+        self.decode(&self.response, self.f.response_elements.map(RawValue::get))
     }
     /// `additionalEventData`, decoded on first use.
     pub fn additional(&self) -> &Json {
-        decode(&self.additional, self.f.additional_event_data)
+        self.decode(
+            &self.additional,
+            self.f.additional_event_data.map(RawValue::get),
+        )
+    }
+
+    /// The whole record as a document, decoded on first use.
+    pub fn whole(&self) -> &Json {
+        self.decode(&self.whole, Some(self.text))
+    }
+
+    /// Whether a nested document could not be decoded.
+    pub fn damaged(&self) -> bool {
+        self.damaged.get()
+    }
+
+    fn decode<'r>(&self, cell: &'r OnceCell<Json>, raw: Option<&str>) -> &'r Json {
+        cell.get_or_init(|| match raw {
+            None => Json::Null,
+            Some(text) => serde_json::from_str(text).unwrap_or_else(|_| {
+                self.damaged.set(true);
+                Json::Null
+            }),
+        })
     }
 
     /// Any field by its dotted path, as Sigma names them
@@ -379,25 +407,13 @@ impl<'a> Record<'a> {
             "requestParameters" => self.request(),
             "responseElements" => self.response(),
             "additionalEventData" => self.additional(),
-            _ => {
-                let whole = self
-                    .whole
-                    .get_or_init(|| serde_json::from_str(self.text).unwrap_or(Json::Null));
-                return walk(whole, path);
-            }
+            _ => return walk(self.whole(), path),
         };
         if rest.is_empty() {
             return as_field(root);
         }
         walk(root, rest)
     }
-}
-
-fn decode<'r>(cell: &'r OnceCell<Json>, raw: Option<&RawValue>) -> &'r Json {
-    cell.get_or_init(|| {
-        raw.and_then(|r| serde_json::from_str(r.get()).ok())
-            .unwrap_or(Json::Null)
-    })
 }
 
 fn as_field(v: &Json) -> Field<'_> {
@@ -451,6 +467,19 @@ mod tests {
         assert!(matches!(r.field("errorCode"), Field::Missing));
         assert!(matches!(r.field("nothing.here"), Field::Missing));
         assert_eq!(r.time().unix_timestamp(), 1_796_119_200);
+    }
+
+    #[test]
+    fn a_nested_document_too_deep_to_decode_marks_the_record() {
+        let deep = format!("{}{}", "[".repeat(300), "]".repeat(300));
+        let text = RECORD.replace(r#""a.b":1"#, &format!(r#""a.b":1,"junk":{deep}"#));
+        let r = Record::parse(&text).unwrap();
+        assert!(!r.damaged());
+        assert!(matches!(
+            r.field("requestParameters.bucketName"),
+            Field::Missing
+        ));
+        assert!(r.damaged());
     }
 
     #[test]

@@ -72,6 +72,10 @@ pub struct Cx<'c> {
 impl Cx<'_> {
     /// Whether `r` was counted as a repeat of the finding under `key`.
     pub fn repeat(&self, key: &str, r: &Record<'_>) -> bool {
+        // A damaged record is not judged: nothing is counted for it.
+        if r.damaged() {
+            return true;
+        }
         self.seen.is_some_and(|s| s.again(key, r, self.origin))
     }
 }
@@ -171,12 +175,18 @@ impl Engine {
         }
         .map(Vec::as_slice)
         .unwrap_or_default();
+        let before = out.len();
         for &i in self.any.iter().chain(named) {
             if let Some(rule) = self.rules.get(i)
                 && (!by_service || rule.sees_service_calls())
             {
                 rule.check(r, cx, out);
             }
+        }
+        // A record part of which could not be decoded was judged on missing
+        // fields: what the rules said of it is dropped (the caller reports it).
+        if r.damaged() {
+            out.truncate(before);
         }
     }
 }

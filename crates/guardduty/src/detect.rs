@@ -156,6 +156,12 @@ fn run(env: &mut Env<'_>, engine: &Engine, d: &Detector) -> Result<usize> {
                 seen: None,
             };
             engine.check(&r, &mut cx, &mut found);
+            if r.damaged() {
+                tracing::warn!(
+                    event = r.event_id(),
+                    "a record's nested documents could not be decoded; not judged"
+                );
+            }
             let fact = state::fact(&r, &cx);
             if let Some(failure) = reads.failure.take() {
                 return Err(failure);

@@ -60,9 +60,15 @@ pub fn iso8601(t: OffsetDateTime) -> String {
     )
 }
 
-/// Parses AWS's ISO-8601 forms (`2026-11-23T19:03:04Z`, with or without fractions or an offset).
+/// Parses AWS's ISO-8601 forms (`2026-11-23T19:03:04Z`, with or without
+/// fractions or an offset), as UTC. A time that has no UTC form within the
+/// years 1 to 9999 (`9999-12-31T23:59:59-23:59`) is not a time: formatting it
+/// would fail.
 pub fn parse_iso8601(s: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .ok()?
+        .checked_to_offset(time::UtcOffset::UTC)
+        .filter(|t| (1..=9999).contains(&t.year()))
 }
 
 /// ISO 8601 with milliseconds, `2026-11-23T19:03:04.000Z`, as S3's XML and
@@ -110,6 +116,14 @@ pub fn cloudtrail_java_date(t: OffsetDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_without_a_utc_form_are_not_times() {
+        assert!(parse_iso8601("9999-12-31T23:59:59-23:59").is_none());
+        assert!(parse_iso8601("0000-01-01T00:00:00+23:59").is_none());
+        let t = parse_iso8601("2026-11-23T20:03:04+01:00").unwrap();
+        assert_eq!(iso8601(t), "2026-11-23T19:03:04Z");
+    }
     use time::macros::datetime;
 
     #[test]

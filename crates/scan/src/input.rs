@@ -8,6 +8,7 @@
 //! [`MAX_DOCUMENT`] inflated bytes; NDJSON is streamed a block at a time, and
 //! a line longer than [`MAX_LINE`] is skipped and reported.
 
+use crate::split::{self, newlines};
 use flate2::read::MultiGzDecoder;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -37,54 +38,112 @@ impl Source {
 
 /// The files under the given paths, in a stable order: each argument in
 /// turn, a folder's entries sorted by name, recursively. Folders that cannot
-/// be read are errors, returned beside the files found.
+/// be read are errors, returned beside the files found. Inside folders,
+/// symbolic links to folders are not followed (a link back up would never
+/// end), folders nest at most [`MAX_DEPTH`] deep, each file is read once
+/// however many links lead to it, and anything that is not a regular file is
+/// skipped and reported. A path given by name is read whatever it is (a FIFO,
+/// `<(zcat ...)`).
 pub fn walk(paths: &[PathBuf]) -> (Vec<Source>, Vec<(String, String)>) {
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
+    let mut w = Walk::default();
     for p in paths {
         if p.as_os_str() == "-" {
-            files.push(Source::Stdin);
+            w.files.push(Source::Stdin);
         } else {
-            visit(p, &mut files, &mut errors);
+            w.visit(p, 0, true);
         }
     }
-    (files, errors)
+    (w.files, w.errors)
 }
 
-fn visit(path: &Path, files: &mut Vec<Source>, errors: &mut Vec<(String, String)>) {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) => {
-            errors.push((path.display().to_string(), e.to_string()));
-            return;
-        }
-    };
-    if meta.is_file() {
-        files.push(Source::File(path.to_path_buf()));
-        return;
-    }
-    if !meta.is_dir() {
-        return;
-    }
-    let entries = match std::fs::read_dir(path) {
-        Ok(rd) => rd,
-        Err(e) => {
-            errors.push((path.display().to_string(), e.to_string()));
-            return;
-        }
-    };
-    let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    children.sort();
-    for child in children {
-        // Hidden files (editor droppings, `.DS_Store`) are not logs.
-        if child
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'))
+/// The deepest folder walked.
+pub const MAX_DEPTH: usize = 64;
+
+#[derive(Default)]
+struct Walk {
+    files: Vec<Source>,
+    errors: Vec<(String, String)>,
+    seen: std::collections::HashSet<(u64, u64)>,
+}
+
+impl Walk {
+    /// Whether a file was not read yet (by its device and inode).
+    fn first_time(&mut self, meta: &std::fs::Metadata) -> bool {
+        #[cfg(unix)]
         {
-            continue;
+            use std::os::unix::fs::MetadataExt;
+            self.seen.insert((meta.dev(), meta.ino()))
         }
-        visit(&child, files, errors);
+        #[cfg(not(unix))]
+        {
+            let _ = meta;
+            true
+        }
+    }
+
+    fn visit(&mut self, path: &Path, depth: usize, named: bool) {
+        let shown = || path.display().to_string();
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) => {
+                self.errors.push((shown(), e.to_string()));
+                return;
+            }
+        };
+        if meta.is_dir() {
+            if depth >= MAX_DEPTH {
+                self.errors.push((
+                    shown(),
+                    format!("folders nest deeper than {MAX_DEPTH}; not read"),
+                ));
+                return;
+            }
+            self.folder(path, depth);
+        } else if meta.is_file() || named {
+            if self.first_time(&meta) {
+                self.files.push(Source::File(path.to_path_buf()));
+            }
+        } else {
+            self.errors
+                .push((shown(), "not a regular file; skipped".into()));
+        }
+    }
+
+    fn folder(&mut self, path: &Path, depth: usize) {
+        let entries = match std::fs::read_dir(path) {
+            Ok(rd) => rd,
+            Err(e) => {
+                self.errors
+                    .push((path.display().to_string(), e.to_string()));
+                return;
+            }
+        };
+        let mut children: Vec<(PathBuf, bool)> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| {
+                let link = e.file_type().is_ok_and(|t| t.is_symlink());
+                (e.path(), link)
+            })
+            .collect();
+        children.sort();
+        for (child, link) in children {
+            // Hidden files (editor droppings, `.DS_Store`) are not logs.
+            if child
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'))
+            {
+                continue;
+            }
+            if link && child.is_dir() {
+                self.errors.push((
+                    child.display().to_string(),
+                    "a link to a folder; not followed".into(),
+                ));
+                continue;
+            }
+            self.visit(&child, depth + 1, false);
+        }
     }
 }
 
@@ -139,9 +198,13 @@ pub fn open(source: &Source) -> io::Result<(Box<dyn BufRead + Send>, Option<u64>
             (Box::new(f), size)
         }
     };
-    let mut buffered = BufReader::with_capacity(256 << 10, raw);
-    let head = buffered.fill_buf()?;
-    let gzip = head.starts_with(&[0x1f, 0x8b]);
+    // The magic is read whole, however the bytes arrive (a pipe may hand
+    // over one at a time), and put back in front.
+    let mut raw = raw;
+    let mut magic = Vec::with_capacity(2);
+    raw.by_ref().take(2).read_to_end(&mut magic)?;
+    let gzip = magic == [0x1f, 0x8b];
+    let buffered = BufReader::with_capacity(256 << 10, io::Cursor::new(magic).chain(raw));
     if gzip {
         let hint = match source {
             Source::File(p) => gzip_size(p).ok(),
@@ -179,22 +242,73 @@ fn opens_document(head: &[u8]) -> bool {
     rest.starts_with(b"\"Records\"")
 }
 
+/// How much of a source is looked at to tell its format.
+const HEAD: usize = 512;
+
+/// The first [`HEAD`] bytes (or all, if fewer), however slowly they come
+/// (the caller puts them back in front), and the error that cut them short.
+fn head(reader: &mut dyn BufRead) -> (Vec<u8>, Option<io::Error>) {
+    let mut got = Vec::with_capacity(HEAD);
+    loop {
+        let avail = match reader.fill_buf() {
+            Ok(a) => a,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return (got, Some(e)),
+        };
+        if avail.is_empty() {
+            return (got, None);
+        }
+        let take = avail.len().min(HEAD - got.len());
+        got.extend_from_slice(avail.get(..take).unwrap_or_default());
+        reader.consume(take);
+        if got.len() >= HEAD {
+            return (got, None);
+        }
+    }
+}
+
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
 /// Reads a whole source and hands its records to the sink.
 pub fn read(source: &Source, sink: &mut dyn Sink) -> io::Result<()> {
     let (mut reader, hint) = open(source)?;
-    let head = reader.fill_buf()?;
-    let first = head.iter().copied().find(|b| !b.is_ascii_whitespace());
-    if head.is_empty() {
+    let (mut first, cut) = head(reader.as_mut());
+    // A byte-order mark (Windows tools write one) is not content; offsets
+    // count from after it.
+    let skipped = if first.starts_with(BOM) {
+        first.drain(..BOM.len());
+        BOM.len() as u64
+    } else {
+        0
+    };
+    if let Some(e) = cut {
+        // Not even the start could be read whole: what there is, is read.
+        if e.kind() == io::ErrorKind::PermissionDenied || e.kind() == io::ErrorKind::NotFound {
+            return Err(e);
+        }
+        sink.progress(first.len() as u64);
+        values(&first, skipped, 1, sink);
+        sink.problem(Problem {
+            offset: Some(first.len() as u64 + skipped),
+            line: None,
+            message: format!("the file ends early ({e})"),
+        });
+        sink.flush();
         return Ok(());
     }
-    if first == Some(b'[') || opens_document(head) {
+    if first.is_empty() {
+        return Ok(());
+    }
+    let lead = first.iter().copied().find(|b| !b.is_ascii_whitespace());
+    let mut whole = io::Cursor::new(first.clone()).chain(reader);
+    if lead == Some(b'[') || opens_document(&first) {
         let reserve = hint.unwrap_or(0).min(256 << 20) as usize;
         let mut buf = Vec::with_capacity(reserve + 1);
-        let read = reader.by_ref().take(MAX_DOCUMENT + 1).read_to_end(&mut buf);
+        let read = whole.by_ref().take(MAX_DOCUMENT + 1).read_to_end(&mut buf);
         if let Err(e) = read {
             // What was inflated is still read, up to the first broken record.
             sink.problem(Problem {
-                offset: Some(buf.len() as u64),
+                offset: Some(buf.len() as u64 + skipped),
                 line: None,
                 message: format!("the file ends early ({e})"),
             });
@@ -207,21 +321,21 @@ pub fn read(source: &Source, sink: &mut dyn Sink) -> io::Result<()> {
             return Ok(());
         }
         sink.progress(buf.len() as u64);
-        document(&buf, first == Some(b'['), sink);
+        values(&buf, skipped, 1, sink);
+        sink.flush();
         return Ok(());
     }
-    ndjson(reader.as_mut(), sink)
+    let mut buffered = BufReader::with_capacity(256 << 10, whole);
+    ndjson(&mut buffered, skipped, sink)
 }
 
-/// The records of a CloudTrail document or JSON array, each read once, in
-/// place, by the sink; a record the sink cannot read is stepped over
-/// structurally. Records before a structural error are still read.
-fn document(buf: &[u8], array: bool, sink: &mut dyn Sink) {
-    let what = if array {
-        "JSON array"
-    } else {
-        "CloudTrail file"
-    };
+/// Every JSON value in a buffer, in order, wherever one ends and the next
+/// begins: CloudTrail files and arrays (one after another, as `cat` or a
+/// multi-member gzip makes them), and records one a line or run together.
+/// Each record is read once, in place, by the sink; one the sink cannot read
+/// is stepped over structurally. Offsets and lines count from `base` and
+/// `first_line`.
+fn values(buf: &[u8], base: u64, first_line: u64, sink: &mut dyn Sink) {
     let (text, invalid_from) = match std::str::from_utf8(buf) {
         Ok(t) => (t, None),
         Err(e) => (
@@ -230,90 +344,202 @@ fn document(buf: &[u8], array: bool, sink: &mut dyn Sink) {
         ),
     };
     let bytes = text.as_bytes();
-    let mut line = 1u64;
-    let mut counted = 0usize;
-    let broken = |at: usize, counted: usize, line: u64, message: &str, sink: &mut dyn Sink| {
-        let line = line + newlines(bytes.get(counted..at).unwrap_or_default());
+    let mut at = Lines {
+        bytes,
+        counted: 0,
+        line: first_line,
+    };
+    let mut i = 0usize;
+    loop {
+        i = split::skip_ws(bytes, i);
+        let Some(&b) = bytes.get(i) else {
+            break;
+        };
+        let line = at.line_of(i);
+        let rest = text.get(i..).unwrap_or_default();
+        // Where the value ends, and whether a failure was reported already.
+        let (next, reported) =
+            if b == b'[' || opens_document(rest.as_bytes().get(..64).unwrap_or(rest.as_bytes())) {
+                (document(text, i, b == b'[', base, &mut at, sink), true)
+            } else if b == b'{' {
+                let end = match sink.record(rest, base + i as u64, line) {
+                    Some(n) => Some(i + n.max(1)),
+                    None => split::end_of_object(bytes, i),
+                };
+                (end, false)
+            } else {
+                (None, false)
+            };
+        match next {
+            Some(end) => i = end,
+            None => {
+                // Not JSON here: report it and go on at the next line.
+                if !reported {
+                    sink.problem(Problem::at(
+                        base + i as u64,
+                        line,
+                        "not a JSON record here; skipped to the next line",
+                    ));
+                }
+                match memchr::memchr(b'\n', bytes.get(i..).unwrap_or_default()) {
+                    Some(n) => i += n + 1,
+                    None => break,
+                }
+            }
+        }
+    }
+    if let Some(bad) = invalid_from {
+        let line = at.line_of(bad);
         sink.problem(Problem::at(
-            at as u64,
+            base + bad as u64,
+            line,
+            "the text is not UTF-8 from here; the rest was not read",
+        ));
+    }
+}
+
+/// Line numbers of offsets met in increasing order.
+struct Lines<'b> {
+    bytes: &'b [u8],
+    counted: usize,
+    line: u64,
+}
+
+impl Lines<'_> {
+    fn line_of(&mut self, at: usize) -> u64 {
+        if at > self.counted {
+            self.line += newlines(self.bytes.get(self.counted..at).unwrap_or_default());
+            self.counted = at;
+        }
+        self.line
+    }
+}
+
+/// The length of the JSON value at the start of `text`, if there is one.
+fn skip_value(text: &str) -> Option<usize> {
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde::de::IgnoredAny>();
+    match stream.next() {
+        Some(Ok(_)) => Some(stream.byte_offset()),
+        _ => None,
+    }
+}
+
+/// The records of a CloudTrail document or JSON array starting at `start`;
+/// returns where the document ends, or `None` where it is broken (after
+/// reporting it). Records before the break are still read; an element that
+/// is not an object is reported and stepped over.
+fn document(
+    text: &str,
+    start: usize,
+    array: bool,
+    base: u64,
+    at: &mut Lines<'_>,
+    sink: &mut dyn Sink,
+) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let what = if array {
+        "JSON array"
+    } else {
+        "CloudTrail file"
+    };
+    let broken = |i: usize, message: &str, sink: &mut dyn Sink, at: &mut Lines<'_>| {
+        let line = at.line_of(i);
+        sink.problem(Problem::at(
+            base + i as u64,
             line,
             format!("the {what} is broken here: {message}"),
         ));
     };
-    let mut i = match split::array_start(bytes, array) {
-        Ok(i) => i,
+    let mut i = match split::array_start(bytes.get(start..).unwrap_or_default(), array) {
+        Ok(n) => start + n,
         Err(b) => {
-            broken(b.offset, 0, 1, b.message, sink);
-            return;
+            broken(start + b.offset, b.message, sink, at);
+            return None;
         }
     };
     loop {
         i = split::skip_ws(bytes, i);
+        let rest = text.get(i..).unwrap_or_default();
         match bytes.get(i) {
-            Some(b']') => break,
+            Some(b']') => {
+                i += 1;
+                break;
+            }
             Some(b'{') => {
-                line += newlines(bytes.get(counted..i).unwrap_or_default());
-                counted = i;
-                let rest = text.get(i..).unwrap_or_default();
-                let len = match sink.record(rest, i as u64, line) {
+                let line = at.line_of(i);
+                let len = match sink.record(rest, base + i as u64, line) {
                     Some(n) => n,
                     None => match split::end_of_object(bytes, i) {
                         Some(end) => end - i,
                         None => {
-                            broken(i, counted, line, "a record is not closed", sink);
-                            break;
+                            broken(i, "a record is not closed", sink, at);
+                            return None;
                         }
                     },
                 };
-                i = split::skip_ws(bytes, i + len.max(1));
-                match bytes.get(i) {
-                    Some(b',') => i += 1,
-                    Some(b']') => break,
-                    None => {
-                        broken(i, counted, line, "the records end early", sink);
-                        break;
-                    }
-                    _ => {
-                        broken(
-                            i,
-                            counted,
-                            line,
-                            "records are not separated by commas",
-                            sink,
-                        );
-                        break;
-                    }
-                }
+                i += len.max(1);
             }
-            None if invalid_from.is_some() => {
-                broken(i, counted, line, "the text is not UTF-8 from here", sink);
+            Some(_) => match skip_value(rest) {
+                Some(n) => {
+                    let line = at.line_of(i);
+                    sink.problem(Problem::at(
+                        base + i as u64,
+                        line,
+                        "an element of the records is not an object; skipped",
+                    ));
+                    i += n.max(1);
+                }
+                None => {
+                    broken(i, "an element of the records is not JSON", sink, at);
+                    return None;
+                }
+            },
+            None => {
+                broken(i, "the records end early", sink, at);
+                return None;
+            }
+        }
+        i = split::skip_ws(bytes, i);
+        match bytes.get(i) {
+            Some(b',') => i += 1,
+            Some(b']') => {
+                i += 1;
                 break;
             }
             None => {
-                broken(i, counted, line, "the records end early", sink);
-                break;
+                broken(i, "the records end early", sink, at);
+                return None;
             }
-            Some(_) => {
-                broken(
-                    i,
-                    counted,
-                    line,
-                    "an element of the records is not an object",
-                    sink,
-                );
-                break;
+            _ => {
+                broken(i, "records are not separated by commas", sink, at);
+                return None;
             }
         }
     }
-    sink.flush();
+    if array {
+        return Some(i);
+    }
+    // The file's object closes after its records (other keys are stepped over).
+    let j = split::skip_ws(bytes, i);
+    if bytes.get(j) == Some(&b'}') {
+        return Some(j + 1);
+    }
+    match split::end_of_object(
+        bytes,
+        start + split::skip_ws(bytes.get(start..).unwrap_or_default(), 0),
+    ) {
+        Some(end) => Some(end),
+        None => {
+            broken(j, "the file's object is not closed", sink, at);
+            None
+        }
+    }
 }
 
-use crate::split::{self, newlines};
-
 /// One record a line, a block at a time.
-fn ndjson(reader: &mut dyn BufRead, sink: &mut dyn Sink) -> io::Result<()> {
+fn ndjson(reader: &mut dyn BufRead, skipped: u64, sink: &mut dyn Sink) -> io::Result<()> {
     let mut block: Vec<u8> = Vec::with_capacity(BLOCK + (64 << 10));
-    let mut offset = 0u64;
+    let mut offset = skipped;
     let mut line = 1u64;
     loop {
         block.clear();
@@ -344,7 +570,8 @@ fn ndjson(reader: &mut dyn BufRead, sink: &mut dyn Sink) -> io::Result<()> {
             }
         }
         sink.progress(block.len() as u64);
-        lines(&block, offset, line, sink);
+        values(&block, offset, line, sink);
+        sink.flush();
         line += newlines(&block);
         offset += block.len() as u64;
         if let Some(n) = huge {
@@ -397,31 +624,6 @@ fn read_line(reader: &mut dyn BufRead, out: &mut Vec<u8>) -> io::Result<usize> {
             return Ok(total);
         }
     }
-}
-
-/// The records of a block of NDJSON lines.
-fn lines(block: &[u8], base: u64, first_line: u64, sink: &mut dyn Sink) {
-    let mut at = 0usize;
-    for (this, raw) in (first_line..).zip(block.split_inclusive(|b| *b == b'\n')) {
-        let offset = at;
-        at += raw.len();
-        let trimmed = raw.trim_ascii();
-        if trimmed.is_empty() {
-            continue;
-        }
-        match std::str::from_utf8(trimmed) {
-            Ok(text) => {
-                let start = raw.len() - raw.trim_ascii_start().len();
-                let _ = sink.record(text, base + (offset + start) as u64, this);
-            }
-            Err(_) => sink.problem(Problem::at(
-                base + offset as u64,
-                this,
-                "the line is not UTF-8 text",
-            )),
-        }
-    }
-    sink.flush();
 }
 
 #[cfg(test)]
@@ -528,5 +730,67 @@ mod tests {
             vec![("{\"after\":1}".to_string(), (MAX_LINE + 11) as u64, 2)]
         );
         assert_eq!(c.problems[0].line, Some(1));
+    }
+
+    #[test]
+    fn documents_one_after_another_and_values_run_together() {
+        let one = b"{\"Records\":[{\"a\":1}]}";
+        let two = b"{\"Records\":[{\"b\":2},{\"c\":3}]}\n";
+        let mut both = one.to_vec();
+        both.extend_from_slice(two);
+        assert_eq!(read_bytes(&both).records.len(), 3);
+        let mut gz = gzip(one);
+        gz.extend(gzip(two));
+        assert_eq!(read_bytes(&gz).records.len(), 3, "two gzip members");
+        let run = read_bytes(b"{\"a\":1}{\"b\":2} {\"c\":3}\n{\"d\":4}");
+        assert_eq!(run.records.len(), 4);
+        assert_eq!(run.records[3].2, 2);
+        let arrays = read_bytes(b"[{\"a\":1}][{\"b\":2}]");
+        assert_eq!(arrays.records.len(), 2);
+        let odd = read_bytes(b"{\"Records\":[1,{\"a\":1},\"x\",{\"b\":2}]}");
+        assert_eq!(odd.records.len(), 2);
+        assert_eq!(odd.problems.len(), 2);
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_not_content() {
+        let mut bom = BOM.to_vec();
+        bom.extend_from_slice(b"{\"Records\":[{\"a\":1}]}");
+        let c = read_bytes(&bom);
+        assert_eq!(c.records, vec![("{\"a\":1}".to_string(), 15, 1)]);
+        assert!(c.problems.is_empty());
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_slow_pipe_is_told_apart_as_well_as_a_file() {
+        let dir =
+            std::env::temp_dir().join(format!("tg-fifo-{}-{}", std::process::id(), rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, body) in [
+            ("plain", b"{\"Records\":[{\"a\":1},{\"b\":2}]}".to_vec()),
+            ("gz", gzip(b"{\"Records\":[{\"a\":1},{\"b\":2}]}")),
+        ] {
+            let fifo = dir.join(name);
+            let made = std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap();
+            assert!(made.success());
+            let path = fifo.clone();
+            let writer = std::thread::spawn(move || {
+                let mut f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+                for b in body {
+                    f.write_all(&[b]).unwrap();
+                    f.flush().unwrap();
+                    std::thread::sleep(std::time::Duration::from_micros(200));
+                }
+            });
+            let mut c = Collect::default();
+            read(&Source::File(fifo), &mut c).unwrap();
+            writer.join().unwrap();
+            assert_eq!(c.records.len(), 2, "{name}: {:?}", c.problems);
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

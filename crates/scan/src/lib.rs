@@ -163,6 +163,17 @@ impl Sink for FileSink<'_, '_> {
             .opts
             .engine
             .check(&r, &mut cx, &mut self.scratch);
+        if r.damaged() {
+            self.bad += 1;
+            let p = Problem::at(
+                offset,
+                line,
+                "a nested document of the record could not be decoded (nested too deep?); the record was not judged",
+            );
+            let _ = self.tx.send(Msg::Problem(self.file, p));
+            self.scratch.clear();
+            return len;
+        }
         if let Some(f) = state::fact(&r, &cx) {
             self.facts.push(f);
         }

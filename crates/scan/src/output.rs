@@ -193,6 +193,24 @@ pub fn ocsf(key: &str, f: &Finding, files: &[String]) -> Json {
     })
 }
 
+/// Text safe to print to a terminal: control characters (C0, DEL, C1, which
+/// a log may carry to move the cursor, retitle the window or forge a row)
+/// shown as `\u{..}` escapes.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// The header of `table`.
 pub fn table_header() -> String {
     format!(
@@ -216,10 +234,24 @@ pub fn table_row(f: &Finding) -> String {
     format!(
         "{:<8} {:<55} {:>6}  {:<24} {:<24}  {}",
         band(t.severity).to_ascii_uppercase(),
-        t.name,
+        printable(&t.name),
         f.count,
         iso8601_millis(f.first_seen),
         iso8601_millis(f.last_seen),
-        resource
+        printable(resource)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_controls_are_escaped() {
+        assert_eq!(printable("alice"), "alice");
+        assert_eq!(
+            printable("x\u{1b}[2J\u{7}\u{9b}y\n"),
+            "x\\u{1b}[2J\\u{7}\\u{9b}y\\u{a}"
+        );
+    }
 }

@@ -207,8 +207,44 @@ impl Loaded {
     }
 }
 
+/// The deepest nesting a rule file may have, and the most YAML events.
+const MAX_YAML_DEPTH: usize = 64;
+const MAX_YAML_EVENTS: usize = 200_000;
+
+/// Walks a YAML text's events without building anything, refusing what the
+/// loader would turn into unbounded work: aliases (each use is a copy, so a
+/// few hundred bytes can expand to gigabytes), nesting deeper than
+/// [`MAX_YAML_DEPTH`] (the loader recurses), more than [`MAX_YAML_EVENTS`].
+fn vet(text: &str) -> Result<(), String> {
+    use yaml_rust2::parser::{Event, Parser};
+    let mut parser = Parser::new_from_str(text);
+    let mut depth = 0usize;
+    for _ in 0..MAX_YAML_EVENTS {
+        let (event, _) = parser.next_token().map_err(|e| format!("not YAML: {e}"))?;
+        match event {
+            Event::StreamEnd => return Ok(()),
+            Event::Alias(_) => return Err("YAML aliases are not accepted in rules".into()),
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                depth += 1;
+                if depth > MAX_YAML_DEPTH {
+                    return Err(format!(
+                        "the YAML nests deeper than {MAX_YAML_DEPTH} levels"
+                    ));
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Err(format!("the YAML has more than {MAX_YAML_EVENTS} nodes"))
+}
+
 /// Loads the rules of a YAML text.
 pub fn load_text(text: &str, file: &str, into: &mut Loaded) {
+    if let Err(e) = vet(text) {
+        into.errors.push((file.to_string(), e));
+        return;
+    }
     let docs = match YamlLoader::load_from_str(text) {
         Ok(d) => d,
         Err(e) => {
@@ -219,7 +255,19 @@ pub fn load_text(text: &str, file: &str, into: &mut Loaded) {
     };
     for (i, doc) in docs.iter().enumerate() {
         match SigmaRule::compile(doc, file) {
-            Ok(Some(rule)) => into.rules.push(rule),
+            Ok(Some(rule)) => {
+                // A rule's id names its findings: two rules with one id would
+                // count as one.
+                let name = &rule.finding_type.name;
+                if let Some(other) = into.rules.iter().find(|r| &r.finding_type.name == name) {
+                    into.errors.push((
+                        format!("{file} (document {})", i + 1),
+                        format!("its id is also the id of a rule in {}", other.file),
+                    ));
+                } else {
+                    into.rules.push(rule);
+                }
+            }
             Ok(None) => {}
             Err(e) => into
                 .errors
@@ -250,7 +298,9 @@ fn visit(path: &Path, into: &mut Loaded, depth: usize) {
         entries.sort();
         for e in entries {
             let yaml = e.extension().is_some_and(|x| x == "yml" || x == "yaml");
-            if e.is_dir() || yaml {
+            // Links to folders are not followed: a link back up never ends.
+            let folder = std::fs::symlink_metadata(&e).is_ok_and(|m| m.is_dir());
+            if folder || (yaml && !e.is_dir()) {
                 visit(&e, into, depth + 1);
             }
         }

@@ -64,6 +64,10 @@ pub enum Pattern {
 pub struct Prefiltered {
     re: Regex,
     required: Option<memchr::memmem::Finder<'static>>,
+    /// Whether `$` appears: PCRE's `$` (Sigma's flavour) also matches before
+    /// a final newline, which Rust's does not, so such values are tried
+    /// without it too.
+    dollar: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,7 +172,12 @@ impl Pattern {
         } else {
             required_literal(source).map(|lit| memchr::memmem::Finder::new(&lit).into_owned())
         };
-        Pattern::Regex(Box::new(Prefiltered { re, required }))
+        let dollar = source.contains('$');
+        Pattern::Regex(Box::new(Prefiltered {
+            re,
+            required,
+            dollar,
+        }))
     }
 
     pub fn cidr(ranges: &[&str]) -> Result<Self, String> {
@@ -195,7 +204,12 @@ impl Pattern {
             Pattern::Contains { text, cased } => find(v, text, *cased, 0).is_some(),
             Pattern::Glob { pieces, cased } => glob(v, pieces, *cased),
             Pattern::Regex(re) => {
-                re.required.as_ref().is_none_or(|f| f.find(v).is_some()) && re.re.is_match(value)
+                re.required.as_ref().is_none_or(|f| f.find(v).is_some())
+                    && (re.re.is_match(value)
+                        || (re.dollar
+                            && value
+                                .strip_suffix('\n')
+                                .is_some_and(|shorter| re.re.is_match(shorter))))
             }
             Pattern::Cidr(set) => value.parse::<IpAddr>().is_ok_and(|ip| set.contains(ip)),
             Pattern::Number { op, value: want } => {

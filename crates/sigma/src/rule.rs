@@ -40,6 +40,8 @@ enum Test {
         all: bool,
     },
     Exists(bool),
+    /// `neq`: the field is present and matches none of the values.
+    NotEqual(Vec<Accept>),
     FieldRef {
         others: Vec<String>,
         all: bool,
@@ -158,6 +160,10 @@ fn compile_condition(key: Option<&str>, value: &Yaml) -> Result<Condition, Strin
                 | "windash"
                 | "re"
                 | "i"
+                | "ignorecase"
+                | "multiline"
+                | "dotall"
+                | "neq"
                 | "m"
                 | "s"
                 | "cidr"
@@ -217,13 +223,14 @@ fn compile_condition(key: Option<&str>, value: &Yaml) -> Result<Condition, Strin
         };
         if has("re") {
             let re = RegexBuilder::new(&raw)
-                .case_insensitive(has("i"))
-                .multi_line(has("m"))
-                .dot_matches_new_line(has("s"))
+                .case_insensitive(has("i") || has("ignorecase"))
+                .multi_line(has("m") || has("multiline"))
+                .dot_matches_new_line(has("s") || has("dotall"))
                 .size_limit(1 << 20)
                 .build()
                 .map_err(|e| format!("a regular expression does not compile: {e}"))?;
-            accept.push(Accept::Pattern(Pattern::regex(re, &raw, has("i"))));
+            let ignore_case = has("i") || has("ignorecase");
+            accept.push(Accept::Pattern(Pattern::regex(re, &raw, ignore_case)));
             continue;
         }
         if has("cidr") {
@@ -295,10 +302,14 @@ fn compile_condition(key: Option<&str>, value: &Yaml) -> Result<Condition, Strin
                 .collect();
         }
         for v in variants {
+            // A value ending in a lone (literal) backslash keeps it literal
+            // when a wildcard is put after it: `\*` would escape the star.
+            let trailing = v.chars().rev().take_while(|c| *c == '\\').count();
+            let tail = if trailing % 2 == 1 { "\\" } else { "" };
             let pattern = if has("contains") {
-                format!("*{v}*")
+                format!("*{v}{tail}*")
             } else if has("startswith") {
-                format!("{v}*")
+                format!("{v}{tail}*")
             } else if has("endswith") {
                 format!("*{v}")
             } else {
@@ -306,6 +317,12 @@ fn compile_condition(key: Option<&str>, value: &Yaml) -> Result<Condition, Strin
             };
             accept.push(Accept::Pattern(Pattern::string(&pattern, cased)));
         }
+    }
+    if has("neq") {
+        return Ok(Condition {
+            field,
+            test: Test::NotEqual(accept),
+        });
     }
     Ok(Condition {
         field,
@@ -376,10 +393,11 @@ pub fn compile_expr(e: &Expr, names: &[String]) -> Result<Compiled, String> {
             let picked: Vec<usize> = names
                 .iter()
                 .enumerate()
-                // `them` leaves out selections starting with `_`, as the spec says.
+                // Selections named with a leading `_` are left out of `them`
+                // and of any pattern that does not itself start with `_`.
                 .filter(|(_, n)| {
-                    condition::name_matches(pattern, n)
-                        && !(pattern == "them" && n.starts_with('_'))
+                    (pattern.starts_with('_') || !n.starts_with('_'))
+                        && condition::name_matches(pattern, n)
                 })
                 .map(|(i, _)| i)
                 .collect();
@@ -456,6 +474,13 @@ impl Condition {
         };
         match &self.test {
             Test::Exists(want) => !matches!(value, Field::Missing) == *want,
+            Test::NotEqual(accept) => {
+                !matches!(value, Field::Missing)
+                    && !accept.iter().any(|a| match a {
+                        Accept::Null => false,
+                        Accept::Pattern(p) => with_texts(value, &mut |t| p.matches(t)),
+                    })
+            }
             Test::Values { accept, all } => {
                 let one = |a: &Accept| match a {
                     Accept::Null => matches!(value, Field::Missing),

@@ -3,7 +3,7 @@
 use super::*;
 use trailguard_detect::cloudtrail::Record;
 
-const EVENT: &str = r#"{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","principalId":"AIDA1","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIA1","userName":"alice"},"eventTime":"2026-12-01T10:00:00Z","eventSource":"iam.amazonaws.com","eventName":"UpdateLoginProfile","awsRegion":"us-east-1","sourceIPAddress":"10.1.2.3","userAgent":"aws-cli/2.15 Linux/6.1 exe/x86_64.kali","requestParameters":{"userName":"Alice","tags":["a","b"],"count":7,"cmd":"powershell -enc SQBFAFgA"},"responseElements":null,"eventID":"e-1","eventType":"AwsApiCall","recipientAccountId":"111122223333"}"#;
+const EVENT: &str = r#"{"eventVersion":"1.09","userIdentity":{"type":"IAMUser","principalId":"AIDA1","arn":"arn:aws:iam::111122223333:user/alice","accountId":"111122223333","accessKeyId":"AKIA1","userName":"alice"},"eventTime":"2026-12-01T10:00:00Z","eventSource":"iam.amazonaws.com","eventName":"UpdateLoginProfile","awsRegion":"us-east-1","sourceIPAddress":"10.1.2.3","userAgent":"aws-cli/2.15 Linux/6.1 exe/x86_64.kali","requestParameters":{"userName":"Alice","tags":["a","b"],"count":7,"cmd":"powershell -enc SQBFAFgA","path":"C:\\Users\\x","note":"done\n"},"responseElements":null,"eventID":"e-1","eventType":"AwsApiCall","recipientAccountId":"111122223333"}"#;
 
 fn rule(detection: &str) -> SigmaRule {
     let text = format!(
@@ -154,7 +154,20 @@ fn bad_rules_are_refused_with_reasons() {
         &mut loaded,
     );
     load_text(": : :\n  - [", "w.yml", &mut loaded);
-    assert_eq!(loaded.errors.len(), 4, "{:?}", loaded.errors);
+    // An alias bomb and a deep nest are refused before the loader sees them.
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let prev = format!("*a{}", i - 1);
+        bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 10].join(", ")));
+    }
+    load_text(&bomb, "bomb.yml", &mut loaded);
+    let deep = format!(
+        "detection:\n  sel: {}x{}\n",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    load_text(&deep, "deep.yml", &mut loaded);
+    assert_eq!(loaded.errors.len(), 6, "{:?}", loaded.errors);
     assert!(loaded.rules.is_empty());
 }
 
@@ -171,4 +184,33 @@ fn report_unindexed_rules() {
             println!("any: {} {}", r.file, r.title);
         }
     }
+}
+
+#[test]
+fn escapes_neq_pcre_dollar_and_underscore_selections() {
+    assert!(hit(
+        "  sel:\n    requestParameters.path|startswith: 'C:\\Users\\'\n  condition: sel"
+    ));
+    assert!(hit(
+        "  sel:\n    requestParameters.path|contains: 'Users\\'\n  condition: sel"
+    ));
+    assert!(hit(
+        "  sel:\n    eventName|neq: CreateUser\n  condition: sel"
+    ));
+    assert!(!hit(
+        "  sel:\n    eventName|neq:\n      - x\n      - UpdateLoginProfile\n  condition: sel"
+    ));
+    assert!(hit(
+        "  sel:\n    requestParameters.note|re: '^done$'\n  condition: sel"
+    ));
+    assert!(hit(
+        "  sel:\n    userIdentity.arn|re|ignorecase: '.+:USER/.+'\n  condition: sel"
+    ));
+    // `_` selections are not in `1 of *_x` (nor in `them`), but are in `1 of _*`.
+    assert!(!hit(
+        "  a_x:\n    eventName: nope\n  _b_x:\n    eventName: UpdateLoginProfile\n  condition: 1 of *_x"
+    ));
+    assert!(hit(
+        "  a_x:\n    eventName: nope\n  _b_x:\n    eventName: UpdateLoginProfile\n  condition: 1 of _*"
+    ));
 }
