@@ -255,6 +255,13 @@ fn report(s: &Summary) {
             s.problem_count - SHOWN as u64
         );
     }
+    if s.dropped_findings > 0 {
+        eprintln!(
+            "trailguard scan: {} more findings were not kept: at most {} are held; narrow the scan with --since, --until, --account or --region",
+            s.dropped_findings,
+            trailguard_scan::aggregate::MAX_FINDINGS
+        );
+    }
     let secs = s.elapsed.as_secs_f64().max(0.000_001);
     eprintln!(
         "scanned {} files, {} records ({:.1} MB) in {:.2}s: {:.0} records/s; {} not CloudTrail records, {} filtered out, {} problems; {} findings ({} at or above the minimum severity)",

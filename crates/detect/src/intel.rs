@@ -14,9 +14,10 @@ pub struct Cidr {
     prefix: u8,
 }
 
-/// An address as a number, and whether it is IPv6.
+/// An address as a number, and whether it is IPv6 (an IPv4 address written
+/// as IPv6, `::ffff:203.0.113.5`, is the IPv4 address).
 fn bits(a: IpAddr) -> (u128, bool) {
-    match a {
+    match a.to_canonical() {
         IpAddr::V4(v) => (u128::from(u32::from(v)), false),
         IpAddr::V6(v) => (u128::from(v), true),
     }
@@ -273,7 +274,7 @@ mod tests {
         let c = Cidr::parse("10.1.0.0/16").unwrap();
         assert!(c.contains(ip("10.1.255.1")));
         assert!(!c.contains(ip("10.2.0.1")));
-        assert!(!c.contains(ip("::ffff:10.1.0.1")));
+        assert!(c.contains(ip("::ffff:10.1.0.1")));
         assert!(Cidr::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
         assert!(Cidr::parse("::/0").unwrap().contains(ip("2001:db8::1")));
         assert!(Cidr::parse("10.0.0.0/33").is_none());
@@ -290,6 +291,7 @@ mod tests {
         assert!(!set.contains(ip("192.0.2.8")));
         assert!(set.contains(ip("2001:db8:ffff::1")));
         assert!(!set.contains_text("cloudtrail.amazonaws.com"));
+        assert!(set.contains_text("::ffff:192.0.2.9"));
     }
 
     #[test]

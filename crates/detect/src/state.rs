@@ -313,7 +313,9 @@ impl Profile {
             self.logins
                 .retain(|(t, _)| f.time - *t <= LOGIN_WINDOW_SECONDS);
             self.logins.push((f.time, net));
-            self.logins.truncate(32);
+            // The newest are kept: a login from a new network must count.
+            let excess = self.logins.len().saturating_sub(32);
+            self.logins.drain(..excess);
             let mut nets: Vec<u64> = self.logins.iter().map(|(_, n)| *n).collect();
             nets.sort_unstable();
             nets.dedup();
@@ -350,12 +352,19 @@ impl State {
             .observe(f, out);
     }
 
+    /// Forgets the least recently seen tenth (by last event time, then key:
+    /// exactly a tenth, however many share a time).
     fn forget_oldest(&mut self) {
-        let mut ages: Vec<i64> = self.profiles.values().map(|p| p.last_seen).collect();
-        let cut = ages.len() / 10;
-        let (_, threshold, _) = ages.select_nth_unstable(cut);
-        let threshold = *threshold;
-        self.profiles.retain(|_, p| p.last_seen > threshold);
+        let mut ages: Vec<(i64, u64)> = self
+            .profiles
+            .iter()
+            .map(|(k, p)| (p.last_seen, *k))
+            .collect();
+        let cut = (ages.len() / 10).max(1);
+        ages.select_nth_unstable(cut - 1);
+        for (_, k) in ages.iter().take(cut) {
+            self.profiles.remove(k);
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -481,6 +490,22 @@ mod tests {
             s.observe(&f, &mut out);
         }
         assert!(s.len() <= MAX_PRINCIPALS);
+        // All at one time: still exactly bounded.
+        let mut same = State::default();
+        for i in 0..(MAX_PRINCIPALS as u64 + 10) {
+            let f = Fact {
+                principal: i,
+                api: 1,
+                network: 1,
+                agent: 1,
+                time: 5,
+                family: None,
+                login: None,
+                record: None,
+            };
+            same.observe(&f, &mut out);
+        }
+        assert!(same.len() <= MAX_PRINCIPALS && same.len() > MAX_PRINCIPALS / 2);
         let mut p = Profile::default();
         for i in 0..(MAX_APIS as u64 * 2) {
             let f = Fact {

@@ -8,6 +8,9 @@ use trailguard_detect::{Candidate, EventRef};
 
 /// Event references kept per finding (the earliest ones; the count is exact).
 pub const MAX_EVENTS: usize = 100;
+/// Findings kept in all: beyond this, new ones are counted, not kept, so
+/// memory stays bounded whatever the input (about 10 KB a finding).
+pub const MAX_FINDINGS: usize = 100_000;
 
 /// One aggregated finding.
 #[derive(Debug, Clone)]
@@ -28,6 +31,8 @@ pub struct Finding {
 pub struct Findings {
     by_key: HashMap<String, Vec<Finding>>,
     len: usize,
+    /// New findings turned away at [`MAX_FINDINGS`].
+    pub dropped: u64,
 }
 
 impl Findings {
@@ -49,6 +54,7 @@ impl Findings {
                 let room = MAX_EVENTS.saturating_sub(f.events.len());
                 f.events.extend(c.events.into_iter().take(room));
             }
+            None if self.len >= MAX_FINDINGS => self.dropped += 1,
             None => {
                 self.len += 1;
                 let events = c.events.iter().take(MAX_EVENTS).cloned().collect();
@@ -93,6 +99,7 @@ impl Findings {
 
     /// Adds another set (a worker's, for one block of input).
     pub fn merge(&mut self, other: Findings) {
+        self.dropped += other.dropped;
         for (key, list) in other.by_key {
             let slot = self.by_key.entry(key).or_default();
             for f in list {
@@ -107,6 +114,7 @@ impl Findings {
                         let room = MAX_EVENTS.saturating_sub(mine.events.len());
                         mine.events.extend(f.events.into_iter().take(room));
                     }
+                    None if self.len >= MAX_FINDINGS => self.dropped += 1,
                     None => {
                         self.len += 1;
                         slot.push(f);

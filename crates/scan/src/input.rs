@@ -53,7 +53,32 @@ pub fn walk(paths: &[PathBuf]) -> (Vec<Source>, Vec<(String, String)>) {
             w.visit(p, 0, true);
         }
     }
+    // AWS's layout lists a day region by region; CloudTrail files are taken
+    // in the order of the time in their names, so the remembering detectors
+    // see events in time order. Other files keep their place before them.
+    w.files.sort_by_cached_key(|s| match s {
+        Source::File(p) => p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(cloudtrail_time),
+        Source::Stdin => None,
+    });
     (w.files, w.errors)
+}
+
+/// The time in a CloudTrail log file's name
+/// (`<account>_CloudTrail_<region>_<YYYYMMDDTHHMMZ>_<id>.json.gz`).
+fn cloudtrail_time(name: &str) -> Option<String> {
+    let mut parts = name.split('_');
+    let (_, kind, _, stamp) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let valid = kind == "CloudTrail"
+        && stamp.len() == 14
+        && stamp.bytes().enumerate().all(|(i, b)| match i {
+            8 => b == b'T',
+            13 => b == b'Z',
+            _ => b.is_ascii_digit(),
+        });
+    valid.then(|| stamp.to_string())
 }
 
 /// The deepest folder walked.
@@ -750,6 +775,51 @@ mod tests {
         let odd = read_bytes(b"{\"Records\":[1,{\"a\":1},\"x\",{\"b\":2}]}");
         assert_eq!(odd.records.len(), 2);
         assert_eq!(odd.problems.len(), 2);
+    }
+
+    #[test]
+    fn cloudtrail_files_are_taken_in_time_order() {
+        assert_eq!(
+            cloudtrail_time("111122223333_CloudTrail_us-east-1_20261201T1005Z_abcd.json.gz")
+                .as_deref(),
+            Some("20261201T1005Z")
+        );
+        assert_eq!(cloudtrail_time("notes.txt"), None);
+        assert_eq!(
+            cloudtrail_time("1_CloudTrail_r_2026120XT1005Z_a.json.gz"),
+            None
+        );
+        let dir =
+            std::env::temp_dir().join(format!("tg-walk-{}-{}", std::process::id(), rand_suffix()));
+        for (region, stamp) in [
+            ("eu-west-1", "1000"),
+            ("us-east-1", "0955"),
+            ("us-east-1", "1010"),
+        ] {
+            let d = dir.join(region);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(
+                d.join(format!("1_CloudTrail_{region}_20261201T{stamp}Z_x.json.gz")),
+                b"",
+            )
+            .unwrap();
+        }
+        std::fs::write(dir.join("export.ndjson"), b"").unwrap();
+        let (files, _) = walk(std::slice::from_ref(&dir));
+        let names: Vec<String> = files
+            .iter()
+            .map(|f| f.display().rsplit('/').next().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                "export.ndjson",
+                "1_CloudTrail_us-east-1_20261201T0955Z_x.json.gz",
+                "1_CloudTrail_eu-west-1_20261201T1000Z_x.json.gz",
+                "1_CloudTrail_us-east-1_20261201T1010Z_x.json.gz",
+            ]
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -69,6 +69,8 @@ pub struct Summary {
     /// Files and folders that could not be read at all.
     pub io_errors: u64,
     pub findings: u64,
+    /// Findings not kept, past the bound on findings in memory.
+    pub dropped_findings: u64,
     /// Findings written (at or above the minimum severity).
     pub written: u64,
     pub elapsed: Duration,
@@ -397,6 +399,7 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> std::io::Result<Summary> {
     summary.bytes = shared.bytes.load(Ordering::Relaxed);
     summary.records = shared.records.load(Ordering::Relaxed);
     summary.findings = findings.len() as u64;
+    summary.dropped_findings = findings.dropped;
     let now = trailguard_model::clock::iso8601_millis(OffsetDateTime::now_utc());
     if opts.format == Format::Table {
         writeln!(out, "{}", output::table_header())?;

@@ -75,6 +75,10 @@ pub enum Compiled {
     AtLeast(usize, Vec<usize>),
 }
 
+/// The most wildcards in one value: matching takes at most the value's
+/// length times this many steps.
+const MAX_WILDCARDS: usize = 32;
+
 /// The most values a rule may list, and the most selections.
 const MAX_VALUES: usize = 10_000;
 const MAX_SELECTIONS: usize = 1_000;
@@ -315,6 +319,12 @@ fn compile_condition(key: Option<&str>, value: &Yaml) -> Result<Condition, Strin
             } else {
                 v
             };
+            let wildcards = pattern.matches(['*', '?']).count();
+            if wildcards > MAX_WILDCARDS {
+                return Err(format!(
+                    "a value has more than {MAX_WILDCARDS} wildcards (matching costs grow with each)"
+                ));
+            }
             accept.push(Accept::Pattern(Pattern::string(&pattern, cased)));
         }
     }
@@ -437,6 +447,18 @@ fn json_texts(v: &Json, f: &mut dyn FnMut(&str) -> bool, depth: usize) -> bool {
     }
 }
 
+/// Every scalar value in a document (keyword searches), depth first.
+fn leaves(v: &Json, f: &mut dyn FnMut(&str) -> bool, depth: usize) -> bool {
+    if depth > 128 {
+        return false;
+    }
+    match v {
+        Json::Object(m) => m.values().any(|x| leaves(x, f, depth + 1)),
+        Json::Array(items) => items.iter().any(|x| leaves(x, f, depth + 1)),
+        scalar => json_texts(scalar, f, 1),
+    }
+}
+
 /// The value of a field as one text (for fieldref).
 fn one_text(field: Field<'_>) -> Option<String> {
     match field {
@@ -470,7 +492,9 @@ impl Condition {
     pub fn holds(&self, r: &Record<'_>) -> bool {
         let value = match &self.field {
             Some(f) => r.field(f),
-            None => Field::Str(r.text()),
+            // Keywords: any value anywhere in the record (not its JSON text:
+            // key names and escapes are not values).
+            None => Field::Json(r.whole()),
         };
         match &self.test {
             Test::Exists(want) => !matches!(value, Field::Missing) == *want,
@@ -482,8 +506,13 @@ impl Condition {
                     })
             }
             Test::Values { accept, all } => {
+                let keyword = self.field.is_none();
                 let one = |a: &Accept| match a {
                     Accept::Null => matches!(value, Field::Missing),
+                    Accept::Pattern(p) if keyword => match value {
+                        Field::Json(doc) => leaves(doc, &mut |t| p.matches(t), 0),
+                        _ => false,
+                    },
                     Accept::Pattern(p) => with_texts(value, &mut |t| p.matches(t)),
                 };
                 if *all {

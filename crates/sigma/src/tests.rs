@@ -214,3 +214,23 @@ fn escapes_neq_pcre_dollar_and_underscore_selections() {
         "  a_x:\n    eventName: nope\n  _b_x:\n    eventName: UpdateLoginProfile\n  condition: 1 of _*"
     ));
 }
+
+#[test]
+fn keywords_match_values_not_json_text() {
+    // A key name is not a value; a backslash in a value is one backslash.
+    assert!(!hit(
+        "  keywords:\n    - 'recipientAccountId'\n  condition: keywords"
+    ));
+    assert!(hit(
+        "  keywords:\n    - 'C:\\Users\\x'\n  condition: keywords"
+    ));
+    assert!(hit("  keywords:\n    - 'SQBFAFgA'\n  condition: keywords"));
+    let mut loaded = Loaded::default();
+    let many = "*a".repeat(40);
+    load_text(
+        &format!("title: x\ndetection:\n  sel:\n    a: '{many}'\n  condition: sel\n"),
+        "w.yml",
+        &mut loaded,
+    );
+    assert_eq!(loaded.errors.len(), 1);
+}
