@@ -285,3 +285,31 @@ def test_the_same_records_give_the_same_findings_online_and_offline(fresh_server
         assert a["Resource"]["ResourceType"] == b["Resource"]["ResourceType"], t
         assert a["Service"]["EventFirstSeen"] == b["Service"]["EventFirstSeen"], t
     assert offline["Policy:S3/BucketAnonymousAccessGranted"]["Resource"]["S3BucketDetails"][0]["Name"] == "site"
+
+
+def test_sigma_correlations_over_exported_logs(tmp_path):
+    """An event_count correlation: three failed console sign-ins of one user
+    within ten minutes, across two files, is one finding naming all three."""
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    def failed(n, user, minute):
+        return record(n, eventSource="signin.amazonaws.com", eventName="ConsoleLogin",
+                      eventTime=f"2026-12-01T10:{minute:02d}:00Z",
+                      userIdentity={"type": "IAMUser", "arn": f"arn:aws:iam::{ACCT}:user/{user}", "userName": user},
+                      responseElements={"ConsoleLogin": "Failure"})
+    (logs / "a.ndjson").write_text("\n".join(json.dumps(r) for r in [failed(1, "alice", 1), failed(2, "bob", 2), failed(3, "alice", 3)]))
+    (logs / "b.ndjson").write_text("\n".join(json.dumps(r) for r in [failed(4, "alice", 5), failed(5, "bob", 40)]))
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "brute.yml").write_text(
+        "title: Failed console login\nid: 6a1f0c5e-0000-4000-8000-000000000001\nname: failed_console_login\n"
+        "logsource: {product: aws, service: cloudtrail}\n"
+        "detection:\n  sel:\n    eventName: ConsoleLogin\n    responseElements.ConsoleLogin: Failure\n  condition: sel\n"
+        "---\n"
+        "title: Console brute force\nid: 6a1f0c5e-0000-4000-8000-000000000002\nlevel: high\n"
+        "correlation:\n  type: event_count\n  rules: [failed_console_login]\n  group-by: [userIdentity.userName]\n"
+        "  timespan: 10m\n  condition: {gte: 3}\n")
+    found = lines(scan(logs, "--rules", rules, "--no-builtin"))
+    assert [f["type"] for f in found] == ["Sigma:IAMUser/6a1f0c5e-0000-4000-8000-000000000002"]
+    assert [e["eventId"] for e in found[0]["events"]] == ["ev-1", "ev-3", "ev-4"]
+    assert found[0]["title"] == "Console brute force" and found[0]["band"] == "high"

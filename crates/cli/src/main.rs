@@ -284,7 +284,16 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     };
     let detection = match args.rules.is_empty() {
         true => None,
-        false => Some(Arc::new(scan::engine_with_rules(&args.rules, true, false)?)),
+        false => {
+            let (engine, correlations) = scan::engine_with_rules(&args.rules, true, false)?;
+            if !correlations.is_empty() {
+                tracing::warn!(
+                    count = correlations.list.len(),
+                    "Sigma correlation rules are applied by `trailguard scan` only; the server leaves them out"
+                );
+            }
+            Some(Arc::new(engine))
+        }
     };
     trailguard_store::private::ensure_private_dir(&args.data_dir)?;
     let db = args.data_dir.join("trailguard.db");

@@ -9,6 +9,7 @@ use trailguard_detect::intel::{self, Cidr, IpSet, ListKind, ThreatList};
 use trailguard_detect::{Engine, Intel};
 use trailguard_scan::output::printable;
 use trailguard_scan::{Format, Options, Summary};
+use trailguard_sigma::correlation::Correlations;
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum FormatArg {
@@ -138,7 +139,11 @@ fn intel(args: &ScanArgs) -> Result<Intel, String> {
 
 /// The engine: the built-in rules (unless left out) and the Sigma rules at
 /// these paths. A rule that does not load is an error naming it.
-pub fn engine_with_rules(paths: &[PathBuf], builtin: bool, quiet: bool) -> Result<Engine, String> {
+pub fn engine_with_rules(
+    paths: &[PathBuf],
+    builtin: bool,
+    quiet: bool,
+) -> Result<(Engine, Correlations), String> {
     let mut loaded = trailguard_sigma::Loaded::default();
     for p in paths {
         if !p.exists() {
@@ -155,6 +160,11 @@ pub fn engine_with_rules(paths: &[PathBuf], builtin: bool, quiet: bool) -> Resul
             loaded.errors.len()
         ));
     }
+    if !quiet {
+        for (doc, why) in &loaded.not_applied {
+            eprintln!("trailguard: {}: {why}", printable(doc));
+        }
+    }
     let (total, others) = (
         loaded.rules.len(),
         loaded.rules.iter().filter(|r| !r.cloudtrail).count(),
@@ -164,7 +174,13 @@ pub fn engine_with_rules(paths: &[PathBuf], builtin: bool, quiet: bool) -> Resul
             "trailguard: {others} of {total} Sigma rules are not for AWS CloudTrail and are not applied"
         );
     }
-    Ok(Engine::with(loaded.cloudtrail_rules(), builtin))
+    let (rules, correlations) = loaded.split().map_err(|errors| {
+        for (file, e) in &errors {
+            eprintln!("trailguard: {}: {}", printable(file), printable(e));
+        }
+        format!("{} Sigma correlations could not be set up", errors.len())
+    })?;
+    Ok((Engine::with(rules, builtin), correlations))
 }
 
 /// Runs a scan; the exit status: 0 no finding at the minimum severity, 1 some,
@@ -181,13 +197,14 @@ pub fn run(args: ScanArgs) -> u8 {
 
 fn try_run(args: ScanArgs) -> Result<u8, String> {
     let intel = intel(&args)?;
-    let engine = engine_with_rules(&args.rules, !args.no_builtin, args.quiet)?;
-    if engine.is_empty() {
+    let (engine, correlations) = engine_with_rules(&args.rules, !args.no_builtin, args.quiet)?;
+    if engine.is_empty() && correlations.is_empty() {
         return Err("no rules: --no-builtin leaves none, and no --rules were given".into());
     }
     let options = Options {
         paths: args.paths.clone(),
         engine,
+        correlations,
         intel,
         format: match args.format {
             FormatArg::Jsonl => Format::Jsonl,

@@ -354,6 +354,18 @@ pub fn read(source: &Source, sink: &mut dyn Sink) -> io::Result<()> {
     ndjson(&mut buffered, skipped, sink)
 }
 
+/// Reads a buffer already in memory as [`read`] reads a file's content.
+pub fn read_buffer(buf: &[u8], sink: &mut dyn Sink) {
+    let skipped = if buf.starts_with(BOM) { BOM.len() } else { 0 };
+    values(
+        buf.get(skipped..).unwrap_or_default(),
+        skipped as u64,
+        1,
+        sink,
+    );
+    sink.flush();
+}
+
 /// Every JSON value in a buffer, in order, wherever one ends and the next
 /// begins: CloudTrail files and arrays (one after another, as `cat` or a
 /// multi-member gzip makes them), and records one a line or run together.

@@ -25,6 +25,7 @@ use time::OffsetDateTime;
 use trailguard_detect::engine::Seen;
 use trailguard_detect::state::{self, Fact, State};
 use trailguard_detect::{Candidate, Cx, Engine, EventRef, Intel, NoFacts, Origin, Record};
+use trailguard_sigma::correlation::{Correlations, Correlator, Hit};
 
 pub use output::Format;
 
@@ -32,6 +33,8 @@ pub use output::Format;
 pub struct Options {
     pub paths: Vec<PathBuf>,
     pub engine: Engine,
+    /// Sigma correlation rules over the engine's Sigma rules.
+    pub correlations: Correlations,
     pub intel: Intel,
     pub format: Format,
     /// Findings below this severity are not written.
@@ -93,8 +96,9 @@ struct Shared<'o> {
 
 enum Msg {
     Found(Findings),
-    /// A block's facts for the remembering detectors, in input order within the file.
-    Facts(u32, Vec<Fact>),
+    /// A block's facts for the remembering detectors and its correlation
+    /// hits, in input order within the file.
+    Facts(u32, Vec<Fact>, Vec<Hit>),
     /// A file is read to its end.
     Done(u32),
     Problem(u32, Problem),
@@ -114,6 +118,7 @@ struct FileSink<'s, 'o> {
     found: RefCell<Findings>,
     /// This block's facts for the remembering detectors.
     facts: Vec<Fact>,
+    hits: Vec<Hit>,
     scratch: Vec<Candidate>,
     records: u64,
     bad: u64,
@@ -179,6 +184,10 @@ impl Sink for FileSink<'_, '_> {
         if let Some(f) = state::fact(&r, &cx) {
             self.facts.push(f);
         }
+        let correlations = &self.shared.opts.correlations;
+        if !correlations.is_empty() {
+            correlations.hits(&r, cx.origin, &mut self.hits);
+        }
         let mut found = self.found.borrow_mut();
         for c in self.scratch.drain(..) {
             found.add(c);
@@ -206,9 +215,10 @@ impl Sink for FileSink<'_, '_> {
                 .fetch_add(found.len() as u64, Ordering::Relaxed);
             let _ = self.tx.send(Msg::Found(found));
         }
-        if !self.facts.is_empty() {
+        if !self.facts.is_empty() || !self.hits.is_empty() {
             let facts = std::mem::take(&mut self.facts);
-            let _ = self.tx.send(Msg::Facts(self.file, facts));
+            let hits = std::mem::take(&mut self.hits);
+            let _ = self.tx.send(Msg::Facts(self.file, facts, hits));
         }
         if self.bad > 0 || self.filtered > 0 {
             let _ = self.tx.send(Msg::Counts {
@@ -257,6 +267,7 @@ fn work(shared: &Shared<'_>, tx: mpsc::SyncSender<Msg>) {
             tx: &tx,
             found: RefCell::new(Findings::default()),
             facts: Vec::new(),
+            hits: Vec::new(),
             scratch: Vec::new(),
             records: 0,
             bad: 0,
@@ -271,20 +282,27 @@ fn work(shared: &Shared<'_>, tx: mpsc::SyncSender<Msg>) {
     }
 }
 
+/// A block's facts and correlation hits.
+type Block = (Vec<Fact>, Vec<Hit>);
+
 /// Feeds facts to the remembering detectors in input order: a file's facts
 /// wait until every file before it is done.
-struct Ordered {
+struct Ordered<'o> {
+    correlations: &'o Correlations,
+    correlator: Correlator,
     state: State,
     /// The first file not yet done.
     next: u32,
-    waiting: std::collections::BTreeMap<u32, Vec<Vec<Fact>>>,
+    waiting: std::collections::BTreeMap<u32, Vec<Block>>,
     done: std::collections::BTreeSet<u32>,
     raised: Vec<Candidate>,
 }
 
-impl Ordered {
-    fn new() -> Self {
+impl<'o> Ordered<'o> {
+    fn new(correlations: &'o Correlations) -> Self {
         Self {
+            correlations,
+            correlator: Correlator::default(),
             state: State::default(),
             next: 0,
             waiting: Default::default(),
@@ -293,13 +311,21 @@ impl Ordered {
         }
     }
 
-    fn facts(&mut self, file: u32, facts: Vec<Fact>) {
+    fn facts(&mut self, file: u32, facts: Vec<Fact>, hits: Vec<Hit>) {
         if file == self.next {
-            for f in &facts {
-                self.state.observe(f, &mut self.raised);
-            }
+            self.apply(facts, hits);
         } else {
-            self.waiting.entry(file).or_default().push(facts);
+            self.waiting.entry(file).or_default().push((facts, hits));
+        }
+    }
+
+    fn apply(&mut self, facts: Vec<Fact>, hits: Vec<Hit>) {
+        for f in &facts {
+            self.state.observe(f, &mut self.raised);
+        }
+        for h in hits {
+            self.correlator
+                .observe(self.correlations, h, &mut self.raised);
         }
     }
 
@@ -308,8 +334,8 @@ impl Ordered {
         while self.done.remove(&self.next) {
             self.next += 1;
             if let Some(blocks) = self.waiting.remove(&self.next) {
-                for f in blocks.iter().flatten() {
-                    self.state.observe(f, &mut self.raised);
+                for (facts, hits) in blocks {
+                    self.apply(facts, hits);
                 }
             }
         }
@@ -350,7 +376,7 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> std::io::Result<Summary> {
         .clamp(1, 64)
         .min(files.len().max(1));
     let mut findings = Findings::default();
-    let mut ordered = Ordered::new();
+    let mut ordered = Ordered::new(&opts.correlations);
     let bar = opts.progress.then(|| progress_bar(files.len() as u64));
     std::thread::scope(|scope| {
         // Bounded: workers wait rather than pile up findings in memory.
@@ -364,7 +390,7 @@ pub fn run(opts: &Options, out: &mut dyn Write) -> std::io::Result<Summary> {
         loop {
             match rx.recv_timeout(Duration::from_millis(200)) {
                 Ok(Msg::Found(found)) => findings.merge(found),
-                Ok(Msg::Facts(file, facts)) => ordered.facts(file, facts),
+                Ok(Msg::Facts(file, facts, hits)) => ordered.facts(file, facts, hits),
                 Ok(Msg::Done(file)) => {
                     ordered.done(file);
                     shared

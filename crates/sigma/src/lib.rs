@@ -11,6 +11,7 @@
 //! most [`MAX_DEPTH`] deep.
 
 pub mod condition;
+pub mod correlation;
 pub mod pattern;
 pub mod rule;
 
@@ -28,8 +29,11 @@ pub const MAX_FILE_BYTES: u64 = 1 << 20;
 pub const MAX_DEPTH: usize = 16;
 
 /// A loaded Sigma detection rule.
+#[derive(Clone)]
 pub struct SigmaRule {
     pub id: String,
+    /// The `name` correlation rules may call it by.
+    pub name: Option<String>,
     pub title: String,
     pub level: String,
     pub tags: Vec<String>,
@@ -76,6 +80,7 @@ impl SigmaRule {
         }
         let title = string(doc, "title").ok_or("the rule has no title")?;
         let id = string(doc, "id").unwrap_or_default();
+        let name = string(doc, "name");
         let level = string(doc, "level")
             .unwrap_or_else(|| "medium".into())
             .to_ascii_lowercase();
@@ -139,6 +144,7 @@ impl SigmaRule {
         });
         Ok(Some(Self {
             id,
+            name,
             title,
             level,
             tags,
@@ -194,16 +200,58 @@ pub struct Loaded {
     pub rules: Vec<SigmaRule>,
     /// Files or documents that could not be loaded, and why.
     pub errors: Vec<(String, String)>,
+    /// Documents that loaded but are not applied, and why.
+    pub not_applied: Vec<(String, String)>,
+    pub correlations: Vec<correlation::Correlation>,
 }
 
+/// The engine's rules and the correlations over them.
+pub type Split = (Vec<Box<dyn CloudTrailRule>>, correlation::Correlations);
+
 impl Loaded {
-    /// The CloudTrail rules, as engine rules.
-    pub fn cloudtrail_rules(self) -> Vec<Box<dyn CloudTrailRule>> {
-        self.rules
+    /// The CloudTrail rules, as engine rules, and the correlations over them.
+    /// A rule a correlation names makes findings of its own only when the
+    /// correlation says `generate: true`. A correlation naming a rule that
+    /// did not load is an error.
+    pub fn split(mut self) -> Result<Split, Vec<(String, String)>> {
+        let mut correlations = correlation::Correlations::default();
+        let mut silenced: Vec<usize> = Vec::new();
+        let mut errors = Vec::new();
+        for c in std::mem::take(&mut self.correlations) {
+            let mut named = Vec::new();
+            for want in &c.rules {
+                match self.rules.iter().position(|r| {
+                    r.cloudtrail && (r.id == *want || r.name.as_deref() == Some(want))
+                }) {
+                    Some(i) => {
+                        if let Some(r) = self.rules.get(i) {
+                            named.push(r.clone());
+                        }
+                        if !c.generate {
+                            silenced.push(i);
+                        }
+                    }
+                    None => errors.push((
+                        c.file.clone(),
+                        format!(
+                            "the correlation names '{want}', which is not a loaded CloudTrail rule"
+                        ),
+                    )),
+                }
+            }
+            correlations.push(c, named);
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let rules = self
+            .rules
             .into_iter()
-            .filter(|r| r.cloudtrail)
-            .map(|r| Box::new(r) as Box<dyn CloudTrailRule>)
-            .collect()
+            .enumerate()
+            .filter(|(i, r)| r.cloudtrail && !silenced.contains(i))
+            .map(|(_, r)| Box::new(r) as Box<dyn CloudTrailRule>)
+            .collect();
+        Ok((rules, correlations))
     }
 }
 
@@ -254,6 +302,15 @@ pub fn load_text(text: &str, file: &str, into: &mut Loaded) {
         }
     };
     for (i, doc) in docs.iter().enumerate() {
+        if !matches!(get(doc, "correlation"), Yaml::BadValue) {
+            match correlation::Correlation::compile(doc, file) {
+                Ok(c) => into.correlations.push(c),
+                Err(e) => into
+                    .errors
+                    .push((format!("{file} (document {})", i + 1), e)),
+            }
+            continue;
+        }
         match SigmaRule::compile(doc, file) {
             Ok(Some(rule)) => {
                 // A rule's id names its findings: two rules with one id would

@@ -234,3 +234,117 @@ fn keywords_match_values_not_json_text() {
     );
     assert_eq!(loaded.errors.len(), 1);
 }
+
+fn records(n: usize, f: impl Fn(usize) -> String) -> Vec<String> {
+    (0..n).map(f).collect()
+}
+
+fn correlate(yaml: &str, events: &[String]) -> Vec<trailguard_detect::Candidate> {
+    let mut loaded = Loaded::default();
+    load_text(yaml, "c.yml", &mut loaded);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    let (_, correlations) = loaded.split().unwrap();
+    let mut correlator = correlation::Correlator::default();
+    let mut out = Vec::new();
+    for e in events {
+        let r = Record::parse(e).unwrap();
+        let mut hits = Vec::new();
+        correlations.hits(&r, None, &mut hits);
+        for h in hits {
+            correlator.observe(&correlations, h, &mut out);
+        }
+    }
+    out
+}
+
+fn failed_login(i: usize, user: &str, ip: &str) -> String {
+    format!(
+        r#"{{"eventVersion":"1.09","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::1:user/{user}","userName":"{user}"}},"eventTime":"2026-12-01T10:{:02}:00Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"us-east-1","sourceIPAddress":"{ip}","responseElements":{{"ConsoleLogin":"Failure"}},"eventID":"e-{i}","recipientAccountId":"1"}}"#,
+        i
+    )
+}
+
+const BASE: &str = "title: Failed console login\nid: 11111111-0000-4000-8000-000000000001\nname: failed_login\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel:\n    eventName: ConsoleLogin\n    responseElements.ConsoleLogin: Failure\n  condition: sel\n";
+
+#[test]
+fn event_count_fires_once_a_window_per_group() {
+    let yaml = format!(
+        "{BASE}---\ntitle: Brute force\nid: 22222222-0000-4000-8000-000000000002\nlevel: high\ncorrelation:\n  type: event_count\n  rules: [failed_login]\n  group-by: [userIdentity.userName]\n  timespan: 10m\n  condition: {{gte: 3}}\n"
+    );
+    // alice: 3 failures in 2 minutes; bob: 3 spread over 30 minutes.
+    let mut events = records(3, |i| failed_login(i, "alice", "198.51.100.1"));
+    events.extend([
+        failed_login(10, "bob", "x"),
+        failed_login(25, "bob", "x"),
+        failed_login(40, "bob", "x"),
+    ]);
+    let out = correlate(&yaml, &events);
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        out[0].finding_type.name,
+        "Sigma:IAMUser/22222222-0000-4000-8000-000000000002"
+    );
+    assert_eq!(out[0].finding_type.severity, 8.0);
+    assert_eq!(out[0].event_ids(), vec!["e-0", "e-1", "e-2"]);
+}
+
+#[test]
+fn value_count_and_temporal() {
+    let yaml = format!(
+        "{BASE}---\ntitle: Spray\nid: 33333333-0000-4000-8000-000000000003\ncorrelation:\n  type: value_count\n  rules: [failed_login]\n  group-by: [sourceIPAddress]\n  timespan: 1h\n  condition: {{gte: 3, field: userIdentity.userName}}\n"
+    );
+    let events: Vec<String> = ["a", "b", "a", "c"]
+        .iter()
+        .enumerate()
+        .map(|(i, u)| failed_login(i, u, "203.0.113.9"))
+        .collect();
+    let out = correlate(&yaml, &events);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].event_ids().len(), 4);
+    let both = format!(
+        "{BASE}---\ntitle: Stop logging\nid: 44444444-0000-4000-8000-000000000004\nname: stop\nlogsource: {{product: aws, service: cloudtrail}}\ndetection:\n  sel:\n    eventName: StopLogging\n  condition: sel\n---\ntitle: Fail then stop\nid: 55555555-0000-4000-8000-000000000005\ncorrelation:\n  type: temporal\n  rules: [failed_login, stop]\n  group-by: [userIdentity.userName]\n  timespan: 5m\n"
+    );
+    let stop = failed_login(3, "alice", "x")
+        .replace("ConsoleLogin\",\"awsRegion", "StopLogging\",\"awsRegion")
+        .replace("e-3", "e-stop");
+    let out = correlate(&both, &[failed_login(1, "alice", "x"), stop.clone()]);
+    assert_eq!(out.len(), 1, "both within 5 minutes");
+    let late = stop.replace("10:03:00", "10:30:00");
+    assert!(correlate(&both, &[failed_login(1, "alice", "x"), late]).is_empty());
+}
+
+#[test]
+fn correlations_silence_the_rules_they_name_unless_told() {
+    let yaml = format!(
+        "{BASE}---\ntitle: C\nid: c1\ncorrelation:\n  type: event_count\n  rules: [failed_login]\n  timespan: 1h\n  condition: {{gte: 2}}\n"
+    );
+    let mut loaded = Loaded::default();
+    load_text(&yaml, "c.yml", &mut loaded);
+    let (rules, c) = loaded.split().unwrap();
+    assert!(rules.is_empty() && c.list.len() == 1);
+    let mut loaded = Loaded::default();
+    load_text(
+        &yaml.replace("type: event_count", "type: event_count\n  generate: true"),
+        "c.yml",
+        &mut loaded,
+    );
+    assert_eq!(loaded.split().unwrap().0.len(), 1);
+    for bad in ["rules: [nope]", "timespan: forever", "condition: {lt: 3}"] {
+        let broken = yaml.replace(
+            if bad.starts_with("rules") {
+                "rules: [failed_login]"
+            } else if bad.starts_with("timespan") {
+                "timespan: 1h"
+            } else {
+                "condition: {gte: 2}"
+            },
+            bad,
+        );
+        let mut loaded = Loaded::default();
+        load_text(&broken, "c.yml", &mut loaded);
+        assert!(
+            !loaded.errors.is_empty() || loaded.split().is_err(),
+            "{bad}"
+        );
+    }
+}
