@@ -29,8 +29,8 @@ if [ ! -d "$corpus/AWSLogs" ]; then
   echo "writing $RECORDS records to $corpus" >&2
   target/release/trailguard-corpus --out "$corpus" --records "$RECORDS"
 fi
-json_bytes=$(find "$corpus" -name '*.json.gz' -print0 | sort -z | xargs -0 cat | gzip -dc | wc -c)
-gz_bytes=$(du -sb "$corpus" | cut -f1)
+json_bytes=$(find "$corpus/" -name '*.json.gz' -print0 | sort -z | xargs -0 cat | gzip -dc | wc -c)
+gz_bytes=$(du -sbL "$corpus/" | cut -f1)
 
 # A rule that looks at no record: what is left is reading, inflating and parsing.
 never=$work/never
@@ -42,7 +42,7 @@ run() { # label binary args...
   local times=()
   for _ in $(seq "$ROUNDS"); do
     /usr/bin/time -f '%e %M' -o "$work/time" "$bin" scan -q "$@" "$corpus" > "$work/out" || true
-    times+=("$(cat "$work/time")")
+    times+=("$(tail -1 "$work/time")")
   done
   local best
   best=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (ROUNDS + 1) / 2 ))p")
@@ -74,21 +74,22 @@ if [ -n "${SIGMA_RULES:-}" ]; then
   if [ -n "$rsigma" ] && [ -x "$rsigma" ]; then
     nd=$work/corpus-$RECORDS.ndjson
     if [ ! -f "$nd" ]; then
-      find "$corpus" -name '*.json.gz' -print0 | sort -z | xargs -0 cat | gzip -dc \
-        | python3 -c 'import json,sys
-for line in sys.stdin:
-    for r in json.loads(line)["Records"]:
-        print(json.dumps(r, separators=(",", ":")))' > "$nd"
+      python3 -c 'import gzip,json,pathlib,sys
+out = open(sys.argv[2], "w")
+for f in sorted(pathlib.Path(sys.argv[1]).rglob("*.json.gz")):
+    for r in json.loads(gzip.decompress(f.read_bytes()))["Records"]:
+        out.write(json.dumps(r, separators=(",", ":")) + "\n")' "$corpus/" "$nd.part"
+      mv "$nd.part" "$nd"
     fi
     /usr/bin/time -f '%e %M' -o "$work/time" "$rsigma" engine eval -r "$SIGMA_RULES" -q --no-stats < "$nd" > "$work/out" || true
-    read -r secs kb < "$work/time"
+    read -r secs kb < <(tail -1 "$work/time")
     python3 -c "import json; s=float('$secs'); print(json.dumps({'run': 'rsigma 0.23 engine eval (NDJSON already inflated, one core)', 'records': $RECORDS, 'seconds': s, 'records_per_s': round($RECORDS/s), 'peak_rss_mb': round($kb/1024), 'matches': $(wc -l < "$work/out")}))"
   else
     echo '{"run": "rsigma", "skipped": "no rsigma binary (RSIGMA=...)"}'
   fi
   if [ -n "${DUCKDB_PYTHON:-}" ]; then
     /usr/bin/time -f '%e %M' -o "$work/time" "$DUCKDB_PYTHON" benches/scan/duckdb_sigma.py "$corpus" "$SIGMA_RULES" "$THREADS" 2>/dev/null
-    read -r secs kb < "$work/time"
+    read -r secs kb < <(tail -1 "$work/time")
     python3 -c "import json; s=float('$secs'); print(json.dumps({'run': 'duckdb+pysigma (whole process)', 'records': $RECORDS, 'seconds': s, 'records_per_s': round($RECORDS/s), 'peak_rss_mb': round($kb/1024)}))"
   else
     echo '{"run": "duckdb", "skipped": "DUCKDB_PYTHON not set"}'

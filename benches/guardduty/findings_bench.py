@@ -74,7 +74,7 @@ def detection_latency(port, runs):
 
 
 def fill(db, det, n):
-    types = json.load(open("crates/services/data/guardduty-finding-types.json"))
+    types = json.load(open("crates/detect/data/guardduty-finding-types.json"))
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=OFF")

@@ -26,12 +26,18 @@ for f in sorted(rules_dir.rglob("*.yml")):
     except Exception as e:  # a rule the backend cannot convert
         print(json.dumps({"skipped": f.name, "why": str(e)[:100]}), file=sys.stderr)
 
-# Every field a query names: quoted dotted names and bare words before an operator.
-fields = set()
+# Every field a query names: quoted dotted names, and CloudTrail's top-level
+# fields (the backend leaves those unquoted).
+TOP = ["eventVersion", "eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress",
+       "userAgent", "errorCode", "errorMessage", "requestParameters", "responseElements",
+       "additionalEventData", "requestID", "eventID", "readOnly", "eventType", "managementEvent",
+       "recipientAccountId", "eventCategory", "resources", "userIdentity"]
+fields = set(TOP)
 for q in queries.values():
     fields |= set(re.findall(r'"([A-Za-z0-9_.]+)"', q))
-    fields |= set(re.findall(r"\b([A-Za-z][A-Za-z0-9_]*)\s*(?:=|IN|LIKE|ILIKE|IS)\b", q))
-fields -= {"logs", "SELECT", "FROM", "WHERE", "NOT", "AND", "OR"}
+    bare = re.sub(r"'(?:[^']|'')*'", "''", q)  # string literals out of the way
+    fields |= set(re.findall(r"([A-Za-z_][A-Za-z0-9_]*)\s*(?:=|<>|!=|\s+(?:LIKE|ILIKE|IN|IS)\s)", bare))
+fields -= {"SELECT", "FROM", "WHERE", "NOT", "AND", "OR", "logs", "NULL"}
 cols = ", ".join(f"json_extract_string(r, '$.{f}') AS \"{f}\"" for f in sorted(fields))
 
 con = duckdb.connect()

@@ -205,6 +205,7 @@ fn try_run(args: ScanArgs) -> Result<u8, String> {
         paths: args.paths.clone(),
         engine,
         correlations,
+        remember: !args.no_builtin,
         intel,
         format: match args.format {
             FormatArg::Jsonl => Format::Jsonl,

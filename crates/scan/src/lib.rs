@@ -35,6 +35,8 @@ pub struct Options {
     pub engine: Engine,
     /// Sigma correlation rules over the engine's Sigma rules.
     pub correlations: Correlations,
+    /// Run the built-in remembering detectors (baselines, windows).
+    pub remember: bool,
     pub intel: Intel,
     pub format: Format,
     /// Findings below this severity are not written.
@@ -181,7 +183,9 @@ impl Sink for FileSink<'_, '_> {
             self.scratch.clear();
             return len;
         }
-        if let Some(f) = state::fact(&r, &cx) {
+        if self.shared.opts.remember
+            && let Some(f) = state::fact(&r, &cx)
+        {
             self.facts.push(f);
         }
         let correlations = &self.shared.opts.correlations;
