@@ -56,6 +56,11 @@ pub struct ScanArgs {
     /// Tor exit nodes, one address a line (such as Tor's published exit list).
     #[arg(long = "tor-exit-list", value_name = "FILE")]
     tor_exit_list: Option<PathBuf>,
+    /// AWS's published address ranges (`ip-ranges.json`), so instance
+    /// credentials used from another AWS address are told apart (InsideAWS)
+    /// from those used outside AWS.
+    #[arg(long = "aws-ip-ranges", value_name = "FILE")]
+    aws_ip_ranges: Option<PathBuf>,
     /// How findings are written.
     #[arg(long, value_enum, default_value = "jsonl")]
     format: FormatArg,
@@ -130,10 +135,19 @@ fn intel(args: &ScanArgs) -> Result<Intel, String> {
         Some(p) => IpSet::new(&read_list(p, ListKind::Threat)?.cidrs),
         None => IpSet::default(),
     };
+    let aws = match &args.aws_ip_ranges {
+        Some(p) => {
+            let bytes =
+                std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            intel::aws_ranges(&bytes).map_err(|e| format!("{}: {e}", p.display()))?
+        }
+        None => IpSet::default(),
+    };
     Ok(Intel {
         trusted: IpSet::new(&trusted),
         threats,
         tor,
+        aws,
     })
 }
 

@@ -252,6 +252,33 @@ pub struct Intel {
     pub threats: Vec<ThreatList>,
     /// Tor exit nodes (a list the user supplies; GuardDuty uses its own feed).
     pub tor: IpSet,
+    /// AWS's own address ranges (its published `ip-ranges.json`), to tell
+    /// inside AWS from outside.
+    pub aws: IpSet,
+}
+
+/// The ranges of AWS's published `ip-ranges.json` (`prefixes[].ip_prefix`,
+/// `ipv6_prefixes[].ipv6_prefix`).
+pub fn aws_ranges(json: &[u8]) -> Result<IpSet, String> {
+    let doc: serde_json::Value = serde_json::from_slice(json)
+        .map_err(|_| "not AWS's ip-ranges.json (not JSON)".to_string())?;
+    let mut cidrs = Vec::new();
+    for (list, key) in [("prefixes", "ip_prefix"), ("ipv6_prefixes", "ipv6_prefix")] {
+        for p in doc
+            .get(list)
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+        {
+            if let Some(c) = p.get(key).and_then(|v| v.as_str()).and_then(Cidr::parse) {
+                cidrs.push(c);
+            }
+        }
+    }
+    if cidrs.is_empty() {
+        return Err("not AWS's ip-ranges.json (no prefixes)".into());
+    }
+    Ok(IpSet::new(&cidrs))
 }
 
 impl Intel {

@@ -31,6 +31,21 @@
 //!   it has never used. A new API alone (a new deployment) or a new network
 //!   alone (travel) raises nothing.
 //!
+//! ## `InstanceCredentialExfiltration.OutsideAWS` and `.InsideAWS`
+//!
+//! GuardDuty's documentation: credentials "created exclusively for an EC2
+//! instance through an instance launch role are being used from an external
+//! IP address" (OutsideAWS), or "from an IP address that is owned by a
+//! different AWS account than the one the associated EC2 instance is running
+//! in" (InsideAWS). GuardDuty knows the instance's addresses; here they are
+//! learned: the /16 networks an instance's credentials are used from in
+//! their first [`HOME_SECONDS`] seconds are its home. A later call from
+//! another network raises OutsideAWS, or InsideAWS when the address is in
+//! AWS's published ranges (`scan --aws-ip-ranges ip-ranges.json`; without
+//! them every foreign address counts as outside). Private addresses (a VPC
+//! endpoint's view) raise nothing; whether the foreign AWS address belongs to
+//! another account cannot be told from a log.
+//!
 //! ## `ConsoleLoginSuccess.B` (GuardDuty: "multiple worldwide successful console logins")
 //!
 //! Successful console sign-ins of one user from [`LOGIN_NETWORKS`] or more
@@ -204,6 +219,56 @@ pub struct Fact {
     /// For a record that could raise a finding (a family API or a sign-in):
     /// its text and origin, to build the finding from if one is raised.
     pub record: Option<(Box<str>, Option<Origin>)>,
+    /// A call with an EC2 instance's role credentials: the instance, the
+    /// /16 network called from, and what kind of address it is.
+    pub instance: Option<(u64, u64, Address)>,
+}
+
+/// Where an address is, for instance credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Address {
+    /// In AWS's published ranges (`Intel::aws`).
+    Aws,
+    /// Private (RFC 1918, unique local): a VPC endpoint's view.
+    Private,
+    /// Anywhere else on the internet.
+    Public,
+}
+
+/// The instance an assumed-role session belongs to, when its credentials are
+/// an EC2 instance's: AWS names such sessions after the instance (`i-...`)
+/// and marks them with `sessionContext.ec2RoleDelivery`.
+fn instance_of<'r>(r: &'r Record<'_>) -> Option<&'r str> {
+    if r.identity_type() != "AssumedRole" {
+        return None;
+    }
+    let id = r.identity();
+    let session = id.principal_id.as_deref()?.rsplit(':').next()?;
+    let looks = session.len() >= 10
+        && session.starts_with("i-")
+        && session.bytes().skip(2).all(|b| b.is_ascii_hexdigit());
+    let delivered = id
+        .session_context
+        .as_ref()
+        .is_some_and(|s| s.ec2_role_delivery.is_some());
+    (looks || delivered).then_some(session)
+}
+
+fn address(ip: IpAddr, cx: &Cx<'_>) -> Address {
+    if cx.intel.aws.contains(ip) {
+        return Address::Aws;
+    }
+    let private = match ip.to_canonical() {
+        IpAddr::V4(a) => a.is_private() || a.is_loopback() || a.is_link_local(),
+        IpAddr::V6(a) => {
+            (a.segments().first().copied().unwrap_or(0) & 0xfe00) == 0xfc00 || a.is_loopback()
+        }
+    };
+    if private {
+        Address::Private
+    } else {
+        Address::Public
+    }
 }
 
 /// Reduces a record to its fact, or `None` for records no baseline covers
@@ -225,7 +290,16 @@ pub fn fact(r: &Record<'_>, cx: &Cx<'_>) -> Option<Fact> {
     let login = (r.event_name() == "ConsoleLogin"
         && r.response().get("ConsoleLogin").and_then(|v| v.as_str()) == Some("Success"))
     .then(|| network(r.source_ip(), 16, 32));
-    let record = (family.is_some() || login.is_some()).then(|| (Box::from(r.text()), cx.origin));
+    let instance = instance_of(r).and_then(|i| {
+        let ip = r.source_ip().parse::<IpAddr>().ok()?;
+        Some((
+            hash(&[b"instance", i.as_bytes()]),
+            network(r.source_ip(), 16, 32),
+            address(ip, cx),
+        ))
+    });
+    let record = (family.is_some() || login.is_some() || instance.is_some())
+        .then(|| (Box::from(r.text()), cx.origin));
     Some(Fact {
         principal: hash(&[principal_text.as_bytes()]),
         api: hash(&[r.event_source().as_bytes(), r.event_name().as_bytes()]),
@@ -235,6 +309,7 @@ pub fn fact(r: &Record<'_>, cx: &Cx<'_>) -> Option<Fact> {
         family,
         login,
         record,
+        instance,
     })
 }
 
@@ -271,7 +346,15 @@ pub struct Profile {
     pub agents: Vec<u64>,
     /// Recent successful console sign-ins: (time, network).
     pub logins: Vec<(i64, u64)>,
+    /// For an instance: the /16 networks its credentials were used from in
+    /// their first [`HOME_SECONDS`] (the instance's own addresses).
+    #[serde(default)]
+    pub home: Vec<u64>,
 }
+
+/// How long an instance's first calls teach where it calls from.
+pub const HOME_SECONDS: i64 = 600;
+const MAX_HOME: usize = 8;
 
 /// Adds to a sorted, bounded set; says whether it was new.
 fn learn(set: &mut Vec<u64>, v: u64, max: usize) -> bool {
@@ -287,6 +370,38 @@ fn learn(set: &mut Vec<u64>, v: u64, max: usize) -> bool {
 }
 
 impl Profile {
+    /// Applies a fact about an instance's credentials (the profile is the
+    /// instance's): the networks of its first minutes are home; later, a
+    /// call from elsewhere that is not private is exfiltration, inside AWS
+    /// when the address is in AWS's ranges.
+    pub fn observe_instance(&mut self, f: &Fact, out: &mut Vec<Candidate>) {
+        let Some((_, net, kind)) = f.instance else {
+            return;
+        };
+        if self.first_seen == 0 && self.home.is_empty() {
+            self.first_seen = f.time;
+        }
+        self.first_seen = self.first_seen.min(f.time);
+        self.last_seen = self.last_seen.max(f.time);
+        if kind == Address::Private || self.home.contains(&net) {
+            return;
+        }
+        if f.time - self.first_seen <= HOME_SECONDS {
+            if self.home.len() < MAX_HOME {
+                self.home.push(net);
+            }
+            return;
+        }
+        let ty = match kind {
+            Address::Aws => "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.InsideAWS",
+            _ => "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS",
+        };
+        if let Some(mut c) = candidate(f, ty, "instance_credential_exfiltration", false) {
+            c.additional = json!({"homeNetworks": self.home.len(), "learnedSeconds": HOME_SECONDS});
+            out.push(c);
+        }
+    }
+
     /// Applies a fact: learns from it and returns what it raises.
     pub fn observe(&mut self, f: &Fact, out: &mut Vec<Candidate>) {
         if self.first_seen == 0 && self.apis.is_empty() {
@@ -354,13 +469,17 @@ pub struct State {
 
 impl State {
     pub fn observe(&mut self, f: &Fact, out: &mut Vec<Candidate>) {
-        if !self.profiles.contains_key(&f.principal) && self.profiles.len() >= MAX_PRINCIPALS {
+        self.profile(f.principal).observe(f, out);
+        if let Some((instance, _, _)) = f.instance {
+            self.profile(instance).observe_instance(f, out);
+        }
+    }
+
+    fn profile(&mut self, key: u64) -> &mut Profile {
+        if !self.profiles.contains_key(&key) && self.profiles.len() >= MAX_PRINCIPALS {
             self.forget_oldest();
         }
-        self.profiles
-            .entry(f.principal)
-            .or_default()
-            .observe(f, out);
+        self.profiles.entry(key).or_default()
     }
 
     /// Forgets the least recently seen tenth (by last event time, then key:
@@ -484,6 +603,70 @@ mod tests {
     }
 
     #[test]
+    fn instance_credentials_used_away_from_home() {
+        let call = |t: &str, ip: &str, intel: &Intel| {
+            let text = event(
+                json!({"eventTime": t, "sourceIPAddress": ip, "eventName": "ListBuckets",
+                "eventSource": "s3.amazonaws.com",
+                "userIdentity": {"type": "AssumedRole", "principalId": "AROAEXAMPLE:i-0123456789abcdef0",
+                    "arn": "arn:aws:sts::111122223333:assumed-role/web/i-0123456789abcdef0",
+                    "accessKeyId": "ASIAEXAMPLE", "userName": null,
+                    "sessionContext": {"sessionIssuer": {"type": "Role", "userName": "web",
+                        "arn": "arn:aws:iam::111122223333:role/web"}, "ec2RoleDelivery": "2.0"}}}),
+            );
+            let r = Record::parse(&text).unwrap();
+            let mut facts = NoFacts;
+            let cx = Cx {
+                intel,
+                facts: &mut facts,
+                origin: None,
+                seen: None,
+            };
+            fact(&r, &cx).unwrap()
+        };
+        let aws = Intel {
+            aws: crate::intel::aws_ranges(
+                br#"{"prefixes":[{"ip_prefix":"3.0.0.0/9"}],"ipv6_prefixes":[]}"#,
+            )
+            .unwrap(),
+            ..Intel::default()
+        };
+        let mut s = State::default();
+        let mut out = Vec::new();
+        // Home: the instance's public address, and a VPC endpoint's private view.
+        s.observe(&call("2026-11-01T10:00:00Z", "3.80.1.2", &aws), &mut out);
+        s.observe(&call("2026-11-01T11:00:00Z", "10.0.3.4", &aws), &mut out);
+        s.observe(&call("2026-11-01T12:00:00Z", "3.80.9.9", &aws), &mut out);
+        assert!(out.is_empty());
+        s.observe(
+            &call("2026-11-01T12:05:00Z", "203.0.113.50", &aws),
+            &mut out,
+        );
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            out[0].finding_type.name,
+            "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS"
+        );
+        s.observe(&call("2026-11-01T12:06:00Z", "3.1.2.3", &aws), &mut out);
+        assert_eq!(
+            out[1].finding_type.name,
+            "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.InsideAWS"
+        );
+        // A user's own keys are never instance credentials.
+        let user = event(json!({"sourceIPAddress": "203.0.113.50"}));
+        let r = Record::parse(&user).unwrap();
+        let mut facts = NoFacts;
+        let cx = Cx {
+            intel: &aws,
+            facts: &mut facts,
+            origin: None,
+            seen: None,
+        };
+        assert!(fact(&r, &cx).unwrap().instance.is_none());
+        assert!(crate::intel::aws_ranges(b"{}").is_err());
+    }
+
+    #[test]
     fn memory_is_bounded() {
         let mut s = State::default();
         let mut out = Vec::new();
@@ -497,6 +680,7 @@ mod tests {
                 family: None,
                 login: None,
                 record: None,
+                instance: None,
             };
             s.observe(&f, &mut out);
         }
@@ -513,6 +697,7 @@ mod tests {
                 family: None,
                 login: None,
                 record: None,
+                instance: None,
             };
             same.observe(&f, &mut out);
         }
@@ -528,6 +713,7 @@ mod tests {
                 family: None,
                 login: None,
                 record: None,
+                instance: None,
             };
             p.observe(&f, &mut out);
         }

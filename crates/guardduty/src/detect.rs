@@ -67,16 +67,23 @@ impl Profiles {
     }
 
     fn observe(&mut self, env: &mut Env<'_>, f: &Fact, out: &mut Vec<Candidate>) -> Result<()> {
-        let profile = match self.read.entry(f.principal) {
+        self.profile(env, f.principal)?.observe(f, out);
+        if let Some((instance, _, _)) = f.instance {
+            self.profile(env, instance)?.observe_instance(f, out);
+        }
+        Ok(())
+    }
+
+    /// A profile, read from the store on first use in this run.
+    fn profile(&mut self, env: &mut Env<'_>, key: u64) -> Result<&mut Profile> {
+        self.changed.insert(key);
+        Ok(match self.read.entry(key) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) => {
-                let key = format!("{}{:016x}", self.prefix, f.principal);
-                e.insert(env.get(NS_PROFILE, &key)?.unwrap_or_default())
+                let stored = format!("{}{key:016x}", self.prefix);
+                e.insert(env.get(NS_PROFILE, &stored)?.unwrap_or_default())
             }
-        };
-        profile.observe(f, out);
-        self.changed.insert(f.principal);
-        Ok(())
+        })
     }
 
     fn save(self, env: &mut Env<'_>) -> Result<()> {
@@ -114,6 +121,7 @@ fn intel(env: &mut Env<'_>, d: &Detector) -> Result<Intel> {
             })
             .collect(),
         tor: IpSet::default(),
+        aws: IpSet::default(),
     })
 }
 
