@@ -285,11 +285,11 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     let detection = match args.rules.is_empty() {
         true => None,
         false => {
-            let (engine, correlations) = scan::engine_with_rules(&args.rules, true, false)?;
+            let (engine, correlations) = scan::engine_with_rules(&args.rules, true, false, false)?;
             if !correlations.is_empty() {
                 tracing::warn!(
                     count = correlations.list.len(),
-                    "Sigma correlation rules are applied by `trailguard scan` only; the server leaves them out"
+                    "Sigma correlation rules are applied by `trailguard scan` only; the server leaves them out and runs the rules they name on their own"
                 );
             }
             Some(Arc::new(engine))

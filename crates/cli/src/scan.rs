@@ -157,6 +157,7 @@ pub fn engine_with_rules(
     paths: &[PathBuf],
     builtin: bool,
     quiet: bool,
+    correlate: bool,
 ) -> Result<(Engine, Correlations), String> {
     let mut loaded = trailguard_sigma::Loaded::default();
     for p in paths {
@@ -188,7 +189,8 @@ pub fn engine_with_rules(
             "trailguard: {others} of {total} Sigma rules are not for AWS CloudTrail and are not applied"
         );
     }
-    let (rules, correlations) = loaded.split().map_err(|errors| {
+    // Where correlations are not applied, the rules they name alert alone.
+    let (rules, correlations) = loaded.split_with(correlate).map_err(|errors| {
         for (file, e) in &errors {
             eprintln!("trailguard: {}: {}", printable(file), printable(e));
         }
@@ -211,7 +213,8 @@ pub fn run(args: ScanArgs) -> u8 {
 
 fn try_run(args: ScanArgs) -> Result<u8, String> {
     let intel = intel(&args)?;
-    let (engine, correlations) = engine_with_rules(&args.rules, !args.no_builtin, args.quiet)?;
+    let (engine, correlations) =
+        engine_with_rules(&args.rules, !args.no_builtin, args.quiet, true)?;
     if engine.is_empty() && correlations.is_empty() {
         return Err("no rules: --no-builtin leaves none, and no --rules were given".into());
     }

@@ -280,6 +280,25 @@ pub fn api_call_keyed<'o>(
     out.last_mut()
 }
 
+/// A call from a listed address: GuardDuty's `Recon:` type for reads, its
+/// `UnauthorizedAccess:` type otherwise, aggregated by caller and address.
+pub fn listed_caller<'o>(
+    rule: &'static str,
+    (recon, other): (&str, &str),
+    r: &Record<'_>,
+    cx: &Cx<'_>,
+    ip: std::net::IpAddr,
+    out: &'o mut Vec<Candidate>,
+) -> Option<&'o mut Candidate> {
+    let name = if reads(r.event_name()) { recon } else { other };
+    let ty = crate::catalogue::finding_type(name)?;
+    let key = format!(
+        "{name}/{}/{ip}",
+        r.identity().arn.as_deref().unwrap_or_default()
+    );
+    api_call_keyed(&ty, rule, r, cx, key, out)
+}
+
 /// `remoteIpDetails` for an address (v4 or v6).
 fn remote_ip(ip: &str) -> Json {
     if ip.contains(':') {

@@ -175,9 +175,25 @@ fn hash(parts: &[&[u8]]) -> u64 {
     h ^ (h >> 29)
 }
 
+/// The key a principal's (or an instance's) profile is kept under: SHA-256,
+/// so nobody can name a role whose key is an admin's and train the admin's
+/// baseline through it (the fast hash above can be run backwards).
+fn identity_key(parts: &[&[u8]]) -> u64 {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    let digest = h.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(digest.get(..8).unwrap_or(&[0; 8]));
+    u64::from_le_bytes(first)
+}
+
 /// The network an address belongs to, at a prefix length for each family.
 fn network(ip: &str, v4_bits: u32, v6_bits: u32) -> u64 {
-    match ip.parse::<IpAddr>() {
+    match ip.parse::<IpAddr>().map(|a| a.to_canonical()) {
         Ok(IpAddr::V4(a)) => {
             let n = u32::from(a).checked_shr(32 - v4_bits).unwrap_or(0);
             hash(&[b"v4", &n.to_be_bytes()])
@@ -214,6 +230,8 @@ pub struct Fact {
     pub time: i64,
     /// The finding type of the API's family, if it has one.
     pub family: Option<&'static str>,
+    /// Whether the call succeeded (only those teach a baseline).
+    pub succeeded: bool,
     /// A successful console sign-in's /16 network.
     pub login: Option<u64>,
     /// For a record that could raise a finding (a family API or a sign-in):
@@ -247,11 +265,13 @@ fn instance_of<'r>(r: &'r Record<'_>) -> Option<&'r str> {
     let looks = session.len() >= 10
         && session.starts_with("i-")
         && session.bytes().skip(2).all(|b| b.is_ascii_hexdigit());
+    // Anyone may name a session `i-...`; only EC2 delivers credentials
+    // marked with ec2RoleDelivery.
     let delivered = id
         .session_context
         .as_ref()
         .is_some_and(|s| s.ec2_role_delivery.is_some());
-    (looks || delivered).then_some(session)
+    (looks && delivered).then_some(session)
 }
 
 fn address(ip: IpAddr, cx: &Cx<'_>) -> Address {
@@ -293,7 +313,12 @@ pub fn fact(r: &Record<'_>, cx: &Cx<'_>) -> Option<Fact> {
     let instance = instance_of(r).and_then(|i| {
         let ip = r.source_ip().parse::<IpAddr>().ok()?;
         Some((
-            hash(&[b"instance", i.as_bytes()]),
+            identity_key(&[
+                b"instance",
+                r.account().as_bytes(),
+                r.principal().as_bytes(),
+                i.as_bytes(),
+            ]),
             network(r.source_ip(), 16, 32),
             address(ip, cx),
         ))
@@ -301,12 +326,13 @@ pub fn fact(r: &Record<'_>, cx: &Cx<'_>) -> Option<Fact> {
     let record = (family.is_some() || login.is_some() || instance.is_some())
         .then(|| (Box::from(r.text()), cx.origin));
     Some(Fact {
-        principal: hash(&[principal_text.as_bytes()]),
+        principal: identity_key(&[principal_text.as_bytes()]),
         api: hash(&[r.event_source().as_bytes(), r.event_name().as_bytes()]),
         network: network(r.source_ip(), 24, 48),
         agent: agent(r.user_agent()),
         time: r.time().unix_timestamp(),
         family,
+        succeeded: r.error_code().is_none(),
         login,
         record,
         instance,
@@ -410,6 +436,11 @@ impl Profile {
         self.first_seen = self.first_seen.min(f.time);
         self.last_seen = self.last_seen.max(f.time);
         let learned = f.time - self.first_seen >= LEARNING_DAYS * 86_400;
+        // Only calls that succeeded teach the profile: a failed call (a
+        // secret that does not exist) must not warm up the real one.
+        if !f.succeeded {
+            return;
+        }
         let new_api = learn(&mut self.apis, f.api, MAX_APIS);
         let new_network = learn(&mut self.networks, f.network, MAX_NETWORKS);
         let new_agent = learn(&mut self.agents, f.agent, MAX_AGENTS);
@@ -678,6 +709,7 @@ mod tests {
                 agent: 1,
                 time: i as i64,
                 family: None,
+                succeeded: true,
                 login: None,
                 record: None,
                 instance: None,
@@ -695,6 +727,7 @@ mod tests {
                 agent: 1,
                 time: 5,
                 family: None,
+                succeeded: true,
                 login: None,
                 record: None,
                 instance: None,
@@ -711,6 +744,7 @@ mod tests {
                 agent: 1,
                 time: 1,
                 family: None,
+                succeeded: true,
                 login: None,
                 record: None,
                 instance: None,

@@ -34,6 +34,8 @@ const NS_CURSOR: &str = "guardduty.cursor";
 /// one row each, written in the transaction that moves the cursor.
 const NS_PROFILE: &str = "guardduty.profile";
 const BATCH: usize = 2_000;
+/// Batches one detection run (one transaction) takes at most.
+const MAX_BATCHES: usize = 8;
 
 /// CreateDetector: detection starts with the records committed from now on
 /// (the store's feed watermark: on a store with concurrent writers, a record
@@ -146,6 +148,7 @@ fn run(env: &mut Env<'_>, engine: &Engine, d: &Detector) -> Result<usize> {
     let intel = intel(env, d)?;
     let mut found = Vec::new();
     let mut profiles = Profiles::new(d);
+    let mut batches = 0;
     loop {
         let full = events.len() == BATCH;
         for e in events {
@@ -182,7 +185,10 @@ fn run(env: &mut Env<'_>, engine: &Engine, d: &Detector) -> Result<usize> {
                 made += 1;
             }
         }
-        if !full {
+        // A run takes at most MAX_BATCHES batches, so a backlog is worked
+        // off in bounded transactions, tick by tick.
+        batches += 1;
+        if !full || batches >= MAX_BATCHES {
             break;
         }
         events = env.tx.events_after(cursor, BATCH)?;

@@ -277,12 +277,27 @@ fn work(shared: &Shared<'_>, tx: mpsc::SyncSender<Msg>) {
             bad: 0,
             filtered: 0,
         };
+        // Done is said even if reading the file panics, so the files after
+        // it are not held back for ever.
+        let done = DoneGuard { tx: &tx, file };
         if let Err(e) = input::read(source, &mut sink) {
             let _ = tx.send(Msg::Unreadable(file, e.to_string()));
         }
         sink.flush();
-        let _ = tx.send(Msg::Done(file));
+        drop(done);
         shared.done_files.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Says a file is done when dropped.
+struct DoneGuard<'t> {
+    tx: &'t mpsc::SyncSender<Msg>,
+    file: u32,
+}
+
+impl Drop for DoneGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Msg::Done(self.file));
     }
 }
 

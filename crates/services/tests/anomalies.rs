@@ -92,26 +92,23 @@ fn a_learned_user_calling_an_unusual_api_from_a_new_network_is_anomalous() {
     w.clock.advance(time::Duration::days(5));
     w.call_from(&alice, home, ids::IAM, "ListRoles", json!({}));
     assert_eq!(finding_types(&w, &detector), Vec::<String>::new());
+    let escalate = || {
+        w.call_from(
+            &alice,
+            ("192.0.2.200", "aws-cli/2.15.0 Python/3.11"),
+            ids::IAM,
+            "PutUserPolicy",
+            json!({"UserName": "x", "PolicyName": "p", "PolicyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"}),
+        )
+    };
     // A privilege-escalation API she never called, from a network she never used, is.
-    w.call_from(
-        &alice,
-        ("192.0.2.200", "aws-cli/2.15.0 Python/3.11"),
-        ids::IAM,
-        "PutUserPolicy",
-        json!({"UserName": "x", "PolicyName": "p", "PolicyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"}),
-    );
+    escalate();
     assert_eq!(
         finding_types(&w, &detector),
         vec!["PrivilegeEscalation:IAMUser/AnomalousBehavior".to_string()]
     );
     // Once called, it is part of her profile: the same again from there is not new.
-    w.call_from(
-        &alice,
-        ("192.0.2.200", "aws-cli/2.15.0 Python/3.11"),
-        ids::IAM,
-        "PutUserPolicy",
-        json!({"UserName": "x", "PolicyName": "p", "PolicyDocument": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}]}"}),
-    );
+    escalate();
     assert_eq!(
         finding_types(&w, &detector),
         vec!["PrivilegeEscalation:IAMUser/AnomalousBehavior".to_string()]

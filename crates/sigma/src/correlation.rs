@@ -23,8 +23,8 @@
 //! Memory is bounded: at most [`MAX_GROUPS`] groups a correlation (the
 //! oldest forgotten first) and [`MAX_WINDOW`] matches a group.
 
-use crate::SigmaRule;
 use crate::rule::text;
+use crate::{SigmaRule, get};
 use serde_json::json;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -36,7 +36,8 @@ use trailguard_detect::intel::Intel;
 use yaml_rust2::Yaml;
 
 pub const MAX_GROUPS: usize = 100_000;
-pub const MAX_WINDOW: usize = 10_000;
+/// The most matches a group's window holds; thresholds above it are refused.
+pub const MAX_WINDOW: usize = 1_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -67,15 +68,6 @@ pub struct Correlation {
     field: Option<String>,
     pub generate: bool,
     finding_type: Arc<FindingType>,
-}
-
-fn get<'y>(doc: &'y Yaml, key: &str) -> &'y Yaml {
-    match doc {
-        Yaml::Hash(h) => h
-            .get(&Yaml::String(key.to_string()))
-            .unwrap_or(&Yaml::BadValue),
-        _ => &Yaml::BadValue,
-    }
 }
 
 fn list(y: &Yaml) -> Vec<String> {
@@ -112,7 +104,10 @@ impl Correlation {
             Some(other) => return Err(format!("correlation type '{other}' is not supported")),
             None => return Err("the correlation has no type".into()),
         };
-        let rules = list(get(c, "rules"));
+        let mut rules = list(get(c, "rules"));
+        // A rule named twice counts once.
+        let mut seen = std::collections::HashSet::new();
+        rules.retain(|r| seen.insert(r.clone()));
         if rules.is_empty() {
             return Err("the correlation names no rules".into());
         }
@@ -141,6 +136,11 @@ impl Correlation {
                 }
             }
         };
+        if threshold > MAX_WINDOW as u64 {
+            return Err(format!(
+                "a correlation threshold above {MAX_WINDOW} is not supported"
+            ));
+        }
         let field = text(get(condition, "field"));
         if kind == Kind::ValueCount && field.is_none() {
             return Err("a value_count correlation needs condition.field".into());
@@ -187,8 +187,9 @@ pub struct Hit {
     value: Option<String>,
     time: i64,
     event: EventRef,
-    /// The record, to build the finding from if the correlation fires.
-    record: Arc<str>,
+    /// The record, to build the finding from if the correlation fires (kept
+    /// for a window's newest match only).
+    record: Option<Arc<str>>,
 }
 
 /// The correlations and the rules they name.
@@ -224,12 +225,19 @@ impl Correlations {
                 if !rule.matches(r) {
                     continue;
                 }
-                let group = c
-                    .group_by
-                    .iter()
-                    .map(|g| value_text(r.field(g)))
-                    .collect::<Vec<_>>()
-                    .join("\u{1f}");
+                // A record without a group-by field is in no group (as Sigma's
+                // backends group); values are kept apart as a JSON array.
+                let mut values = Vec::with_capacity(c.group_by.len());
+                for g in &c.group_by {
+                    match r.field(g) {
+                        Field::Missing => break,
+                        f => values.push(serde_json::Value::String(value_text(f))),
+                    }
+                }
+                if values.len() < c.group_by.len() {
+                    continue;
+                }
+                let group = serde_json::Value::Array(values).to_string();
                 out.push(Hit {
                     correlation: ci,
                     rule: ri,
@@ -240,7 +248,7 @@ impl Correlations {
                         event_id: r.event_id().to_string(),
                         origin,
                     },
-                    record: Arc::from(r.text()),
+                    record: Some(Arc::from(r.text())),
                 });
             }
         }
@@ -271,20 +279,29 @@ impl Correlator {
             return;
         };
         if !groups.contains_key(&hit.group) && groups.len() >= MAX_GROUPS {
-            let oldest = groups
-                .iter()
-                .min_by_key(|(_, w)| w.last)
-                .map(|(k, _)| k.clone());
-            if let Some(k) = oldest {
-                groups.remove(&k);
+            // Forget the least recently matched tenth at once.
+            let mut ages: Vec<(i64, String)> =
+                groups.iter().map(|(k, w)| (w.last, k.clone())).collect();
+            let cut = (ages.len() / 10).max(1);
+            ages.select_nth_unstable(cut - 1);
+            for (_, k) in ages.iter().take(cut) {
+                groups.remove(k);
             }
         }
-        let w = groups.entry(hit.group.clone()).or_default();
+        let key = hit.group.clone();
+        let w = groups.entry(key.clone()).or_default();
         w.last = w.last.max(hit.time);
-        let now = hit.time;
-        w.hits.push_back(hit);
-        w.hits
-            .retain(|h| now - h.time <= c.timespan && h.time <= now);
+        // Kept in time order, so a late record lands where it belongs and
+        // only what is older than the span before the newest match leaves.
+        for older in w.hits.iter_mut() {
+            older.record = None;
+        }
+        let at = w.hits.partition_point(|h| h.time <= hit.time);
+        w.hits.insert(at, hit);
+        let horizon = w.last - c.timespan;
+        while w.hits.front().is_some_and(|h| h.time < horizon) {
+            w.hits.pop_front();
+        }
         while w.hits.len() > MAX_WINDOW {
             w.hits.pop_front();
         }
@@ -313,6 +330,7 @@ impl Correlator {
             return;
         }
         let hits: Vec<Hit> = w.hits.drain(..).collect();
+        groups.remove(&key);
         if let Some(candidate) = finding(c, &hits) {
             out.push(candidate);
         }
@@ -322,8 +340,8 @@ impl Correlator {
 /// The finding a firing correlation makes: described by its last match, with
 /// every match in the window as its events.
 fn finding(c: &Correlation, hits: &[Hit]) -> Option<Candidate> {
-    let last = hits.last()?;
-    let r = Record::parse(&last.record).ok()?;
+    let last = hits.iter().rev().find(|h| h.record.is_some())?;
+    let r = Record::parse(last.record.as_deref()?).ok()?;
     let intel = Intel::default();
     let mut facts = NoFacts;
     let cx = Cx {
@@ -340,6 +358,6 @@ fn finding(c: &Correlation, hits: &[Hit]) -> Option<Candidate> {
     cand.aggregation_key = format!("{}/{}", c.finding_type.name, last.group);
     cand.events = hits.iter().map(|h| h.event.clone()).collect();
     cand.event_time = r.time();
-    cand.additional = json!({"sigma": {"id": c.id, "title": c.title, "correlation": format!("{:?}", c.kind), "group": last.group.replace('\u{1f}', "/"), "matches": hits.len()}});
+    cand.additional = json!({"sigma": {"id": c.id, "title": c.title, "correlation": format!("{:?}", c.kind), "group": last.group, "matches": hits.len()}});
     Some(cand)
 }

@@ -57,7 +57,8 @@ pub fn severity(level: &str) -> f64 {
     }
 }
 
-fn get<'y>(doc: &'y Yaml, key: &str) -> &'y Yaml {
+/// A map's member (`BadValue` when absent or not a map).
+pub(crate) fn get<'y>(doc: &'y Yaml, key: &str) -> &'y Yaml {
     match doc {
         Yaml::Hash(h) => h
             .get(&Yaml::String(key.to_string()))
@@ -213,7 +214,14 @@ impl Loaded {
     /// A rule a correlation names makes findings of its own only when the
     /// correlation says `generate: true`. A correlation naming a rule that
     /// did not load is an error.
-    pub fn split(mut self) -> Result<Split, Vec<(String, String)>> {
+    pub fn split(self) -> Result<Split, Vec<(String, String)>> {
+        self.split_with(true)
+    }
+
+    /// [`Self::split`]; with `silence` false, the rules correlations name
+    /// make findings of their own whatever the correlation says (for a
+    /// consumer that does not apply the correlations).
+    pub fn split_with(mut self, silence: bool) -> Result<Split, Vec<(String, String)>> {
         let mut correlations = correlation::Correlations::default();
         let mut silenced: Vec<usize> = Vec::new();
         let mut errors = Vec::new();
@@ -227,7 +235,7 @@ impl Loaded {
                         if let Some(r) = self.rules.get(i) {
                             named.push(r.clone());
                         }
-                        if !c.generate {
+                        if silence && !c.generate {
                             silenced.push(i);
                         }
                     }

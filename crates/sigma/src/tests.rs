@@ -348,3 +348,26 @@ fn correlations_silence_the_rules_they_name_unless_told() {
         );
     }
 }
+
+#[test]
+fn correlation_groups_need_their_fields_and_late_records_do_not_reset_windows() {
+    // Group by a field assumed roles lack: their failures are in no group.
+    let yaml = format!(
+        "{BASE}---\ntitle: C\nid: c2\ncorrelation:\n  type: event_count\n  rules: [failed_login]\n  group-by: [requestParameters.nothing]\n  timespan: 1h\n  condition: {{gte: 2}}\n"
+    );
+    let events = records(3, |i| failed_login(i, "alice", "x"));
+    assert!(correlate(&yaml, &events).is_empty());
+    // A late (older) record among newer ones still counts in the window.
+    let yaml = format!(
+        "{BASE}---\ntitle: C\nid: c3\ncorrelation:\n  type: event_count\n  rules: [failed_login]\n  group-by: [userIdentity.userName]\n  timespan: 10m\n  condition: {{gte: 3}}\n"
+    );
+    let events = vec![
+        failed_login(5, "alice", "x"),
+        failed_login(7, "alice", "x"),
+        failed_login(4, "alice", "x"),
+    ];
+    assert_eq!(correlate(&yaml, &events).len(), 1);
+    let mut loaded = Loaded::default();
+    load_text(&yaml.replace("gte: 3", "gte: 5000"), "c.yml", &mut loaded);
+    assert_eq!(loaded.errors.len(), 1);
+}

@@ -9,7 +9,6 @@
 //! which trailguard does not have. Aggregated by caller and address.
 
 use crate::candidate::{Candidate, RuleRef};
-use crate::catalogue::finding_type;
 use crate::cloudtrail::Record;
 use crate::engine::{self, Cx, On};
 use serde_json::json;
@@ -36,20 +35,12 @@ impl engine::CloudTrailRule for Rule {
         let Some(list) = cx.intel.threat(ip) else {
             return;
         };
-        let name = if engine::reads(r.event_name()) {
-            "Recon:IAMUser/MaliciousIPCaller.Custom"
-        } else {
-            "UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom"
-        };
-        let Some(ty) = finding_type(name) else {
-            return;
-        };
-        let key = format!(
-            "{name}/{}/{ip}",
-            r.identity().arn.as_deref().unwrap_or_default()
+        let types = (
+            "Recon:IAMUser/MaliciousIPCaller.Custom",
+            "UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom",
         );
         let list_name = list.name.clone();
-        if let Some(c) = engine::api_call_keyed(&ty, NAME, r, cx, key, out) {
+        if let Some(c) = engine::listed_caller(NAME, types, r, cx, ip, out) {
             c.evidence = Some(json!({"threatIntelligenceDetails": [
                 {"threatListName": list_name, "threatNames": []}
             ]}));

@@ -9,7 +9,6 @@
 //! Aggregated by caller and address.
 
 use crate::candidate::{Candidate, RuleRef};
-use crate::catalogue::finding_type;
 use crate::cloudtrail::Record;
 use crate::engine::{self, Cx, On};
 use std::net::IpAddr;
@@ -35,18 +34,11 @@ impl engine::CloudTrailRule for Rule {
         if !cx.intel.tor.contains(ip) {
             return;
         }
-        let name = if engine::reads(r.event_name()) {
-            "Recon:IAMUser/TorIPCaller"
-        } else {
-            "UnauthorizedAccess:IAMUser/TorIPCaller"
-        };
-        if let Some(ty) = finding_type(name) {
-            let key = format!(
-                "{name}/{}/{ip}",
-                r.identity().arn.as_deref().unwrap_or_default()
-            );
-            engine::api_call_keyed(&ty, NAME, r, cx, key, out);
-        }
+        let types = (
+            "Recon:IAMUser/TorIPCaller",
+            "UnauthorizedAccess:IAMUser/TorIPCaller",
+        );
+        engine::listed_caller(NAME, types, r, cx, ip, out);
     }
 }
 
