@@ -158,10 +158,17 @@ def test_live_detections_name_the_events_behind_them(fresh_server):
     seq = srv.max_seq()
     iam.list_users()
     iam.list_roles()
-    root = wait_for(gd, det, {"type": {"Equals": ["Policy:IAMUser/RootCredentialUsage"]}})
-    assert len(root) == 1
-    ids_behind = set(json.loads(root[0]["Service"]["AdditionalInfo"]["Value"])["cloudTrailEventIds"])
+    # The detector may first see root's own CreateDetector call: wait until
+    # the finding has counted the calls made since.
     recorded = {e["eventID"]: e for e in srv.events_since(seq)}
+    deadline = time.time() + 15
+    while True:
+        root = wait_for(gd, det, {"type": {"Equals": ["Policy:IAMUser/RootCredentialUsage"]}})
+        ids_behind = set(json.loads(root[0]["Service"]["AdditionalInfo"]["Value"])["cloudTrailEventIds"])
+        if ids_behind & set(recorded) or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert len(root) == 1
     assert ids_behind & set(recorded)
     assert all(recorded[i]["userIdentity"]["type"] == "Root" for i in ids_behind & set(recorded))
     assert root[0]["Resource"]["AccessKeyDetails"]["UserType"] == "Root"
